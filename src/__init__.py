@@ -1,0 +1,1 @@
+"""Mindwire: FastAPI REST + Socket.IO events for memory logs and mental notes."""

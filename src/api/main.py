@@ -1,0 +1,11 @@
+"""Collects every router into one `APIRouter` for the app factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from src.api.routes import auth, events, memory_logs, mental_notes, notifications, ops
+
+api_router = APIRouter()
+for module in (auth, memory_logs, mental_notes, notifications, events, ops):
+    api_router.include_router(module.router)

@@ -1,0 +1,61 @@
+"""`GET /api/events`: the retained events of a room, for clients that reload through REST."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+
+from src.core.deps import CurrentUser, ServicesDep, SessionDep, viewer_of
+from src.events.rooms import RoomError
+from src.events.schemas import ErrorCode, UTCTimestamp
+
+router = APIRouter(tags=["events"])
+
+
+class LoggedEventPublic(BaseModel):
+    event_id: int
+    event_type: str
+    data: dict[str, Any]
+    emitted_at: UTCTimestamp
+
+
+class LoggedEventsPublic(BaseModel):
+    items: list[LoggedEventPublic]
+
+
+@router.get(
+    "/api/events",
+    response_model=LoggedEventsPublic,
+    responses={
+        401: {"description": "not signed in"},
+        403: {"description": "a room the caller may not subscribe to"},
+        404: {"description": "no such room"},
+    },
+)
+async def list_events(
+    user: CurrentUser,
+    session: SessionDep,
+    services: ServicesDep,
+    room: Annotated[str, Query(min_length=1, max_length=128)],
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LoggedEventsPublic:
+    try:
+        delivery_room = services.socket_service.rooms.delivery_room(room, viewer_of(user))
+    except RoomError as exc:
+        code = 403 if exc.code == ErrorCode.FORBIDDEN else status.HTTP_404_NOT_FOUND
+        raise HTTPException(code, exc.message) from None
+    events = await services.event_log.read(session, delivery_room, after=after, limit=limit)
+    return LoggedEventsPublic(
+        items=[
+            LoggedEventPublic(
+                event_id=e.meta.event_id,
+                event_type=e.meta.event_type,
+                data=e.data,
+                emitted_at=e.meta.emitted_at,
+            )
+            for e in events
+        ]
+    )

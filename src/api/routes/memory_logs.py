@@ -1,0 +1,63 @@
+"""The five memory-log routes; each write emits its `memory_log_*` event after commit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from src.core.deps import CurrentUser, EmitterDep, Responses, SessionDep
+from src.core.ownership import PageDep, list_page
+from src.memory_logs import service
+from src.memory_logs.dependencies import VisibleMemoryLog
+from src.memory_logs.models import MemoryLog
+from src.memory_logs.schemas import (
+    MemoryLogCreate,
+    MemoryLogPublic,
+    MemoryLogsPublic,
+    MemoryLogUpdate,
+)
+
+router = APIRouter(prefix="/api/memory-logs", tags=["memory logs"])
+
+AUTH: Responses = {401: {"description": "not signed in"}}
+FOUND: Responses = {**AUTH, 404: {"description": "no such log, or not yours"}}
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=MemoryLogPublic, responses=AUTH
+)
+async def create_memory_log(
+    data: MemoryLogCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
+) -> MemoryLogPublic:
+    log = await service.create_memory_log(session, emitter, owner_id=user.id, data=data)
+    return MemoryLogPublic.model_validate(log)
+
+
+@router.get(
+    "",
+    response_model=MemoryLogsPublic,
+    responses={**AUTH, 403: {"description": "user_id of someone else, and not an admin"}},
+)
+async def list_memory_logs(page: PageDep, session: SessionDep) -> MemoryLogsPublic:
+    items, total = await list_page(session, MemoryLog, page)
+    return MemoryLogsPublic(items=[MemoryLogPublic.model_validate(i) for i in items], total=total)
+
+
+@router.get("/{log_id}", response_model=MemoryLogPublic, responses=FOUND)
+async def read_memory_log(log: VisibleMemoryLog) -> MemoryLogPublic:
+    return MemoryLogPublic.model_validate(log)
+
+
+@router.patch("/{log_id}", response_model=MemoryLogPublic, responses=FOUND)
+async def update_memory_log(
+    data: MemoryLogUpdate, log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
+) -> MemoryLogPublic:
+    log = await service.update_memory_log(session, emitter, log=log, data=data)
+    return MemoryLogPublic.model_validate(log)
+
+
+@router.delete("/{log_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FOUND)
+async def delete_memory_log(
+    log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
+) -> Response:
+    await service.delete_memory_log(session, emitter, log=log)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

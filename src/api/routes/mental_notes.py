@@ -1,0 +1,63 @@
+"""The five mental-note routes; each write emits its `mental_note_*` event after commit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from src.core.deps import CurrentUser, EmitterDep, Responses, SessionDep
+from src.core.ownership import PageDep, list_page
+from src.mental_notes import service
+from src.mental_notes.dependencies import VisibleMentalNote
+from src.mental_notes.models import MentalNote
+from src.mental_notes.schemas import (
+    MentalNoteCreate,
+    MentalNotePublic,
+    MentalNotesPublic,
+    MentalNoteUpdate,
+)
+
+router = APIRouter(prefix="/api/mental-notes", tags=["mental notes"])
+
+AUTH: Responses = {401: {"description": "not signed in"}}
+FOUND: Responses = {**AUTH, 404: {"description": "no such note, or not yours"}}
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=MentalNotePublic, responses=AUTH
+)
+async def create_mental_note(
+    data: MentalNoteCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
+) -> MentalNotePublic:
+    note = await service.create_mental_note(session, emitter, owner_id=user.id, data=data)
+    return MentalNotePublic.model_validate(note)
+
+
+@router.get(
+    "",
+    response_model=MentalNotesPublic,
+    responses={**AUTH, 403: {"description": "user_id of someone else, and not an admin"}},
+)
+async def list_mental_notes(page: PageDep, session: SessionDep) -> MentalNotesPublic:
+    items, total = await list_page(session, MentalNote, page)
+    return MentalNotesPublic(items=[MentalNotePublic.model_validate(i) for i in items], total=total)
+
+
+@router.get("/{note_id}", response_model=MentalNotePublic, responses=FOUND)
+async def read_mental_note(note: VisibleMentalNote) -> MentalNotePublic:
+    return MentalNotePublic.model_validate(note)
+
+
+@router.patch("/{note_id}", response_model=MentalNotePublic, responses=FOUND)
+async def update_mental_note(
+    data: MentalNoteUpdate, note: VisibleMentalNote, session: SessionDep, emitter: EmitterDep
+) -> MentalNotePublic:
+    note = await service.update_mental_note(session, emitter, note=note, data=data)
+    return MentalNotePublic.model_validate(note)
+
+
+@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FOUND)
+async def delete_mental_note(
+    note: VisibleMentalNote, session: SessionDep, emitter: EmitterDep
+) -> Response:
+    await service.delete_mental_note(session, emitter, note=note)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

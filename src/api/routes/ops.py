@@ -1,0 +1,61 @@
+"""Health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from src.core.deps import ServicesDep
+
+router = APIRouter(tags=["operations"])
+logger = logging.getLogger("mindwire.ops")
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "the database or Redis does not answer"}})
+async def ready(services: ServicesDep) -> JSONResponse:
+    """200 when the database (and Redis, if configured) answer; 503 otherwise."""
+    checks: dict[str, str] = {}
+    try:
+        async with services.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        logger.warning("readiness: database check failed: %s", exc)
+        checks["database"] = "unavailable"
+    if services.settings.redis_url:
+        checks["redis"] = await _redis_check(services.settings.redis_url)
+    ready_now = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready_now else "unavailable", "checks": checks},
+        status_code=status.HTTP_200_OK if ready_now else status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+async def _redis_check(url: str) -> str:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+        return "ok"
+    except Exception as exc:
+        logger.warning("readiness: redis check failed: %s", exc)
+        return "unavailable"
+    finally:
+        await client.aclose()
+
+
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus text format."""
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,33 @@
+"""Errors of the auth domain, as the HTTP errors FastAPI answers with."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+
+
+class EmailTaken(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, "a user with this email already exists")
+
+
+class InvalidCredentials(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_401_UNAUTHORIZED,
+            "incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+class NotAuthenticated(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated: a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+class AdminRequired(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, "admins only")

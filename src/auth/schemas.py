@@ -1,0 +1,53 @@
+"""Request and response models of the auth routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from src.events.schemas import UserStatus, UTCTimestamp
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str | None
+    is_admin: bool
+    created_at: UTCTimestamp
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class StatusUpdate(BaseModel):
+    status: UserStatus
+
+
+class StatusPublic(BaseModel):
+    user_id: int
+    status: UserStatus
+    changed_at: UTCTimestamp
+
+
+class PresencePublic(BaseModel):
+    """A user and their current status, for the admin's who-is-online view."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str | None
+    status: UserStatus
+    status_changed_at: UTCTimestamp

@@ -1,0 +1,96 @@
+"""Users: registration, login, lookup and status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.auth.exceptions import EmailTaken
+from src.auth.models import User
+from src.auth.schemas import StatusPublic
+from src.core.db import utcnow
+from src.core.security import decode_access_token, hash_password, verify_password
+from src.events.emitters import EventEmitter
+from src.events.schemas import UserStatus
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id, populate_existing=True)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    is_admin: bool = False,
+) -> User:
+    """Create and commit a user; raises `EmailTaken` when the email is in use."""
+    user = User(
+        email=normalize_email(email),
+        hashed_password=hash_password(password),
+        display_name=display_name,
+        is_admin=is_admin,
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise EmailTaken() from None
+    return user
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    """The user whose email and password match; unknown emails cost a full hash check too."""
+    user = await get_user_by_email(session, email)
+    if not verify_password(password, user.hashed_password if user else None):
+        return None
+    return user
+
+
+async def set_status(
+    session: AsyncSession, emitter: EventEmitter, *, user_id: int, status: UserStatus
+) -> StatusPublic:
+    """Store a user's status and emit `user_status_changed` in the same transaction."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"user {user_id} does not exist")
+    user.status = status
+    user.status_changed_at = utcnow()
+    result = StatusPublic(user_id=user.id, status=status, changed_at=user.status_changed_at)
+    await emitter.emit_user_status_changed(result, session=session)
+    return result
+
+
+async def list_online(session: AsyncSession) -> Sequence[User]:
+    query = select(User).where(User.status != "offline").order_by(User.id)
+    return (await session.scalars(query)).all()
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def viewer_for_token(
+    session: AsyncSession, token: str | None, *, secret_key: str
+) -> User | None:
+    """The user a bearer token names, read from the database (a deleted user gets None)."""
+    if not token:
+        return None
+    user_id = decode_access_token(token, secret_key=secret_key)
+    if user_id is None:
+        return None
+    return await get_user(session, user_id)

@@ -1,0 +1,113 @@
+"""Settings read from the environment or `.env`; one object built per app, never at import."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+_RATE_PATTERN = re.compile(
+    r"^\s*(?P<count>\d+)\s*/\s*(?P<seconds>\d+(?:\.\d+)?)?\s*s?\s*(?:burst\s*(?P<burst>\d+))?\s*$"
+)
+PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "change-me"})
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `count` events per `seconds`, with up to `burst` in one go."""
+
+    count: int
+    seconds: float
+    burst: int
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+
+def parse_rate_limit(text: str) -> RateLimit:
+    """Parse `20/1s`, `20/1s burst 40` or `5/2s`; the burst defaults to twice the count."""
+    match = _RATE_PATTERN.match(text)
+    if match is None:
+        raise ValueError(f"rate limit {text!r} is not of the form '20/1s' or '20/1s burst 40'")
+    count = int(match["count"])
+    seconds = float(match["seconds"] or 1)
+    burst = int(match["burst"]) if match["burst"] else 2 * count
+    if count <= 0 or seconds <= 0 or burst <= 0:
+        raise ValueError(f"rate limit {text!r} must be positive")
+    return RateLimit(count=count, seconds=seconds, burst=burst)
+
+
+class Settings(BaseSettings):
+    """Every key of SPEC §1; `.env.example` lists them with their defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/mindwire.db"
+    redis_url: str | None = None
+    secret_key: str = ""
+    access_token_ttl_seconds: int = Field(default=3600, gt=0)
+    cors_origins: str = "http://127.0.0.1:8000,http://localhost:8000"
+    event_retention_seconds: int = Field(default=86400, gt=0)
+    socket_rate_limit: str = "20/1s"
+    max_message_bytes: int = Field(default=65536, gt=0)
+    max_subscriptions_per_socket: int = Field(default=100, gt=0)
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    environment: Literal["development", "production"] = "development"
+    _random_secret: bool = PrivateAttr(default=False)
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_redis_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("socket_rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key(self) -> Settings:
+        if self.secret_key.lower() in PLACEHOLDER_SECRETS:
+            if self.environment == "production":
+                raise ValueError("SECRET_KEY is a placeholder: set a real secret in production")
+            logger.warning("SECRET_KEY is a placeholder; fine for development only")
+        if not self.secret_key:
+            if self.environment == "production":
+                raise ValueError("SECRET_KEY must be set in production")
+            logger.warning(
+                "SECRET_KEY is not set: using a random key for this process; "
+                "tokens will not survive a restart or work across workers"
+            )
+            self.secret_key = secrets.token_urlsafe(32)
+            self._random_secret = True
+        return self
+
+    @property
+    def secret_key_from_env(self) -> str | None:
+        """The configured key, or None when this process made up a random one."""
+        return None if self._random_secret else self.secret_key
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return parse_rate_limit(self.socket_rate_limit)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; `create_app` takes an explicit object instead."""
+    return Settings()

@@ -1,0 +1,82 @@
+"""`Annotated` dependency aliases, defined once and used by every route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.auth import service as auth_service
+from src.auth.exceptions import AdminRequired, NotAuthenticated
+from src.auth.models import User
+from src.core.config import Settings
+from src.core.state import AppServices
+from src.events.emitters import EventEmitter
+from src.events.rooms import Viewer
+
+Responses = dict[int | str, dict[str, Any]]
+"""The `responses=` of a route: every status it may answer, so the OpenAPI schema is true."""
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_services(request: Request) -> AppServices:
+    services: AppServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[AppServices, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """One session per request (an AsyncSession must not be shared between tasks)."""
+    async with services.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_emitter(services: ServicesDep) -> EventEmitter:
+    return services.emitter
+
+
+EmitterDep = Annotated[EventEmitter, Depends(get_emitter)]
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The signed-in user, loaded from the database so admin rights are always current."""
+    user = await auth_service.viewer_for_token(session, token, secret_key=settings.secret_key)
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise AdminRequired()
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(user_id=user.id, is_admin=user.is_admin)

@@ -1,0 +1,109 @@
+"""The event log (outbox): every room event is stored with the write that caused it.
+
+A write and its event row commit in one transaction; the event is emitted only after that
+commit. Clients that missed events replay them from here (`subscribe_event` with `since`,
+`GET /api/events`) for `EVENT_RETENTION_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.core.db import utcnow
+from src.events.models import EventLogWatermark, EventRecord, EventRoom
+from src.events.schemas import EventMeta
+
+_WATERMARK_ID = 1
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event as stored: what to emit (`data`, `meta`) and where (`rooms`)."""
+
+    meta: EventMeta
+    data: dict[str, Any]
+    rooms: tuple[str, ...]
+
+    @classmethod
+    def from_record(cls, record: EventRecord, rooms: tuple[str, ...] = ()) -> LoggedEvent:
+        meta = EventMeta(
+            event_id=record.id, event_type=record.event_type, emitted_at=record.emitted_at
+        )
+        return cls(meta=meta, data=record.data, rooms=rooms)
+
+
+class EventLog:
+    """Reads and writes the outbox tables; holds no session of its own."""
+
+    def __init__(self, retention_seconds: int) -> None:
+        self.retention = timedelta(seconds=retention_seconds)
+
+    def cutoff(self, now: datetime | None = None) -> datetime:
+        """Events emitted before this moment are out of the retention window."""
+        return (now or utcnow()) - self.retention
+
+    async def append(
+        self, session: AsyncSession, event_type: str, data: dict[str, Any], rooms: list[str]
+    ) -> LoggedEvent:
+        """Add an event to `session`'s transaction; the caller commits, then emits."""
+        unique_rooms = tuple(dict.fromkeys(rooms))
+        record = EventRecord(event_type=event_type, data=data, emitted_at=utcnow())
+        record.rooms = [EventRoom(room=room) for room in unique_rooms]
+        session.add(record)
+        await session.flush()
+        return LoggedEvent.from_record(record, unique_rooms)
+
+    async def read(
+        self, session: AsyncSession, room: str, *, after: int = 0, limit: int = 100
+    ) -> list[LoggedEvent]:
+        """Retained events carried by delivery room `room` with id > `after`, in id order."""
+        query = (
+            select(EventRecord)
+            .join(EventRoom, EventRoom.event_id == EventRecord.id)
+            .where(
+                EventRoom.room == room,
+                EventRecord.id > after,
+                EventRecord.emitted_at >= self.cutoff(),
+            )
+            .order_by(EventRecord.id)
+            .limit(limit)
+        )
+        records = (await session.scalars(query)).all()
+        return [LoggedEvent.from_record(record, (room,)) for record in records]
+
+    async def is_complete_after(self, session: AsyncSession, since: int) -> bool:
+        """False when some event with id > `since` has left the retention window."""
+        pruned_through = await session.scalar(
+            select(EventLogWatermark.pruned_through).where(EventLogWatermark.id == _WATERMARK_ID)
+        )
+        if pruned_through is not None and pruned_through > since:
+            return False
+        expired_after_since = await session.scalar(
+            select(func.count())
+            .select_from(EventRecord)
+            .where(EventRecord.id > since, EventRecord.emitted_at < self.cutoff())
+        )
+        return not expired_after_since
+
+    async def prune(self, session: AsyncSession) -> int:
+        """Delete expired events, remembering the highest id deleted; returns how many."""
+        cutoff = self.cutoff()
+        newest_expired = await session.scalar(
+            select(func.max(EventRecord.id)).where(EventRecord.emitted_at < cutoff)
+        )
+        if newest_expired is None:
+            return 0
+        await session.execute(delete(EventRoom).where(EventRoom.event_id <= newest_expired))
+        result = await session.execute(delete(EventRecord).where(EventRecord.id <= newest_expired))
+        watermark = await session.get(EventLogWatermark, _WATERMARK_ID)
+        if watermark is None:
+            session.add(EventLogWatermark(id=_WATERMARK_ID, pruned_through=newest_expired))
+        else:
+            watermark.pruned_through = max(watermark.pruned_through, newest_expired)
+        await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,111 @@
+"""The one place that decides who may join which room and which rooms carry which event.
+
+Clients subscribe to the rooms of SPEC §3 (`memory_logs`, `mental_notes`, `notifications`,
+`admin`, `user_{id}`). Internally an event goes to *delivery rooms*: the Socket.IO rooms a
+socket actually joins. `memory_logs` and `mental_notes` are scoped per user, so a non-admin
+subscriber joins `memory_logs/user_{id}` and an admin joins `memory_logs`; an item event is
+sent to both, plus `user_{owner}`. The event log stores the same delivery rooms, so live
+delivery, replay and `GET /api/events` all follow this one table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from src.events.schemas import ErrorCode, NotificationAudience
+
+MEMORY_LOGS = "memory_logs"
+MENTAL_NOTES = "mental_notes"
+NOTIFICATIONS = "notifications"
+ADMIN = "admin"
+SCOPED_ROOMS = frozenset({MEMORY_LOGS, MENTAL_NOTES})
+_USER_ROOM = re.compile(r"^user_(?P<id>[1-9][0-9]{0,18})$")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: the signed-in user, with the admin flag read from the database."""
+
+    user_id: int
+    is_admin: bool = False
+
+
+class RoomError(Exception):
+    """A subscription refused: `code` is `forbidden` or `unknown_room`."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def user_room(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def _scoped_room(room: str, user_id: int) -> str:
+    return f"{room}/user_{user_id}"
+
+
+@dataclass
+class RoomPolicy:
+    """Room rules. `open_rooms` and `admin_rooms` may be extended for custom events."""
+
+    open_rooms: set[str] = field(default_factory=lambda: {MEMORY_LOGS, MENTAL_NOTES, NOTIFICATIONS})
+    admin_rooms: set[str] = field(default_factory=lambda: {ADMIN})
+
+    def allow(self, room: str, *, admins_only: bool = False) -> None:
+        """Let clients subscribe to a custom room (e.g. `tasks` for a new event)."""
+        (self.admin_rooms if admins_only else self.open_rooms).add(room)
+
+    def delivery_room(self, room: str, viewer: Viewer) -> str:
+        """The Socket.IO room `viewer` joins for `room`; raises `RoomError` if not allowed."""
+        match = _USER_ROOM.match(room)
+        if match is not None:
+            if viewer.is_admin or int(match["id"]) == viewer.user_id:
+                return room
+            raise RoomError(ErrorCode.FORBIDDEN, f"you may not subscribe to {room!r}")
+        if room in self.admin_rooms:
+            if viewer.is_admin:
+                return room
+            raise RoomError(ErrorCode.FORBIDDEN, f"room {room!r} is for admins only")
+        if room in self.open_rooms:
+            if room in SCOPED_ROOMS and not viewer.is_admin:
+                return _scoped_room(room, viewer.user_id)
+            return room
+        raise RoomError(ErrorCode.UNKNOWN_ROOM, f"there is no room {room!r}")
+
+    def item_rooms(self, collection: str, owner_id: int, *, only: str | None = None) -> list[str]:
+        """Delivery rooms of an event about `owner_id`'s item in `collection`.
+
+        `only` narrows delivery to one subscription room (`memory_logs` or `user_{id}`).
+        """
+        rooms = {
+            collection: [collection, _scoped_room(collection, owner_id)],
+            user_room(owner_id): [user_room(owner_id)],
+        }
+        if only is None:
+            return [room for group in rooms.values() for room in group]
+        return rooms.get(only, [only])
+
+    def status_rooms(self, user_id: int) -> list[str]:
+        """`user_status_changed` goes to the user's own room and to admins."""
+        return [user_room(user_id), ADMIN]
+
+    def notification_rooms(self, audience: NotificationAudience, user_id: int | None) -> list[str]:
+        if audience == "everyone":
+            return [NOTIFICATIONS]
+        if audience == "admins":
+            return [ADMIN]
+        if user_id is None:
+            raise ValueError("a notification to one user needs its user_id")
+        return [user_room(user_id)]
+
+    def custom_rooms(self, room: str, owner_id: int | None) -> list[str]:
+        """Delivery rooms for an event sent to a named room by custom code (seed, step 3)."""
+        if room in SCOPED_ROOMS:
+            if owner_id is None:
+                return [room]
+            return self.item_rooms(room, owner_id, only=room)
+        return [room]

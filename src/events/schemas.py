@@ -1,0 +1,254 @@
+"""Every Socket.IO event: its name in `EventType` and its payload as a Pydantic model.
+
+This module is the single source of truth for the wire format; docs and generated clients
+read it, and nothing else spells an event name as a string literal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive times are taken as UTC; every time leaves the server with an explicit offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UTCTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+EventId = Annotated[int, Field(strict=True, ge=0)]
+
+
+class EventType(StrEnum):
+    """The name of every event on the wire, in both directions."""
+
+    # connection
+    CONNECTION_ESTABLISHED = "connection_established"
+    PING = "ping"
+    PONG = "pong"
+    # subscriptions
+    SUBSCRIBE_EVENT = "subscribe_event"
+    UNSUBSCRIBE_EVENT = "unsubscribe_event"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    # memory logs
+    MEMORY_LOG_CREATED = "memory_log_created"
+    MEMORY_LOG_UPDATED = "memory_log_updated"
+    MEMORY_LOG_DELETED = "memory_log_deleted"
+    # mental notes
+    MENTAL_NOTE_CREATED = "mental_note_created"
+    MENTAL_NOTE_UPDATED = "mental_note_updated"
+    MENTAL_NOTE_DELETED = "mental_note_deleted"
+    # users and notifications
+    USER_STATUS_CHANGED = "user_status_changed"
+    NOTIFICATION = "notification"
+    # errors
+    ERROR = "error"
+
+
+class ErrorCode(StrEnum):
+    """The `code` of an `error` event (SPEC §3)."""
+
+    FORBIDDEN = "forbidden"
+    UNKNOWN_ROOM = "unknown_room"
+    UNKNOWN_EVENT = "unknown_event"
+    VALIDATION_ERROR = "validation_error"
+    RATE_LIMITED = "rate_limited"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    INTERNAL_ERROR = "internal_error"
+
+
+UserStatus = Literal["online", "away", "busy", "offline"]
+NotificationLevel = Literal["info", "warning", "critical"]
+NotificationAudience = Literal["everyone", "admins", "user"]
+
+
+class EventModel(BaseModel):
+    """Base of every payload: built from ORM objects or dicts, extra keys ignored."""
+
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+
+# -- client -> server -------------------------------------------------------------------------
+
+
+class PingEvent(EventModel):
+    timestamp: StrictNumber
+
+
+class SubscribeEvent(EventModel):
+    event_type: str = Field(min_length=1, max_length=128, description="the room to join")
+    since: EventId | None = Field(default=None, description="replay events after this id")
+
+
+class UnsubscribeEvent(EventModel):
+    event_type: str = Field(min_length=1, max_length=128, description="the room to leave")
+
+
+# -- server -> one socket ---------------------------------------------------------------------
+
+
+class ConnectionEstablishedEvent(EventModel):
+    sid: str
+    user_id: int
+    server_time: UTCTimestamp
+
+
+class PongEvent(EventModel):
+    timestamp: float
+    server_time: UTCTimestamp
+
+
+class SubscribedEvent(EventModel):
+    event_type: str
+    replayed: int = 0
+    complete: bool = True
+
+
+class UnsubscribedEvent(EventModel):
+    event_type: str
+
+
+class ErrorEvent(EventModel):
+    code: ErrorCode
+    message: str
+    event: str | None = None
+    details: Any = None
+
+
+# -- server -> rooms (stored in the event log, emitted with EventMeta) -----------------------
+
+
+class MemoryLogEvent(EventModel):
+    """A memory log, as `memory_log_created` and `memory_log_updated` carry it."""
+
+    id: int
+    user_id: int
+    content: str
+    created_at: UTCTimestamp
+    updated_at: UTCTimestamp | None = None
+
+    @model_validator(mode="after")
+    def _updated_defaults_to_created(self) -> MemoryLogEvent:
+        if self.updated_at is None:
+            self.updated_at = self.created_at
+        return self
+
+
+class MemoryLogDeletedEvent(EventModel):
+    id: int
+    user_id: int
+    deleted_at: UTCTimestamp
+
+
+class MentalNoteEvent(EventModel):
+    """A mental note, as `mental_note_created` and `mental_note_updated` carry it."""
+
+    id: int
+    user_id: int
+    title: str
+    content: str = ""
+    created_at: UTCTimestamp
+    updated_at: UTCTimestamp | None = None
+
+    @model_validator(mode="after")
+    def _updated_defaults_to_created(self) -> MentalNoteEvent:
+        if self.updated_at is None:
+            self.updated_at = self.created_at
+        return self
+
+
+class MentalNoteDeletedEvent(EventModel):
+    id: int
+    user_id: int
+    deleted_at: UTCTimestamp
+
+
+class UserStatusChangedEvent(EventModel):
+    user_id: int
+    status: UserStatus
+    changed_at: UTCTimestamp
+
+
+class NotificationEvent(EventModel):
+    message: str
+    level: NotificationLevel
+    audience: NotificationAudience
+    created_at: UTCTimestamp
+
+
+# -- acknowledgements --------------------------------------------------------------------------
+
+
+class AckError(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class ErrorAck(BaseModel):
+    ok: Literal[False] = False
+    error: AckError
+
+
+class SubscribeAck(BaseModel):
+    ok: Literal[True] = True
+    event_type: str
+    replayed: int
+    complete: bool
+
+
+class UnsubscribeAck(BaseModel):
+    ok: Literal[True] = True
+    event_type: str
+
+
+# -- envelope ---------------------------------------------------------------------------------
+
+
+class EventMeta(BaseModel):
+    """The second argument of every room event: clients resume from `event_id`."""
+
+    event_id: int
+    event_type: str
+    emitted_at: UTCTimestamp
+
+
+class SocketEvent(BaseModel):
+    """An event to send: to `room` (logged, with meta) or to one socket `sid` (not logged)."""
+
+    event_type: str
+    data: dict[str, Any]
+    room: str | None = None
+    sid: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SocketEvent:
+        if (self.room is None) == (self.sid is None):
+            raise ValueError("a SocketEvent goes to exactly one of `room` or `sid`")
+        return self
+
+
+EVENT_PAYLOADS: dict[EventType, type[BaseModel]] = {
+    EventType.CONNECTION_ESTABLISHED: ConnectionEstablishedEvent,
+    EventType.PING: PingEvent,
+    EventType.PONG: PongEvent,
+    EventType.SUBSCRIBE_EVENT: SubscribeEvent,
+    EventType.UNSUBSCRIBE_EVENT: UnsubscribeEvent,
+    EventType.SUBSCRIBED: SubscribedEvent,
+    EventType.UNSUBSCRIBED: UnsubscribedEvent,
+    EventType.MEMORY_LOG_CREATED: MemoryLogEvent,
+    EventType.MEMORY_LOG_UPDATED: MemoryLogEvent,
+    EventType.MEMORY_LOG_DELETED: MemoryLogDeletedEvent,
+    EventType.MENTAL_NOTE_CREATED: MentalNoteEvent,
+    EventType.MENTAL_NOTE_UPDATED: MentalNoteEvent,
+    EventType.MENTAL_NOTE_DELETED: MentalNoteDeletedEvent,
+    EventType.USER_STATUS_CHANGED: UserStatusChangedEvent,
+    EventType.NOTIFICATION: NotificationEvent,
+    EventType.ERROR: ErrorEvent,
+}
+"""The payload model of every event; the generators for AsyncAPI and TypeScript read this."""

@@ -1,0 +1,70 @@
+"""Handlers for client -> server events, one `register_*` function per domain.
+
+Add a domain by writing `register_<domain>_handlers(registry, sio)` and calling it from
+`register_all_handlers` (the seed guide's step 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from src.events.errors import SocketError
+from src.events.handlers import EventHandlerRegistry, HandlerContext
+from src.events.schemas import (
+    ErrorCode,
+    EventType,
+    PingEvent,
+    PongEvent,
+    SubscribeAck,
+    SubscribeEvent,
+    UnsubscribeAck,
+    UnsubscribeEvent,
+)
+
+
+def register_connection_handlers(registry: EventHandlerRegistry, sio: Any = None) -> None:  # noqa: ARG001
+    @registry.register(EventType.PING, payload=PingEvent, ack=PongEvent)
+    async def handle_ping(sid: str, data: PingEvent, context: HandlerContext) -> PongEvent:
+        """Answer `pong {timestamp, server_time}`, as an event and as the ack."""
+        return await context.emitter.emit_pong(sid, data.timestamp)
+
+
+def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = None) -> None:  # noqa: ARG001
+    @registry.register(EventType.SUBSCRIBE_EVENT, payload=SubscribeEvent, ack=SubscribeAck)
+    async def handle_subscribe(
+        sid: str, data: SubscribeEvent, context: HandlerContext
+    ) -> SubscribeAck:
+        """Join a room; with `since`, first replay the retained events after it."""
+        service = context.socket_service
+        room = service.rooms.delivery_room(data.event_type, context.viewer)
+        joined = service.rooms_of(sid)
+        limit = context.max_subscriptions
+        if room not in joined and len(joined) >= limit:
+            raise SocketError(
+                ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                f"a socket may hold at most {limit} subscriptions",
+            )
+        # Join before replaying: an event committed meanwhile arrives live (maybe twice,
+        # which clients drop by event_id) rather than not at all.
+        await service.enter_room(sid, room)
+        replayed, complete = 0, True
+        if data.since is not None:
+            replayed, complete = await service.replay(sid, room, data.since)
+        await context.emitter.emit_subscribed(sid, data.event_type, replayed, complete)
+        return SubscribeAck(event_type=data.event_type, replayed=replayed, complete=complete)
+
+    @registry.register(EventType.UNSUBSCRIBE_EVENT, payload=UnsubscribeEvent, ack=UnsubscribeAck)
+    async def handle_unsubscribe(
+        sid: str, data: UnsubscribeEvent, context: HandlerContext
+    ) -> UnsubscribeAck:
+        """Leave a room (a room never joined is left without complaint)."""
+        room = context.socket_service.rooms.delivery_room(data.event_type, context.viewer)
+        await context.socket_service.leave_room(sid, room)
+        await context.emitter.emit_unsubscribed(sid, data.event_type)
+        return UnsubscribeAck(event_type=data.event_type)
+
+
+def register_all_handlers(registry: EventHandlerRegistry, sio: Any = None) -> None:
+    """Register every built-in client event handler."""
+    register_connection_handlers(registry, sio)
+    register_subscription_handlers(registry, sio)

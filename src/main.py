@@ -1,0 +1,66 @@
+"""`create_app(settings)`: the ASGI app, Socket.IO in front of FastAPI, built per call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from src.api.main import api_router
+from src.api.routes.dashboard import router as dashboard_router
+from src.core.config import Settings, get_settings
+from src.core.lifespan import lifespan
+from src.events.managers import create_client_manager
+
+ENGINEIO_HARD_LIMIT = 1024 * 1024
+"""Engine.IO closes a connection whose single message exceeds this (SPEC allows it past 1 MiB)."""
+
+
+def _origin_checker(allowed: list[str]) -> Any:
+    """Socket.IO CORS: the configured origins, plus the server's own origin always."""
+
+    def is_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST")
+        scheme = environ.get("wsgi.url_scheme", "http")
+        return host is not None and origin in (f"{scheme}://{host}", f"https://{host}")
+
+    return is_allowed
+
+
+def create_sio(settings: Settings) -> socketio.AsyncServer:
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=create_client_manager(settings.redis_url),
+        cors_allowed_origins=_origin_checker(settings.cors_origin_list),
+        max_http_buffer_size=max(ENGINEIO_HARD_LIMIT, settings.max_message_bytes),
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """Build the whole service; each call makes an independent app (tests make many)."""
+    settings = settings or get_settings()
+    fastapi_app = FastAPI(
+        title="Mindwire",
+        summary="Memory logs and mental notes, live over Socket.IO",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    fastapi_app.state.settings = settings
+    sio = create_sio(settings)
+    fastapi_app.state.sio = sio
+    fastapi_app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    fastapi_app.include_router(api_router)
+    fastapi_app.include_router(dashboard_router)
+    return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")

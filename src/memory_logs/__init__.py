@@ -1,0 +1,1 @@
+"""Memory logs: short timestamped entries a user keeps."""

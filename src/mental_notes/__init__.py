@@ -1,0 +1,1 @@
+"""Mental notes: titled notes a user keeps."""

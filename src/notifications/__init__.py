@@ -1,0 +1,1 @@
+"""Admin notifications: messages sent to everyone, to admins, or to one user."""

@@ -1,0 +1,25 @@
+"""Request model of `POST /api/notifications`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from src.events.schemas import NotificationAudience, NotificationLevel
+
+
+class NotificationCreate(BaseModel):
+    message: str = Field(min_length=1, max_length=2000)
+    level: NotificationLevel = "info"
+    audience: NotificationAudience = "everyone"
+    user_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+    @model_validator(mode="after")
+    def _user_needs_user_id(self) -> NotificationCreate:
+        if self.audience == "user" and self.user_id is None:
+            raise ValueError("user_id is required when audience is 'user'")
+        return self
+
+
+class NotificationAccepted(BaseModel):
+    event_id: int
+    audience: NotificationAudience
