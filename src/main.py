@@ -34,7 +34,7 @@ def _origin_checker(allowed: list[str]) -> Any:
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=create_client_manager(settings.redis_url),
+        client_manager=create_client_manager(settings.redis_url, settings.redis_channel),
         cors_allowed_origins=_origin_checker(settings.cors_origin_list),
         max_http_buffer_size=max(ENGINEIO_HARD_LIMIT, settings.max_message_bytes),
         logger=False,

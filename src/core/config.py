@@ -53,6 +53,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./data/mindwire.db"
     redis_url: str | None = None
+    redis_channel: str = "mindwire"
     secret_key: str = ""
     access_token_ttl_seconds: int = Field(default=3600, gt=0)
     cors_origins: str = "http://127.0.0.1:8000,http://localhost:8000"

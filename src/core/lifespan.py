@@ -24,6 +24,7 @@ from src.events.emitters import EventEmitter
 from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
+from src.events.managers import close_client_manager
 from src.events.rooms import RoomPolicy, Viewer
 from src.events.schemas import UserStatus
 from src.events.socket_handlers import register_all_handlers
@@ -118,5 +119,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pruner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pruner
+        await sio.shutdown()
         await services.gateway.drain()
+        await close_client_manager(sio.manager)
         await services.engine.dispose()

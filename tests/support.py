@@ -1,0 +1,130 @@
+"""Test helpers: a live uvicorn server in a thread, users, and recording socket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+import uvicorn
+
+from src.core.config import Settings
+from src.main import create_app
+
+
+class LiveServer(uvicorn.Server):
+    """uvicorn in a thread on a socket bound to port 0 (the pattern of httpx's TestServer)."""
+
+    def install_signal_handlers(self) -> None:  # the main thread owns signals
+        pass
+
+    @classmethod
+    def start(cls, settings: Settings) -> tuple[LiveServer, threading.Thread, str]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(settings),
+            log_level="warning",
+            ws_per_message_deflate=False,
+            lifespan="on",
+        )
+        server = cls(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.01)
+        return server, thread, f"http://127.0.0.1:{port}"
+
+    def stop(self, thread: threading.Thread) -> None:
+        self.should_exit = True
+        thread.join(timeout=15)
+
+
+@dataclass
+class TestUser:
+    id: int
+    email: str
+    password: str
+    token: str
+    is_admin: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Received:
+    event: str
+    args: tuple[Any, ...]
+
+    @property
+    def data(self) -> Any:
+        return self.args[0] if self.args else None
+
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        return self.args[1] if len(self.args) > 1 else None
+
+
+@dataclass
+class RecordingClient:
+    """A real python-socketio client that records every event it receives, in order."""
+
+    sio: socketio.AsyncClient
+    received: list[Received] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @classmethod
+    def create(cls) -> RecordingClient:
+        client = cls(socketio.AsyncClient(reconnection=False))
+
+        @client.sio.on("*")
+        async def record(event: str, *args: Any) -> None:
+            async with client._changed:
+                client.received.append(Received(event, args))
+                client._changed.notify_all()
+
+        return client
+
+    async def connect(self, url: str, token: str | None) -> None:
+        auth = {"token": token} if token is not None else None
+        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+
+    def events(self, name: str) -> list[Received]:
+        return [item for item in self.received if item.event == name]
+
+    async def wait_for(
+        self,
+        name: str,
+        where: Callable[[Received], bool] = lambda _item: True,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> list[Received]:
+        """Wait until `count` events named `name` (and matching `where`) have arrived."""
+
+        def matching() -> list[Received]:
+            return [item for item in self.events(name) if where(item)]
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(matching()) >= count)
+        return matching()
+
+    async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> Any:
+        return await self.sio.call(event, data, timeout=timeout)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
