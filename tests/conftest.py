@@ -30,7 +30,8 @@ from tests.support import LiveServer, RecordingClient, TestUser
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
-TEMPLATE_DATABASE = "mindwire_template"
+# One template per test session, so concurrent runs on one server never collide.
+TEMPLATE_DATABASE = f"mindwire_template_{uuid.uuid4().hex[:8]}"
 
 STACKS = [
     pytest.param("embedded", id="sqlite-memory"),
@@ -189,14 +190,14 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def live_server_factory(
     settings_factory: Callable[..., Settings],
-) -> Iterator[Callable[..., str]]:
-    """Start real uvicorn servers (threads, free ports); returns their base URLs."""
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start real uvicorn servers (threads, free ports); settings overrides as keywords."""
     running: list[tuple[LiveServer, Any]] = []
 
-    def start(**overrides: Any) -> str:
-        server, thread, url = LiveServer.start(settings_factory(**overrides))
+    def start(**overrides: Any) -> LiveServer:
+        server, thread, _url = LiveServer.start(settings_factory(**overrides))
         running.append((server, thread))
-        return url
+        return server
 
     yield start
     for server, thread in running:
@@ -204,8 +205,13 @@ def live_server_factory(
 
 
 @pytest.fixture
-def live_url(live_server_factory: Callable[..., str]) -> str:
+def live_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     return live_server_factory()
+
+
+@pytest.fixture
+def live_url(live_server: LiveServer) -> str:
+    return live_server.url
 
 
 @pytest.fixture

@@ -7,22 +7,45 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import socketio
 import uvicorn
 
 from src.core.config import Settings
+from src.core.state import AppServices
 from src.main import create_app
+
+T = TypeVar("T")
 
 
 class LiveServer(uvicorn.Server):
     """uvicorn in a thread on a socket bound to port 0 (the pattern of httpx's TestServer)."""
 
+    loop: asyncio.AbstractEventLoop | None = None
+    url: str = ""
+
     def install_signal_handlers(self) -> None:  # the main thread owns signals
         pass
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+
+    @property
+    def services(self) -> AppServices:
+        """The running app's services (use them only through `run`, on the server's loop)."""
+        app: Any = self.config.app
+        services: AppServices = app.other_asgi_app.state.services
+        return services
+
+    async def run_on_server(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await `coroutine` on the server's own event loop, e.g. an emitter call."""
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return await asyncio.wrap_future(future)
 
     @classmethod
     def start(cls, settings: Settings) -> tuple[LiveServer, threading.Thread, str]:
@@ -44,7 +67,8 @@ class LiveServer(uvicorn.Server):
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the live server did not start")
             time.sleep(0.01)
-        return server, thread, f"http://127.0.0.1:{port}"
+        server.url = f"http://127.0.0.1:{port}"
+        return server, thread, server.url
 
     def stop(self, thread: threading.Thread) -> None:
         self.should_exit = True

@@ -8,11 +8,15 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from src.events.schemas import UserStatus, UTCTimestamp
 
+# PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
+# database (a 500).
+NO_NUL = r"^[^\x00]*$"
+
 
 class UserCreate(BaseModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
-    display_name: str | None = Field(default=None, max_length=100)
+    display_name: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 
 
 class UserPublic(BaseModel):

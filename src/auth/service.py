@@ -16,6 +16,9 @@ from src.core.security import decode_access_token, hash_password, verify_passwor
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
+MAX_USER_ID = 2**63 - 1
+"""User ids are 64-bit: a token naming a larger (or non-positive) id names no user."""
+
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
@@ -26,6 +29,8 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    if "\x00" in email:  # no stored email has one, and PostgreSQL refuses NUL in a query
+        return None
     return await session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
@@ -91,6 +96,6 @@ async def viewer_for_token(
     if not token:
         return None
     user_id = decode_access_token(token, secret_key=secret_key)
-    if user_id is None:
+    if user_id is None or not 1 <= user_id <= MAX_USER_ID:
         return None
     return await get_user(session, user_id)

@@ -6,13 +6,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from src.events.schemas import UTCTimestamp
 
+# PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
+# database (a 500).
+NO_NUL = r"^[^\x00]*$"
+
 
 class MemoryLogCreate(BaseModel):
-    content: str = Field(min_length=1, max_length=10000)
+    content: str = Field(min_length=1, max_length=10000, pattern=NO_NUL)
 
 
 class MemoryLogUpdate(BaseModel):
-    content: str = Field(min_length=1, max_length=10000)
+    content: str = Field(min_length=1, max_length=10000, pattern=NO_NUL)
 
 
 class MemoryLogPublic(BaseModel):

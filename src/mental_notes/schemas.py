@@ -6,17 +6,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from src.events.schemas import UTCTimestamp
 
+# PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
+# database (a 500).
+NO_NUL = r"^[^\x00]*$"
+
 
 class MentalNoteCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    content: str = Field(default="", max_length=10000)
+    title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    content: str = Field(default="", max_length=10000, pattern=NO_NUL)
 
 
 class MentalNoteUpdate(BaseModel):
     """A partial update: only the fields given change."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    content: str | None = Field(default=None, max_length=10000)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    content: str | None = Field(default=None, max_length=10000, pattern=NO_NUL)
 
 
 class MentalNotePublic(BaseModel):

@@ -6,9 +6,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from src.events.schemas import NotificationAudience, NotificationLevel
 
+# PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
+# database (a 500).
+NO_NUL = r"^[^\x00]*$"
+
 
 class NotificationCreate(BaseModel):
-    message: str = Field(min_length=1, max_length=2000)
+    message: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     level: NotificationLevel = "info"
     audience: NotificationAudience = "everyone"
     user_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
