@@ -36,7 +36,7 @@ class LiveServer(uvicorn.Server):
 
     @property
     def services(self) -> AppServices:
-        """The running app's services (use them only through `run`, on the server's loop)."""
+        """The running app's services (use them only through `run_on_server`)."""
         app: Any = self.config.app
         services: AppServices = app.other_asgi_app.state.services
         return services

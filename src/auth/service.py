@@ -16,8 +16,9 @@ from src.core.security import decode_access_token, hash_password, verify_passwor
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
-MAX_USER_ID = 2**63 - 1
-"""User ids are 64-bit: a token naming a larger (or non-positive) id names no user."""
+MAX_USER_ID = 2**31 - 1
+"""`users.id` is an INTEGER column (32-bit on PostgreSQL): a token naming a larger (or
+non-positive) id names no user, and must not reach the database."""
 
 
 def normalize_email(email: str) -> str:

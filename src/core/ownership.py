@@ -23,7 +23,9 @@ class OwnedItem(Protocol):
 
 
 Item = TypeVar("Item", bound=OwnedItem)
-ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the item's id")]
+MAX_ID = 2**31 - 1
+"""Ids of users, logs and notes are INTEGER columns (32-bit on PostgreSQL): larger ids are 422."""
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="the item's id")]
 
 
 class PageQuery:
@@ -34,7 +36,7 @@ class PageQuery:
         user: CurrentUser,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
-        user_id: Annotated[int | None, Query(ge=1)] = None,
+        user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     ) -> None:
         if user_id is not None and user_id != user.id and not user.is_admin:
             raise HTTPException(

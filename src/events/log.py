@@ -19,6 +19,7 @@ from src.events.models import EventLogWatermark, EventRecord, EventRoom
 from src.events.schemas import EventMeta
 
 _WATERMARK_ID = 1
+EVENT_ID_LOCK = 0x4D696E64  # "Mind": the advisory lock that orders event ids
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,14 @@ class EventLog:
     async def append(
         self, session: AsyncSession, event_type: str, data: dict[str, Any], rooms: list[str]
     ) -> LoggedEvent:
-        """Add an event to `session`'s transaction; the caller commits, then emits."""
+        """Add an event to `session`'s transaction; the caller commits, then emits.
+
+        On PostgreSQL a transaction-scoped advisory lock makes event-writing transactions
+        take turns until they commit, so ids become visible in order: a reader that saw
+        id 11 can never later find an id 10 committed behind it (a gap in replay).
+        """
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(select(func.pg_advisory_xact_lock(EVENT_ID_LOCK)))
         unique_rooms = tuple(dict.fromkeys(rooms))
         record = EventRecord(event_type=event_type, data=data, emitted_at=utcnow())
         record.rooms = [EventRoom(room=room) for room in unique_rooms]

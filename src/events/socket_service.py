@@ -11,6 +11,7 @@ from typing import Any
 
 import socketio
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
@@ -53,8 +54,7 @@ class SocketService:
         self, sid: str, event_type: str, payload: BaseModel | dict[str, Any]
     ) -> None:
         """Send an event to one socket; not stored in the event log, no `meta`."""
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-        await self.sio.emit(str(event_type), data, to=sid)
+        await self.sio.emit(str(event_type), _json_safe(payload), to=sid)
         self.metrics.events_emitted.labels(str(event_type)).inc()
 
     async def publish(
@@ -71,7 +71,7 @@ class SocketService:
         it: the caller's write and its event become visible together, and the event is sent
         only after the commit (the outbox rule of SPEC §2).
         """
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        data = _json_safe(payload)
         if session is None:
             async with self.sessionmaker() as own_session:
                 logged = await self.event_log.append(own_session, str(event_type), data, rooms)
@@ -136,3 +136,11 @@ class SocketService:
                     break
                 cursor = batch[-1].meta.event_id
         return replayed, complete
+
+
+def _json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON values (datetimes as ISO 8601 strings), as stored and as sent."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(mode="json")
+    data: dict[str, Any] = to_jsonable_python(payload)
+    return data

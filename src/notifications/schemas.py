@@ -15,7 +15,7 @@ class NotificationCreate(BaseModel):
     message: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     level: NotificationLevel = "info"
     audience: NotificationAudience = "everyone"
-    user_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # users.id is INTEGER
 
     @model_validator(mode="after")
     def _user_needs_user_id(self) -> NotificationCreate:

@@ -298,7 +298,7 @@ async def test_missing_memory_log_is_404(client, alice, method):
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-@pytest.mark.parametrize("log_id", [str(2**70), str(2**63), "0", "-1", "abc"])
+@pytest.mark.parametrize("log_id", [str(2**70), str(2**63), str(2**31), "0", "-1", "abc"])
 async def test_impossible_memory_log_id_is_422(client, alice, method, log_id):
     response = await client.request(
         method, f"{URL}/{log_id}", json={"content": "x"}, headers=alice.headers
@@ -307,10 +307,26 @@ async def test_impossible_memory_log_id_is_422(client, alice, method, log_id):
     assert response.status_code == 422
 
 
-async def test_largest_possible_memory_log_id_is_404(client, alice):
-    response = await client.get(f"{URL}/{2**63 - 1}", headers=alice.headers)
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+async def test_largest_possible_memory_log_id_is_404(client, alice, method):
+    response = await client.request(
+        method, f"{URL}/{2**31 - 1}", json={"content": "x"}, headers=alice.headers
+    )
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", [2**31, 2**70])
+async def test_admin_listing_an_impossible_user_id_is_422(client, admin, user_id):
+    response = await client.get(URL, params={"user_id": user_id}, headers=admin.headers)
+
+    assert response.status_code == 422
+
+
+async def test_admin_listing_a_missing_user_gets_an_empty_page(client, admin):
+    response = await client.get(URL, params={"user_id": 2**31 - 1}, headers=admin.headers)
+
+    assert response.json() == {"items": [], "total": 0}
 
 
 # -- admins --------------------------------------------------------------------------------------

@@ -288,11 +288,24 @@ async def test_missing_mental_note_is_404(client, alice, method):
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-@pytest.mark.parametrize("note_id", [str(2**70), str(2**63), "0", "-1", "abc"])
+@pytest.mark.parametrize("note_id", [str(2**70), str(2**63), str(2**31), "0", "-1", "abc"])
 async def test_impossible_mental_note_id_is_422(client, alice, method, note_id):
     response = await client.request(
         method, f"{URL}/{note_id}", json={"title": "x"}, headers=alice.headers
     )
+
+    assert response.status_code == 422
+
+
+async def test_largest_possible_mental_note_id_is_404(client, alice):
+    response = await client.get(f"{URL}/{2**31 - 1}", headers=alice.headers)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user_id", [2**31, 2**70])
+async def test_admin_listing_an_impossible_user_id_is_422(client, admin, user_id):
+    response = await client.get(URL, params={"user_id": user_id}, headers=admin.headers)
 
     assert response.status_code == 422
 

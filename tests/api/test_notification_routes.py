@@ -65,11 +65,12 @@ async def test_notification_to_audience_user_without_user_id_is_422(client, admi
     assert response.status_code == 422
 
 
-async def test_notification_to_a_missing_user_is_404(client, admin):
-    response = await notify(client, admin, audience="user", user_id=999999)
+@pytest.mark.parametrize("user_id", [999999, 2**31 - 1])
+async def test_notification_to_a_missing_user_is_404(client, admin, user_id):
+    response = await notify(client, admin, audience="user", user_id=user_id)
 
     assert response.status_code == 404
-    assert await room_events(client, admin, "user_999999") == []
+    assert await room_events(client, admin, f"user_{user_id}") == []
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,8 @@ async def test_notification_to_a_missing_user_is_404(client, admin):
         pytest.param({"message": "nul \x00 byte"}, id="message-nul-character"),
         pytest.param({"level": "panic"}, id="unknown-level"),
         pytest.param({"audience": "martians"}, id="unknown-audience"),
-        pytest.param({"audience": "user", "user_id": 2**70}, id="user-id-too-large"),
+        pytest.param({"audience": "user", "user_id": 2**31}, id="user-id-too-large"),
+        pytest.param({"audience": "user", "user_id": 2**70}, id="user-id-far-too-large"),
         pytest.param({"audience": "user", "user_id": 0}, id="user-id-0"),
     ],
 )

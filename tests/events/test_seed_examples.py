@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import BaseModel
 
 from src.events.emitters import EventEmitter
 from src.events.handlers import EventHandlerRegistry, HandlerContext
@@ -12,6 +15,7 @@ from src.events.schemas import EventType, SocketEvent
 from src.events.socket_handlers import register_all_handlers
 
 
+@pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
 async def test_emit_memory_log_created_like_the_seed(live_server, connect, alice):
     """`EventEmitter(socket_service).emit_memory_log_created({...})` reaches the owner."""
     sock = await connect(alice)
@@ -55,23 +59,32 @@ async def test_dispatch_ping_through_the_registry_like_the_seed(live_server, con
     assert pong.data["timestamp"] == 123
 
 
+class TaskCompletedEvent(BaseModel):
+    task_id: int
+    user_id: int
+    completed_at: datetime
+
+
 async def test_custom_event_in_custom_room_like_the_seed_step_3(live_server, connect, alice):
     """A new event sent with `SocketEvent(..., room="tasks")` reaches the room's subscribers."""
     live_server.services.socket_service.rooms.allow("tasks")
     sock = await connect(alice)
     assert (await sock.call("subscribe_event", {"event_type": "tasks"}))["ok"] is True
 
+    done = datetime(2026, 1, 1, tzinfo=UTC)
+
     async def emit():
         event = SocketEvent(
             event_type="task_completed",
-            data={"task_id": 7, "user_id": alice.id, "completed_at": "2026-01-01T00:00:00Z"},
+            # model_dump() without mode="json", as the seed writes it: datetimes included.
+            data=TaskCompletedEvent(task_id=7, user_id=alice.id, completed_at=done).model_dump(),
             room="tasks",
         )
         return await live_server.services.socket_service.emit_event(event)
 
     meta = await live_server.run_on_server(emit())
     [event] = await sock.wait_for("task_completed")
-    assert event.data["task_id"] == 7
+    assert event.data == {"task_id": 7, "user_id": alice.id, "completed_at": "2026-01-01T00:00:00Z"}
     assert event.meta == {**event.meta, "event_id": meta.event_id, "event_type": "task_completed"}
 
 
