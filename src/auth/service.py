@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,10 +84,6 @@ async def set_status(
 async def list_online(session: AsyncSession) -> Sequence[User]:
     query = select(User).where(User.status != "offline").order_by(User.id)
     return (await session.scalars(query)).all()
-
-
-async def count_users(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 async def viewer_for_token(
