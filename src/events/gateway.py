@@ -66,9 +66,6 @@ class SocketGateway:
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
 
-    def client(self, sid: str) -> ConnectedClient | None:
-        return self._clients.get(sid)
-
     async def _on_connect(
         self,
         sid: str,

@@ -144,7 +144,7 @@ class EventHandlerRegistry:
         payload = ErrorEvent(
             code=error.code, message=error.message, event=event[:128], details=error.details
         )
-        await context.reply(EventType.ERROR, payload)
+        await context.emitter.emit_error(context.sid, payload)
         return ErrorAck(error=AckError(code=error.code, message=error.message)).model_dump(
             mode="json"
         )
