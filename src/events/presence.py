@@ -24,5 +24,9 @@ class LocalPresence:
             return True
         return False
 
+    async def connections(self, user_id: int) -> int:
+        """How many connections `user_id` has open right now."""
+        return self._connections[user_id]
+
     async def online_users(self) -> list[int]:
         return sorted(self._connections)
