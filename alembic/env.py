@@ -43,6 +43,12 @@ async def run_migrations_online() -> None:
     engine = create_engine(database_url())
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # A table rebuild drops the old table: with foreign keys on, that would
+                # cascade-delete the rows that point at it. (Only takes effect outside a
+                # transaction, so it runs first.)
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await connection.commit()  # end the autobegun transaction; alembic runs its own
             await connection.run_sync(do_run_migrations)
     finally:
         await engine.dispose()

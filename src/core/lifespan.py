@@ -20,11 +20,14 @@ from src.core.db import create_engine, create_sessionmaker
 from src.core.metrics import Metrics
 from src.core.state import AppServices
 from src.events.bus import EventBus, forward_to_sockets
+from src.events.cluster import RedisCluster, create_cluster
 from src.events.emitters import EventEmitter
 from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.managers import close_client_manager
+from src.events.presence import LocalPresence, Presence, RedisPresence, reap_dead_processes_forever
+from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
 from src.events.schemas import UserStatus
 from src.events.socket_handlers import register_all_handlers
@@ -43,6 +46,14 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         sio, sessionmaker=sessionmaker, event_log=event_log, rooms=RoomPolicy(), metrics=metrics
     )
     emitter = EventEmitter(socket_service)
+    cluster = create_cluster(settings.redis_url, settings.redis_channel)
+    relay = EventRelay(sessionmaker, event_log, cluster, socket_service.deliver)
+    socket_service.committed = relay.committed
+    presence: Presence = (
+        RedisPresence(cluster.redis, settings.redis_channel, cluster.process_id)
+        if isinstance(cluster, RedisCluster)
+        else LocalPresence()
+    )
     registry = EventHandlerRegistry(logging.getLogger("mindwire.events"), metrics)
     register_all_handlers(registry, sio)
     bus = EventBus()
@@ -70,7 +81,9 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
             rate=settings.rate_limit,
             max_message_bytes=settings.max_message_bytes,
             max_subscriptions=settings.max_subscriptions_per_socket,
+            max_connections_per_user=settings.max_connections_per_user,
         ),
+        presence=presence,
     )
     gateway.bind()
     return AppServices(
@@ -84,6 +97,9 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         registry=registry,
         bus=bus,
         gateway=gateway,
+        cluster=cluster,
+        relay=relay,
+        presence=presence,
     )
 
 
@@ -101,6 +117,17 @@ async def prune_forever(services: AppServices) -> None:
             logger.exception("pruning the event log failed; retrying later")
 
 
+async def _forget_stale_presence(services: AppServices) -> None:
+    """A lone process starts with no connections: whoever is "online" is left from a crash."""
+    try:
+        async with services.sessionmaker() as session:
+            cleared = await auth_service.mark_all_offline(session, services.emitter)
+        if cleared:
+            logger.info("%d users left online by an earlier process are now offline", cleared)
+    except Exception as exc:  # the database is down: statuses are cleared on the next start
+        logger.warning("could not clear stale presence: %s", exc)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -112,14 +139,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.socket_service = services.socket_service
     app.state.event_registry = services.registry
     app.state.event_bus = services.bus
-    pruner = asyncio.create_task(prune_forever(services))
+    await services.relay.prepare()
+    if isinstance(services.presence, LocalPresence):
+        await _forget_stale_presence(services)
+    await services.cluster.start()
+    background = [
+        asyncio.create_task(prune_forever(services), name="mindwire-prune"),
+        asyncio.create_task(services.relay.run_forever(), name="mindwire-relay"),
+    ]
+    if isinstance(services.presence, RedisPresence) and isinstance(services.cluster, RedisCluster):
+        background.append(
+            asyncio.create_task(
+                reap_dead_processes_forever(
+                    services.presence, services.cluster, services.gateway.mark_offline
+                ),
+                name="mindwire-reaper",
+            )
+        )
     try:
         yield
     finally:
-        pruner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pruner
         await sio.shutdown()
         await services.gateway.drain()
+        for task in background:
+            task.cancel()
+        # Bounded: redis-py can lose a cancellation that lands while it opens a connection.
+        await asyncio.wait(background, timeout=2.0)
+        await services.cluster.stop()
         await close_client_manager(sio.manager)
         await services.engine.dispose()

@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from src.core.config import Settings
 from src.core.metrics import Metrics
 from src.events.bus import EventBus
+from src.events.cluster import LocalCluster, RedisCluster
 from src.events.emitters import EventEmitter
 from src.events.gateway import SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
+from src.events.presence import Presence
+from src.events.relay import EventRelay
 from src.events.socket_service import SocketService
 
 
@@ -28,3 +31,6 @@ class AppServices:
     registry: EventHandlerRegistry
     bus: EventBus
     gateway: SocketGateway
+    cluster: LocalCluster | RedisCluster
+    relay: EventRelay
+    presence: Presence

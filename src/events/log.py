@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from src.core.db import utcnow
-from src.events.models import EventLogWatermark, EventRecord, EventRoom
+from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
 from src.events.schemas import EventMeta
 
 _WATERMARK_ID = 1
@@ -83,6 +85,47 @@ class EventLog:
         )
         records = (await session.scalars(query)).all()
         return [LoggedEvent.from_record(record, (room,)) for record in records]
+
+    async def read_all(self, session: AsyncSession, *, after: int, limit: int) -> list[LoggedEvent]:
+        """Events with id > `after`, in id order, with all their delivery rooms (the relay)."""
+        query = (
+            select(EventRecord)
+            .options(selectinload(EventRecord.rooms))
+            .where(EventRecord.id > after)
+            .order_by(EventRecord.id)
+            .limit(limit)
+        )
+        records = (await session.scalars(query)).all()
+        return [
+            LoggedEvent.from_record(record, tuple(room.room for room in record.rooms))
+            for record in records
+        ]
+
+    async def ensure_relay_cursor(self, session: AsyncSession) -> None:
+        """On a database's first start, the relay starts after the newest event."""
+        if await session.get(EventRelayCursor, _WATERMARK_ID) is not None:
+            return
+        newest = await session.scalar(select(func.max(EventRecord.id)))
+        session.add(EventRelayCursor(id=_WATERMARK_ID, relayed_through=int(newest or 0)))
+        try:
+            await session.commit()
+        except IntegrityError:  # another process made it first
+            await session.rollback()
+
+    async def relay_cursor(self, session: AsyncSession) -> int:
+        """Where the relay resumes: after the last event it sent."""
+        cursor = await session.get(EventRelayCursor, _WATERMARK_ID)
+        return cursor.relayed_through if cursor is not None else 0
+
+    async def save_relay_cursor(self, session: AsyncSession, event_id: int) -> None:
+        """Move the stored cursor forward (never back); `ensure_relay_cursor` made the row."""
+        await session.execute(
+            update(EventRelayCursor)
+            .where(EventRelayCursor.id == _WATERMARK_ID)
+            .where(EventRelayCursor.relayed_through < event_id)
+            .values(relayed_through=event_id)
+        )
+        await session.commit()
 
     async def is_complete_after(self, session: AsyncSession, since: int) -> bool:
         """False when some event with id > `since` has left the retention window."""

@@ -48,3 +48,12 @@ class EventLogWatermark(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pruned_through: Mapped[int] = mapped_column(EventId, default=0)
+
+
+class EventRelayCursor(Base):
+    """The highest event id the relay has sent live; a new relay leader resumes after it."""
+
+    __tablename__ = "event_relay"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    relayed_through: Mapped[int] = mapped_column(EventId, default=0)

@@ -7,6 +7,7 @@ events, moves sockets between rooms and replays the log to a socket that resubsc
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -49,12 +50,19 @@ class SocketService:
         self.event_log = event_log
         self.rooms = rooms
         self.metrics = metrics
+        self.committed: Callable[[int], Awaitable[None]] = _nothing
+        """Awaited after each event commit; the lifespan points it at `EventRelay.committed`."""
 
     async def send_to_sid(
         self, sid: str, event_type: str, payload: BaseModel | dict[str, Any]
     ) -> None:
-        """Send an event to one socket; not stored in the event log, no `meta`."""
-        await self.sio.emit(str(event_type), _json_safe(payload), to=sid)
+        """Send an event to one socket; not stored in the event log, no `meta`.
+
+        A socket of this process is written to directly, without a trip through Redis (so
+        `pong` and `error` keep working while Redis is down); another worker's via Redis.
+        """
+        local = self.sio.manager.is_connected(sid, "/")
+        await self.sio.emit(str(event_type), _json_safe(payload), to=sid, ignore_queue=local)
         self.metrics.events_emitted.labels(str(event_type)).inc()
 
     async def publish(
@@ -65,11 +73,11 @@ class SocketService:
         *,
         session: AsyncSession | None = None,
     ) -> EventMeta:
-        """Store an event for `rooms`, commit, then send it to the rooms with its `meta`.
+        """Store an event for `rooms` and commit; the relay then sends it with its `meta`.
 
         With `session`, the event row joins that session's transaction and this call commits
         it: the caller's write and its event become visible together, and the event is sent
-        only after the commit (the outbox rule of SPEC §2).
+        only after the commit (the outbox rule of SPEC §2), by the `EventRelay`, in id order.
         """
         data = _json_safe(payload)
         if session is None:
@@ -79,7 +87,7 @@ class SocketService:
         else:
             logged = await self.event_log.append(session, str(event_type), data, rooms)
             await session.commit()
-        await self.deliver(logged)
+        await self.committed(logged.meta.event_id)
         return logged.meta
 
     async def emit_event(
@@ -97,14 +105,11 @@ class SocketService:
     async def deliver(self, logged: LoggedEvent) -> None:
         """Send a stored event live. A socket in several of its rooms receives it once.
 
-        The event is already committed: if sending fails, clients get it on replay.
+        Raises when the message cannot reach the other workers (Redis down): the relay then
+        keeps its cursor and sends the event again later.
         """
         meta = logged.meta.model_dump(mode="json")
-        try:
-            await self.sio.emit(meta["event_type"], (logged.data, meta), to=list(logged.rooms))
-        except Exception:
-            logger.exception("live delivery of event %s failed", logged.meta.event_id)
-            return
+        await self.sio.emit(meta["event_type"], (logged.data, meta), to=list(logged.rooms))
         self.metrics.events_emitted.labels(logged.meta.event_type).inc()
 
     async def enter_room(self, sid: str, room: str) -> None:
@@ -117,11 +122,23 @@ class SocketService:
         """The delivery rooms `sid` is in, without its private sid room."""
         return [room for room in self.sio.rooms(sid) if room != sid]
 
-    async def replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
-        """Send `sid` every retained event of delivery room `room` after `since`, in order.
+    async def join_and_replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+        """Join `room` and send `sid` every retained event of it after `since`, in id order.
 
-        Returns how many were sent and whether the log still held everything after `since`.
+        Live events for `sid` are held while the log is read: an event committed during the
+        replay is in the log (sent by the replay) or arrives live after it, never before an
+        older replayed one. So the socket sees ids in order even while events are written.
+        Returns how many were replayed and whether the log still held everything.
         """
+        manager = self.sio.manager
+        manager.hold(sid)
+        try:
+            await self.enter_room(sid, room)
+            return await self._replay(sid, room, since)
+        finally:
+            await manager.release(sid)
+
+    async def _replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
         replayed = 0
         async with self.sessionmaker() as session:
             complete = await self.event_log.is_complete_after(session, since)
@@ -130,12 +147,18 @@ class SocketService:
                 batch = await self.event_log.read(session, room, after=cursor, limit=REPLAY_BATCH)
                 for logged in batch:
                     meta = logged.meta.model_dump(mode="json")
-                    await self.sio.emit(meta["event_type"], (logged.data, meta), to=sid)
+                    await self.sio.emit(
+                        meta["event_type"], (logged.data, meta), to=sid, ignore_queue=True
+                    )
                 replayed += len(batch)
                 if len(batch) < REPLAY_BATCH:
                     break
                 cursor = batch[-1].meta.event_id
         return replayed, complete
+
+
+async def _nothing(event_id: int) -> None:  # noqa: ARG001
+    return None
 
 
 def _json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:

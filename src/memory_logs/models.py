@@ -12,7 +12,11 @@ from src.core.db import Base, UTCDateTime, utcnow
 
 class MemoryLog(Base):
     __tablename__ = "memory_logs"
-    __table_args__ = (Index("ix_memory_logs_user_id_id", "user_id", "id"),)
+    # AUTOINCREMENT: SQLite would otherwise give a deleted newest row's id to the next one.
+    __table_args__ = (
+        Index("ix_memory_logs_user_id_id", "user_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -12,7 +12,11 @@ from src.core.db import Base, UTCDateTime, utcnow
 
 class MentalNote(Base):
     __tablename__ = "mental_notes"
-    __table_args__ = (Index("ix_mental_notes_user_id_id", "user_id", "id"),)
+    # AUTOINCREMENT: SQLite would otherwise give a deleted newest row's id to the next one.
+    __table_args__ = (
+        Index("ix_mental_notes_user_id_id", "user_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -174,3 +174,41 @@ async def test_invalid_since_is_a_validation_error(connect, alice, since):
     assert ack["error"]["code"] == "validation_error"
     [error] = await sock.wait_for("error")
     assert error.data["details"][0]["loc"] == ["since"]
+
+
+async def test_events_written_during_a_replay_arrive_after_it_in_id_order(
+    connect, api, live_server, alice, admin
+):
+    """A resuming client sees ids in order even while writes race its replay, so a drop at
+    any moment leaves it with a `since` that skips nothing."""
+    for n in range(200):
+        await live_server.run_on_server(
+            live_server.services.emitter.emit_memory_log_created(
+                {
+                    "id": n + 1,
+                    "user_id": alice.id,
+                    "content": f"old {n}",
+                    "created_at": "2026-11-29T00:00:00Z",
+                }
+            )
+        )
+    sock = await connect(admin)
+
+    async def write_during_replay():
+        for n in range(20):
+            response = await api.post(
+                "/api/memory-logs", json={"content": f"new {n}"}, headers=alice.headers
+            )
+            assert response.status_code == 201
+            await asyncio.sleep(0)
+
+    writer = asyncio.create_task(write_during_replay())
+    ack = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
+    await writer
+    assert ack["ok"] is True
+    await sock.wait_for("memory_log_created", count=220)
+    first_seen = list(
+        dict.fromkeys(item.meta["event_id"] for item in sock.events("memory_log_created"))
+    )
+    assert len(first_seen) == 220
+    assert first_seen == sorted(first_seen)

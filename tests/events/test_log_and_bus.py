@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+from sqlalchemy import func, select
+
 from src.events.bus import EventBus
 from src.events.log import EventLog
+from src.events.models import EventRecord
 
 
 async def test_prune_deletes_expired_events_and_marks_replay_incomplete(db_session):
@@ -78,3 +82,21 @@ async def test_bus_forwards_domain_events_to_sockets(live_server, connect, alice
     assert delivered == 1
     [event] = await sock.wait_for("memory_log_created")
     assert event.data["content"] == "via bus"
+
+
+async def test_the_server_prunes_expired_events_by_itself(
+    live_server_factory, connect, alice, db_session
+):
+    server = live_server_factory(event_retention_seconds=2)  # checks every second
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await http.post("/api/memory-logs", json={"content": "soon gone"}, headers=alice.headers)
+    assert await db_session.scalar(select(func.count()).select_from(EventRecord)) == 1
+    for _ in range(60):
+        await asyncio.sleep(0.1)
+        db_session.expire_all()
+        if not await db_session.scalar(select(func.count()).select_from(EventRecord)):
+            break
+    assert await db_session.scalar(select(func.count()).select_from(EventRecord)) == 0
+    sock = await connect(alice, url=server.url)
+    ack = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
+    assert ack == {"ok": True, "event_type": "memory_logs", "replayed": 0, "complete": False}

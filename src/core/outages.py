@@ -1,0 +1,45 @@
+"""A database that does not answer is a 503 with a reason, never a 500.
+
+Each request's write is one transaction, so a write cut off by an outage is rolled back
+whole; the client is told to retry. The connection pool checks connections before use
+(`pool_pre_ping`), so the first request after the database is back succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+logger = logging.getLogger("mindwire.outages")
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "the database is unavailable; nothing was changed, retry shortly"
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors that mean "cannot reach the database", not "bad query"."""
+    if isinstance(exc, ConnectionError | TimeoutError | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not is_outage(exc):
+        logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": UNAVAILABLE},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def add_outage_handlers(app: FastAPI) -> None:
+    for error in (DBAPIError, ConnectionError, TimeoutError):
+        app.add_exception_handler(error, _database_unavailable)

@@ -1,0 +1,233 @@
+"""Who else is out there: this process's id, heartbeats, the relay lease and wake-ups.
+
+One process alone (no `REDIS_URL`) is its own cluster: always the relay's leader, woken
+in-process. With Redis, every process writes a heartbeat key, one process at a time holds
+the relay lease, and a write on any process wakes the leader through a pub/sub channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+
+logger = logging.getLogger("mindwire.cluster")
+
+HEARTBEAT_SECONDS = 1.0
+PROCESS_TTL_SECONDS = 3.0
+"""A process silent this long is dead: its connections are reaped, its lease lapses."""
+
+
+def new_process_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Cluster(Protocol):
+    process_id: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def is_leader(self) -> bool: ...
+    def wake(self) -> None: ...
+    async def wait_for_wake(self, at_most: float) -> None: ...
+    async def alive_processes(self) -> set[str]: ...
+
+
+class LocalCluster:
+    """A single process: always the leader, and only local writes wake the relay."""
+
+    def __init__(self) -> None:
+        self.process_id = new_process_id()
+        self._woken = asyncio.Event()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def is_leader(self) -> bool:
+        return True
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    async def wait_for_wake(self, at_most: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), at_most)
+        self._woken.clear()
+
+    async def alive_processes(self) -> set[str]:
+        return {self.process_id}
+
+
+class RedisCluster:
+    """Processes sharing one Redis (and one `REDIS_CHANNEL`)."""
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        self.process_id = new_process_id()
+        self.redis: aioredis.Redis = aioredis.from_url(
+            redis_url, socket_connect_timeout=2, socket_timeout=5
+        )
+        self.prefix = f"{channel}:cluster"
+        self._woken = asyncio.Event()
+        self._wake_others = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._leader_until = 0.0
+        self._pubsub: PubSub | None = None
+        self._stopping = False
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    async def start(self) -> None:
+        try:
+            await self.beat()
+            # Subscribed here, not in the listener task: redis-py can lose a cancellation
+            # that arrives while a subscription is being set up, and `stop` would hang.
+            self._pubsub = await self._subscribe()
+        except Exception as exc:
+            logger.warning("joining the cluster through Redis failed: %s", exc)
+        self._tasks = [
+            asyncio.create_task(self._beat_forever(), name="mindwire-heartbeat"),
+            asyncio.create_task(self._listen_for_wakes(), name="mindwire-wakes"),
+            asyncio.create_task(self._publish_wakes(), name="mindwire-wake-others"),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
+        if self._pubsub is not None:
+            await _close_quietly(self._pubsub)
+        with contextlib.suppress(Exception):
+            await self.redis.delete(self.key("alive", self.process_id))
+            await self._release_lease()
+        await self.redis.aclose()
+
+    # -- liveness --------------------------------------------------------------------------
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)  # `start` sent the first one
+            try:
+                await self.beat()
+            except Exception as exc:
+                logger.warning("heartbeat to Redis failed: %s", exc)
+
+    async def beat(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.key("alive", self.process_id), 1, px=int(PROCESS_TTL_SECONDS * 1000))
+            pipe.sadd(self.key("processes"), self.process_id)
+            await pipe.execute()
+
+    async def alive_processes(self) -> set[str]:
+        members = {_text(m) for m in await self.redis.smembers(self.key("processes"))}
+        alive: set[str] = set()
+        for process in sorted(members):
+            if await self.redis.exists(self.key("alive", process)):
+                alive.add(process)
+        return alive
+
+    async def known_processes(self) -> set[str]:
+        return {_text(m) for m in await self.redis.smembers(self.key("processes"))}
+
+    async def forget(self, process: str) -> None:
+        await self.redis.srem(self.key("processes"), process)
+
+    # -- the relay lease -------------------------------------------------------------------
+
+    async def is_leader(self) -> bool:
+        """Take or renew the relay lease; True while this process holds it."""
+        now = time.monotonic()
+        if now < self._leader_until - PROCESS_TTL_SECONDS / 2:
+            return True  # renewed recently enough
+        lease = self.key("relay-leader")
+        ttl = int(PROCESS_TTL_SECONDS * 1000)
+        if await self.redis.set(lease, self.process_id, nx=True, px=ttl):
+            logger.info("process %s now relays events", self.process_id)
+        elif _text(await self.redis.get(lease)) == self.process_id:
+            await self.redis.pexpire(lease, ttl)
+        else:
+            self._leader_until = 0.0
+            return False
+        self._leader_until = now + PROCESS_TTL_SECONDS
+        return True
+
+    async def _release_lease(self) -> None:
+        lease = self.key("relay-leader")
+        if _text(await self.redis.get(lease)) == self.process_id:
+            await self.redis.delete(lease)
+
+    # -- wake-ups --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Wake the relay here and, through Redis, on whichever process leads."""
+        self._woken.set()
+        self._wake_others.set()
+
+    async def _publish_wakes(self) -> None:
+        """One long-lived task publishes wake-ups (many writes, one message when busy).
+
+        Not a task per write: redis-py can lose the cancellation of a task that is opening
+        a connection, and such a task would hang the event loop's shutdown.
+        """
+        while True:
+            await self._wake_others.wait()
+            self._wake_others.clear()
+            try:
+                await self.redis.publish(self.key("wake"), self.process_id)
+            except Exception as exc:
+                logger.warning("could not publish a relay wake-up: %s", exc)
+
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self.key("wake"))
+        return pubsub
+
+    async def _listen_for_wakes(self) -> None:
+        while not self._stopping:
+            try:
+                if self._pubsub is None:
+                    self._pubsub = await self._subscribe()
+                async for _message in self._pubsub.listen():
+                    self._woken.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._stopping:
+                    return
+                logger.warning("listening for relay wake-ups failed: %s; retrying", exc)
+                self._woken.set()  # poll once, in case a wake-up was lost
+                pubsub, self._pubsub = self._pubsub, None
+                if pubsub is not None:
+                    await _close_quietly(pubsub)
+                await asyncio.sleep(1.0)
+
+    async def wait_for_wake(self, at_most: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), at_most)
+        self._woken.clear()
+
+
+def create_cluster(redis_url: str | None, channel: str) -> LocalCluster | RedisCluster:
+    return RedisCluster(redis_url, channel) if redis_url else LocalCluster()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _close_quietly(pubsub: PubSub) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]

@@ -1,0 +1,117 @@
+"""`EventRelay`: sends committed events live, in id order, from one process of the cluster.
+
+Writers only commit (the write and its event row in one transaction) and wake the relay.
+The relay reads the event log after its cursor and emits each event in id order, then moves
+the cursor. Event ids commit in order (the advisory lock in `log.py`), so reading "after the
+cursor" never skips an event; one relay at a time (the cluster's lease) means every socket,
+on every worker, receives live events in id order. A client that keeps the last id it saw
+and resubscribes with `since` therefore never misses one. The cursor is stored in the
+database (every half second at most, not per event), so a new leader (after a crash or
+`kill -9`) resumes at most that far behind where the old one stopped: events are re-sent at
+worst (clients drop repeats), never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.events.cluster import Cluster
+from src.events.log import EventLog, LoggedEvent
+
+logger = logging.getLogger("mindwire.relay")
+
+Deliver = Callable[[LoggedEvent], Awaitable[None]]
+
+RELAY_BATCH = 500
+POLL_SECONDS = 1.0
+"""Even without a wake-up, the leader looks for new events this often."""
+RETRY_SECONDS = 0.5
+SAVE_EVERY_SECONDS = 0.5
+"""The stored cursor lags at most this much: a new leader re-sends those events (repeats)."""
+WAIT_SECONDS = 2.0
+"""How long a writer on the leading process waits for its event to go out."""
+
+
+class EventRelay:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        event_log: EventLog,
+        cluster: Cluster,
+        deliver: Deliver,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.event_log = event_log
+        self.cluster = cluster
+        self.deliver = deliver
+        self.cursor: int | None = None
+        self.leading = False
+        self._saved_at = 0.0
+        self._progress = asyncio.Condition()
+
+    async def prepare(self) -> None:
+        """Store a starting cursor before the first write can happen (called at start-up)."""
+        try:
+            async with self.sessionmaker() as session:
+                await self.event_log.ensure_relay_cursor(session)
+        except Exception as exc:  # the database is down: the relay retries when it is back
+            logger.warning("could not store the relay's starting cursor: %s", exc)
+
+    async def committed(self, event_id: int) -> None:
+        """A writer committed `event_id`: wake the relay, and wait until it is sent here.
+
+        Waiting (bounded) keeps the seed's promise that once a write returns, its event is
+        out; on a worker that does not lead, the event goes out through Redis a moment later.
+        """
+        self.cluster.wake()
+        if not self.leading:
+            return
+
+        def sent() -> bool:
+            return self.cursor is not None and self.cursor >= event_id
+
+        async with self._progress:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait_for(sent), WAIT_SECONDS)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                self.leading = await self.cluster.is_leader()
+                if self.leading:
+                    if await self.relay_once() == RELAY_BATCH:
+                        continue  # more are waiting
+                else:
+                    self.cursor = None  # reload the stored cursor if we lead again
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("relaying events failed: %s; retrying", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            await self.cluster.wait_for_wake(POLL_SECONDS)
+
+    async def relay_once(self) -> int:
+        """Send the events committed after the cursor (one batch); returns how many."""
+        async with self.sessionmaker() as session:
+            if self.cursor is None:
+                await self.event_log.ensure_relay_cursor(session)
+                self.cursor = await self.event_log.relay_cursor(session)
+                logger.info("relaying events after id %d", self.cursor)
+            batch = await self.event_log.read_all(session, after=self.cursor, limit=RELAY_BATCH)
+            for logged in batch:
+                await self.deliver(logged)
+                self.cursor = logged.meta.event_id
+            if batch:
+                async with self._progress:
+                    self._progress.notify_all()
+                if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
+                    await self.event_log.save_relay_cursor(session, self.cursor)
+                    self._saved_at = time.monotonic()
+        return len(batch)
