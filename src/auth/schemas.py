@@ -14,7 +14,10 @@ NO_NUL = r"^[^\x00]*$"
 
 
 class UserCreate(BaseModel):
-    email: EmailStr
+    email: EmailStr = Field(
+        description="an email address; special-use domains such as `.test`, `.local`, "
+        "`.localhost` and `.invalid` are refused (422)"
+    )
     password: str = Field(min_length=8, max_length=128)
     display_name: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 

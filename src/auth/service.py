@@ -12,7 +12,7 @@ from src.auth.exceptions import EmailTaken
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
 from src.core.db import utcnow
-from src.core.security import decode_access_token, hash_password, verify_password
+from src.core.security import decode_access_token, hash_password_async, verify_password_async
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
@@ -46,7 +46,7 @@ async def create_user(
     """Create and commit a user; raises `EmailTaken` when the email is in use."""
     user = User(
         email=normalize_email(email),
-        hashed_password=hash_password(password),
+        hashed_password=await hash_password_async(password),
         display_name=display_name,
         is_admin=is_admin,
     )
@@ -62,7 +62,7 @@ async def create_user(
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
     """The user whose email and password match; unknown emails cost a full hash check too."""
     user = await get_user_by_email(session, email)
-    if not verify_password(password, user.hashed_password if user else None):
+    if not await verify_password_async(password, user.hashed_password if user else None):
         return None
     return user
 
@@ -84,6 +84,14 @@ async def set_status(
 async def list_online(session: AsyncSession) -> Sequence[User]:
     query = select(User).where(User.status != "offline").order_by(User.id)
     return (await session.scalars(query)).all()
+
+
+async def mark_all_offline(session: AsyncSession, emitter: EventEmitter) -> int:
+    """At the start of a lone process no one is connected: clear statuses left by a crash."""
+    stale = await list_online(session)
+    for user in stale:
+        await set_status(session, emitter, user_id=user.id, status="offline")
+    return len(stale)
 
 
 async def viewer_for_token(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth import service as auth_service
@@ -19,6 +20,40 @@ from src.events.rooms import Viewer
 
 Responses = dict[int | str, dict[str, Any]]
 """The `responses=` of a route: every status it may answer, so the OpenAPI schema is true."""
+
+
+class ErrorMessage(BaseModel):
+    """The body of every error but 422: `{"detail": "…"}`, as FastAPI writes it."""
+
+    detail: str
+
+
+def error(description: str, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """One entry of `responses=`: an error status, its `{detail}` body and its headers.
+
+    Example::
+
+        @router.get("/x", responses={401: error("not signed in"), 404: error("no such x")})
+    """
+    entry: dict[str, Any] = {"model": ErrorMessage, "description": description}
+    if headers:
+        entry["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return entry
+
+
+UNAUTHORIZED: Responses = {
+    401: error(
+        "missing, malformed, expired or forged token, or its user no longer exists",
+        headers={"WWW-Authenticate": "`Bearer`"},
+    )
+}
+"""The 401 of every route that needs a bearer token."""
+ADMINS_ONLY: Responses = {403: error("admins only")}
+BAD_BODY: Responses = {400: error("the body could not be parsed (for example, it is not UTF-8)")}
+"""The 400 of every route that reads a JSON body (FastAPI answers it before validation)."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 

@@ -24,7 +24,8 @@ class OwnedItem(Protocol):
 
 Item = TypeVar("Item", bound=OwnedItem)
 MAX_ID = 2**31 - 1
-"""Ids of users, logs and notes are INTEGER columns (32-bit on PostgreSQL): larger ids are 422."""
+"""Ids of users, logs and notes are INTEGER columns (32-bit on PostgreSQL): larger ids are 422,
+and so is a larger `offset` (which the databases refuse past 64 bits: a 500 before)."""
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="the item's id")]
 
 
@@ -35,7 +36,7 @@ class PageQuery:
         self,
         user: CurrentUser,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
         user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     ) -> None:
         if user_id is not None and user_id != user.id and not user.is_admin:

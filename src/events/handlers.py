@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from src.events.errors import SocketError
+from src.events.errors import SocketError, safe_text
 from src.events.rooms import RoomError, Viewer
 from src.events.schemas import AckError, ErrorAck, ErrorCode, ErrorEvent, EventType
 
@@ -109,7 +109,8 @@ class EventHandlerRegistry:
         """Run the handler for `event`; returns the ack (an error ack on failure)."""
         registration = self._registrations.get(event)
         if registration is None:
-            error = SocketError(ErrorCode.UNKNOWN_EVENT, f"no handler for event {event!r}")
+            name = safe_text(event)
+            error = SocketError(ErrorCode.UNKNOWN_EVENT, f"no handler for event {name!r}")
             return await self.reject(event, error, context)
         started = time.perf_counter()
         try:
@@ -137,12 +138,18 @@ class EventHandlerRegistry:
                 self.metrics.handler_latency.labels(event).observe(time.perf_counter() - started)
         return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
-    async def reject(self, event: str, error: SocketError, context: HandlerContext) -> Any:
-        """Send the `error` event for `error` to the sender and return the failed ack."""
+    async def reject(self, event: str | None, error: SocketError, context: HandlerContext) -> Any:
+        """Send the `error` event for `error` to the sender and return the failed ack.
+
+        `event` is the client event that caused it (None when its name could not be read).
+        """
         if self.metrics is not None:
             self.metrics.handler_errors.labels(error.code.value).inc()
         payload = ErrorEvent(
-            code=error.code, message=error.message, event=event[:128], details=error.details
+            code=error.code,
+            message=error.message,
+            event=None if event is None else safe_text(event, 128),
+            details=error.details,
         )
         await context.emitter.emit_error(context.sid, payload)
         return ErrorAck(error=AckError(code=error.code, message=error.message)).model_dump(

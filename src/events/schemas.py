@@ -20,7 +20,7 @@ def _as_utc(value: datetime) -> datetime:
 
 UTCTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
 StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-EventId = Annotated[int, Field(strict=True, ge=0)]
+EventId = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]  # a BIGINT column
 
 
 class EventType(StrEnum):

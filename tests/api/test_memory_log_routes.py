@@ -453,3 +453,15 @@ async def test_memory_log_events_are_not_listed_for_other_users(client, alice, b
 
     assert await room_events(client, bob, "memory_logs") == []
     assert await room_events(client, bob, f"user_{bob.id}") == []
+
+
+async def test_the_id_of_a_deleted_newest_log_is_never_given_again(client, alice):
+    """Events name items by id: a reused id would make two `memory_log_created` for one id."""
+    first = (
+        await client.post("/api/memory-logs", json={"content": "a"}, headers=alice.headers)
+    ).json()
+    await client.delete(f"/api/memory-logs/{first['id']}", headers=alice.headers)
+    second = (
+        await client.post("/api/memory-logs", json={"content": "b"}, headers=alice.headers)
+    ).json()
+    assert second["id"] > first["id"]

@@ -17,19 +17,31 @@ from src.auth.schemas import (
     UserCreate,
     UserPublic,
 )
-from src.core.deps import AdminUser, CurrentUser, EmitterDep, Responses, SessionDep, SettingsDep
+from src.auth.throttle import throttle_login
+from src.core.deps import (
+    ADMINS_ONLY,
+    BAD_BODY,
+    UNAUTHORIZED,
+    AdminUser,
+    CurrentUser,
+    EmitterDep,
+    SessionDep,
+    SettingsDep,
+    error,
+)
 from src.core.security import create_access_token
 
 router = APIRouter(tags=["auth"])
-
-UNAUTHORIZED: Responses = {401: {"description": "missing, invalid or expired token"}}
 
 
 @router.post(
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    responses={409: {"description": "email taken"}},
+    responses={
+        **BAD_BODY,
+        409: error("a user with this email already exists (emails are compared lowercased)"),
+    },
 )
 async def register(data: UserCreate, session: SessionDep) -> UserPublic:
     user = await auth_service.create_user(
@@ -38,7 +50,21 @@ async def register(data: UserCreate, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.post("/api/auth/token", response_model=Token, responses={401: {"description": "bad login"}})
+@router.post(
+    "/api/auth/token",
+    response_model=Token,
+    dependencies=[Depends(throttle_login)],
+    responses={
+        401: error(
+            "incorrect email or password (the same answer for an unknown email)",
+            headers={"WWW-Authenticate": "`Bearer`"},
+        ),
+        429: error(
+            "too many sign-in attempts from this address or for this email (LOGIN_RATE_LIMIT)",
+            headers={"Retry-After": "seconds to wait before trying again"},
+        ),
+    },
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
@@ -58,7 +84,9 @@ async def read_me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.put("/api/users/me/status", response_model=StatusPublic, responses=UNAUTHORIZED)
+@router.put(
+    "/api/users/me/status", response_model=StatusPublic, responses={**UNAUTHORIZED, **BAD_BODY}
+)
 async def update_my_status(
     data: StatusUpdate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
 ) -> StatusPublic:
@@ -68,7 +96,7 @@ async def update_my_status(
 @router.get(
     "/api/users/online",
     response_model=list[PresencePublic],
-    responses={**UNAUTHORIZED, 403: {"description": "admins only"}},
+    responses={**UNAUTHORIZED, **ADMINS_ONLY},
 )
 async def list_online_users(_admin: AdminUser, session: SessionDep) -> list[PresencePublic]:
     """Users whose status is not `offline` (for the admin's who-is-online view)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
-from src.core.deps import CurrentUser, ServicesDep, SessionDep, viewer_of
+from src.core.deps import UNAUTHORIZED, CurrentUser, ServicesDep, SessionDep, error, viewer_of
 from src.events.rooms import RoomError
 from src.events.schemas import ErrorCode, UTCTimestamp
 
@@ -29,9 +29,9 @@ class LoggedEventsPublic(BaseModel):
     "/api/events",
     response_model=LoggedEventsPublic,
     responses={
-        401: {"description": "not signed in"},
-        403: {"description": "a room the caller may not subscribe to"},
-        404: {"description": "no such room"},
+        **UNAUTHORIZED,
+        403: error("a room the caller may not subscribe to"),
+        404: error("no such room"),
     },
 )
 async def list_events(

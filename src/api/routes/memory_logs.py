@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from src.core.deps import CurrentUser, EmitterDep, Responses, SessionDep
+from src.core.deps import (
+    BAD_BODY,
+    UNAUTHORIZED,
+    CurrentUser,
+    EmitterDep,
+    Responses,
+    SessionDep,
+    error,
+)
 from src.core.ownership import PageDep, list_page
 from src.memory_logs import service
 from src.memory_logs.dependencies import VisibleMemoryLog
@@ -18,12 +26,13 @@ from src.memory_logs.schemas import (
 
 router = APIRouter(prefix="/api/memory-logs", tags=["memory logs"])
 
-AUTH: Responses = {401: {"description": "not signed in"}}
-FOUND: Responses = {**AUTH, 404: {"description": "no such log, or not yours"}}
+AUTH: Responses = {**UNAUTHORIZED}
+WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}
+FOUND: Responses = {**UNAUTHORIZED, 404: error("no such log, or not yours (the same answer)")}
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=MemoryLogPublic, responses=AUTH
+    "", status_code=status.HTTP_201_CREATED, response_model=MemoryLogPublic, responses=WRITE
 )
 async def create_memory_log(
     data: MemoryLogCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
@@ -35,7 +44,7 @@ async def create_memory_log(
 @router.get(
     "",
     response_model=MemoryLogsPublic,
-    responses={**AUTH, 403: {"description": "user_id of someone else, and not an admin"}},
+    responses={**AUTH, 403: error("`user_id` of someone else, and the caller is not an admin")},
 )
 async def list_memory_logs(page: PageDep, session: SessionDep) -> MemoryLogsPublic:
     items, total = await list_page(session, MemoryLog, page)
@@ -47,7 +56,7 @@ async def read_memory_log(log: VisibleMemoryLog) -> MemoryLogPublic:
     return MemoryLogPublic.model_validate(log)
 
 
-@router.patch("/{log_id}", response_model=MemoryLogPublic, responses=FOUND)
+@router.patch("/{log_id}", response_model=MemoryLogPublic, responses={**FOUND, **BAD_BODY})
 async def update_memory_log(
     data: MemoryLogUpdate, log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
 ) -> MemoryLogPublic:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from src.core.deps import CurrentUser, EmitterDep, Responses, SessionDep
+from src.core.deps import (
+    BAD_BODY,
+    UNAUTHORIZED,
+    CurrentUser,
+    EmitterDep,
+    Responses,
+    SessionDep,
+    error,
+)
 from src.core.ownership import PageDep, list_page
 from src.mental_notes import service
 from src.mental_notes.dependencies import VisibleMentalNote
@@ -18,12 +26,13 @@ from src.mental_notes.schemas import (
 
 router = APIRouter(prefix="/api/mental-notes", tags=["mental notes"])
 
-AUTH: Responses = {401: {"description": "not signed in"}}
-FOUND: Responses = {**AUTH, 404: {"description": "no such note, or not yours"}}
+AUTH: Responses = {**UNAUTHORIZED}
+WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}
+FOUND: Responses = {**UNAUTHORIZED, 404: error("no such note, or not yours (the same answer)")}
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=MentalNotePublic, responses=AUTH
+    "", status_code=status.HTTP_201_CREATED, response_model=MentalNotePublic, responses=WRITE
 )
 async def create_mental_note(
     data: MentalNoteCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
@@ -35,7 +44,7 @@ async def create_mental_note(
 @router.get(
     "",
     response_model=MentalNotesPublic,
-    responses={**AUTH, 403: {"description": "user_id of someone else, and not an admin"}},
+    responses={**AUTH, 403: error("`user_id` of someone else, and the caller is not an admin")},
 )
 async def list_mental_notes(page: PageDep, session: SessionDep) -> MentalNotesPublic:
     items, total = await list_page(session, MentalNote, page)
@@ -47,7 +56,7 @@ async def read_mental_note(note: VisibleMentalNote) -> MentalNotePublic:
     return MentalNotePublic.model_validate(note)
 
 
-@router.patch("/{note_id}", response_model=MentalNotePublic, responses=FOUND)
+@router.patch("/{note_id}", response_model=MentalNotePublic, responses={**FOUND, **BAD_BODY})
 async def update_mental_note(
     data: MentalNoteUpdate, note: VisibleMentalNote, session: SessionDep, emitter: EmitterDep
 ) -> MentalNotePublic:

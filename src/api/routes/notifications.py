@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from src.core.deps import AdminUser, EmitterDep, SessionDep
+from src.core.deps import (
+    ADMINS_ONLY,
+    BAD_BODY,
+    UNAUTHORIZED,
+    AdminUser,
+    EmitterDep,
+    SessionDep,
+    error,
+)
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate
 
@@ -16,9 +24,10 @@ router = APIRouter(tags=["notifications"])
     status_code=status.HTTP_202_ACCEPTED,
     response_model=NotificationAccepted,
     responses={
-        401: {"description": "not signed in"},
-        403: {"description": "admins only"},
-        404: {"description": "audience 'user' names no user"},
+        **UNAUTHORIZED,
+        **ADMINS_ONLY,
+        **BAD_BODY,
+        404: error("audience `user` with a `user_id` that names no user"),
     },
 )
 async def send_notification(
