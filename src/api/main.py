@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from src.api.routes import auth, events, memory_logs, mental_notes, notifications, ops
+from src.api.routes import asyncapi, auth, events, memory_logs, mental_notes, notifications, ops
 
 api_router = APIRouter()
-for module in (auth, memory_logs, mental_notes, notifications, events, ops):
+for module in (auth, memory_logs, mental_notes, notifications, events, ops, asyncapi):
     api_router.include_router(module.router)

@@ -11,16 +11,49 @@ delivery, replay and `GET /api/events` all follow this one table.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from src.events.schemas import ErrorCode, NotificationAudience
+from src.events.schemas import ErrorCode, EventType, NotificationAudience
 
 MEMORY_LOGS = "memory_logs"
 MENTAL_NOTES = "mental_notes"
 NOTIFICATIONS = "notifications"
 ADMIN = "admin"
+USER_ROOMS = "user_{id}"
+"""The per-user room family, as the contract and the docs name it."""
 SCOPED_ROOMS = frozenset({MEMORY_LOGS, MENTAL_NOTES})
 _USER_ROOM = re.compile(r"^user_(?P<id>[1-9][0-9]{0,18})$")
+
+_MEMORY_LOG_EVENTS = (
+    EventType.MEMORY_LOG_CREATED,
+    EventType.MEMORY_LOG_UPDATED,
+    EventType.MEMORY_LOG_DELETED,
+)
+_MENTAL_NOTE_EVENTS = (
+    EventType.MENTAL_NOTE_CREATED,
+    EventType.MENTAL_NOTE_UPDATED,
+    EventType.MENTAL_NOTE_DELETED,
+)
+ROOM_EVENTS: dict[str, tuple[str, ...]] = {
+    MEMORY_LOGS: _MEMORY_LOG_EVENTS,
+    MENTAL_NOTES: _MENTAL_NOTE_EVENTS,
+    USER_ROOMS: (
+        *_MEMORY_LOG_EVENTS,
+        *_MENTAL_NOTE_EVENTS,
+        EventType.NOTIFICATION,
+        EventType.USER_STATUS_CHANGED,
+    ),
+    ADMIN: (EventType.NOTIFICATION, EventType.USER_STATUS_CHANGED),
+    NOTIFICATIONS: (EventType.NOTIFICATION,),
+}
+"""Which events each subscription room carries (SPEC §3). The methods below send each event to
+the delivery rooms of exactly these rooms (tests/contract checks they agree); the AsyncAPI
+document, the TypeScript client and the docs read this table."""
+
+
+def _room_events_copy() -> dict[str, set[str]]:
+    return {room: {str(event) for event in events} for room, events in ROOM_EVENTS.items()}
 
 
 @dataclass(frozen=True)
@@ -54,10 +87,16 @@ class RoomPolicy:
 
     open_rooms: set[str] = field(default_factory=lambda: {MEMORY_LOGS, MENTAL_NOTES, NOTIFICATIONS})
     admin_rooms: set[str] = field(default_factory=lambda: {ADMIN})
+    carries: dict[str, set[str]] = field(default_factory=_room_events_copy)
 
-    def allow(self, room: str, *, admins_only: bool = False) -> None:
-        """Let clients subscribe to a custom room (e.g. `tasks` for a new event)."""
+    def allow(self, room: str, *, admins_only: bool = False, carries: Iterable[str] = ()) -> None:
+        """Let clients subscribe to a custom room (e.g. `tasks` for a new event).
+
+        `carries` names the events sent to it, so the AsyncAPI document and the TypeScript
+        client list them under that room.
+        """
         (self.admin_rooms if admins_only else self.open_rooms).add(room)
+        self.carries.setdefault(room, set()).update(str(event) for event in carries)
 
     def delivery_room(self, room: str, viewer: Viewer) -> str:
         """The Socket.IO room `viewer` joins for `room`; raises `RoomError` if not allowed."""

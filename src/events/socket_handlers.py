@@ -44,12 +44,11 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
                 ErrorCode.TOO_MANY_SUBSCRIPTIONS,
                 f"a socket may hold at most {limit} subscriptions",
             )
-        # Join before replaying: an event committed meanwhile arrives live (maybe twice,
-        # which clients drop by event_id) rather than not at all.
-        await service.enter_room(sid, room)
         replayed, complete = 0, True
-        if data.since is not None:
-            replayed, complete = await service.replay(sid, room, data.since)
+        if data.since is None:
+            await service.enter_room(sid, room)
+        else:
+            replayed, complete = await service.join_and_replay(sid, room, data.since)
         await context.emitter.emit_subscribed(sid, data.event_type, replayed, complete)
         return SubscribeAck(event_type=data.event_type, replayed=replayed, complete=complete)
 
@@ -68,3 +67,13 @@ def register_all_handlers(registry: EventHandlerRegistry, sio: Any = None) -> No
     """Register every built-in client event handler."""
     register_connection_handlers(registry, sio)
     register_subscription_handlers(registry, sio)
+
+
+def build_default_registry() -> EventHandlerRegistry:
+    """The registry `build_services` makes, without a server (no handler needs `sio`).
+
+    `mindwire asyncapi` and `mindwire gen-ts` describe the built-in events from it.
+    """
+    registry = EventHandlerRegistry()
+    register_all_handlers(registry)
+    return registry

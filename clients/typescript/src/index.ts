@@ -1,0 +1,3 @@
+// @mindwire/client: the generated event types and the typed client.
+export * from "./events.js";
+export * from "./client.js";

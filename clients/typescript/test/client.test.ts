@@ -1,0 +1,167 @@
+// Unit tests of the client against a fake transport (test/fake.ts).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { carries, connect, type ConnectOptions } from "../src/client.js";
+import type { Room, RoomEvent } from "../src/events.js";
+import { FakeServer, settle } from "./fake.js";
+
+const log = (id: number, userId = 1) => ({
+  id,
+  user_id: userId,
+  content: `log ${id}`,
+  created_at: "2026-01-01T00:00:00Z",
+  updated_at: "2026-01-01T00:00:00Z",
+});
+
+function setup(options: Partial<ConnectOptions> = {}) {
+  const server = new FakeServer();
+  const client = connect("http://mindwire.test", {
+    token: "token",
+    createSocket: () => server.socket.asSocket(),
+    ...options,
+  });
+  const received: RoomEvent[] = [];
+  const ids = () => received.map((event) => event.meta.event_id);
+  return { server, client, received, ids };
+}
+
+test("subscribing before the connection opens sends the subscription on connect", async () => {
+  const { server, client, received } = setup();
+  const subscribed = client.subscribe("memory_logs", (event) => received.push(event));
+  assert.equal(server.subscribes().length, 0);
+  server.socket.open();
+  const ack = await subscribed;
+  assert.deepEqual(ack, { ok: true, event_type: "memory_logs", replayed: 0, complete: true });
+  assert.deepEqual(server.subscribes(), [{ event_type: "memory_logs" }]);
+});
+
+test("room events reach the handler typed, and the last event_id is kept per room", async () => {
+  const { server, client, received } = setup();
+  server.socket.open();
+  await client.subscribe("memory_logs", (event) => {
+    if (event.type === "memory_log_created") assert.equal(typeof event.payload.content, "string");
+    received.push(event);
+  });
+  await client.subscribe("notifications", () => {});
+  server.publish("memory_log_created", log(1), "memory_logs");
+  server.publish("memory_log_updated", log(1), "memory_logs");
+  server.publish("notification", { message: "hi" }, "notifications");
+  assert.deepEqual(
+    received.map((event) => [event.type, event.meta.event_id]),
+    [
+      ["memory_log_created", 1],
+      ["memory_log_updated", 2],
+    ],
+  );
+  assert.equal(client.lastEventId("memory_logs"), 2);
+  assert.equal(client.lastEventId("notifications"), 3);
+});
+
+test("after a reconnect it resubscribes with since, replays the missed, drops repeats", async () => {
+  const { server, client, received, ids } = setup();
+  server.socket.open();
+  await client.subscribe("memory_logs", (event) => received.push(event));
+  server.publish("memory_log_created", log(1), "memory_logs");
+  server.publish("memory_log_created", log(2), "memory_logs");
+  server.socket.drop();
+  server.publish("memory_log_created", log(3), "memory_logs"); // missed while down
+  server.publish("memory_log_created", log(4), "memory_logs");
+  server.repeatOne = true; // the replay repeats event 2
+  server.socket.open();
+  await settle();
+  assert.deepEqual(server.subscribes().at(-1), { event_type: "memory_logs", since: 2 });
+  assert.deepEqual(ids(), [1, 2, 3, 4]);
+  assert.equal(client.stats.duplicates, 1);
+  assert.equal(client.stats.replayed, 3);
+  assert.equal(client.stats.resubscriptions, 1);
+  assert.equal(client.lastEventId("memory_logs"), 4);
+});
+
+test("complete: false is reported to the caller", async () => {
+  const incomplete: Room[] = [];
+  const { server, client } = setup({ onIncomplete: (room) => incomplete.push(room) });
+  server.socket.open();
+  await client.subscribe("mental_notes", () => {});
+  server.publish("mental_note_created", { id: 1, user_id: 1 }, "mental_notes");
+  server.socket.drop();
+  server.complete = false;
+  server.socket.open();
+  await settle();
+  assert.deepEqual(incomplete, ["mental_notes"]);
+});
+
+test("events that arrive before the ack do not move since until the ack comes", async () => {
+  const { server, client, received } = setup();
+  server.socket.open();
+  await client.subscribe("memory_logs", (event) => received.push(event));
+  server.publish("memory_log_created", log(1), "memory_logs");
+  server.socket.drop();
+  server.manualAcks = true;
+  server.socket.open(); // resubscribes with since 1; the ack is held
+  server.publish("memory_log_created", log(2), "memory_logs"); // live, before the replay's ack
+  await settle();
+  assert.equal(client.lastEventId("memory_logs"), 1);
+  server.socket.drop(); // the ack never comes
+  server.manualAcks = false;
+  server.socket.open();
+  await settle();
+  assert.deepEqual(server.subscribes().at(-1), { event_type: "memory_logs", since: 1 });
+  assert.equal(client.lastEventId("memory_logs"), 2);
+  assert.deepEqual(
+    received.map((event) => event.meta.event_id),
+    [1, 2],
+  );
+});
+
+test("a refused subscription rejects, is reported, and is not sent again", async () => {
+  const errors: string[] = [];
+  const { server, client } = setup({
+    onSubscribeError: (room, error) => errors.push(`${room}:${error.code}`),
+  });
+  server.refuse = "admin";
+  server.socket.open();
+  await assert.rejects(client.subscribe("admin", () => {}), /forbidden/);
+  assert.deepEqual(errors, ["admin:forbidden"]);
+  server.socket.drop();
+  server.socket.open();
+  await settle();
+  assert.equal(server.subscribes().length, 1);
+});
+
+test("a room with no event yet resumes from the newest event the socket had seen", async () => {
+  const { server, client } = setup();
+  server.socket.open();
+  server.joined.add("user_1");
+  server.publish("user_status_changed", { user_id: 1, status: "online" }, "user_1");
+  await client.subscribe("notifications", () => {});
+  server.socket.drop();
+  server.socket.open();
+  await settle();
+  assert.deepEqual(server.subscribes().at(-1), { event_type: "notifications", since: 1 });
+});
+
+test("a user room gets only that user's events", () => {
+  assert.equal(carries("user_1", "memory_log_created", log(1, 1)), true);
+  assert.equal(carries("user_1", "memory_log_created", log(1, 2)), false);
+  assert.equal(carries("user_1", "notification", { message: "x" }), true);
+  assert.equal(carries("memory_logs", "notification", { message: "x" }), false);
+  assert.equal(carries("nowhere", "memory_log_created", log(1)), false);
+});
+
+test("a throwing handler does not stop delivery", async () => {
+  const failures: unknown[] = [];
+  const { server, client } = setup({ onHandlerError: (error) => failures.push(error) });
+  server.socket.open();
+  const handled: number[] = [];
+  await client.subscribe("memory_logs", (event) => {
+    handled.push(event.meta.event_id);
+    if (event.meta.event_id === 1) throw new Error("boom");
+  });
+  server.publish("memory_log_created", log(1), "memory_logs");
+  server.publish("memory_log_created", log(2), "memory_logs");
+  assert.deepEqual(handled, [1, 2]);
+  assert.equal(failures.length, 1);
+  assert.equal(client.lastEventId("memory_logs"), 2);
+});

@@ -1,0 +1,147 @@
+// A fake transport for unit tests: a socket and a tiny in-memory Mindwire that logs room events,
+// replays them after `since` and acknowledges subscriptions as the real server does.
+
+import type { MindwireSocket } from "../src/client.js";
+import type { EventMeta, SubscribeAck, SubscribeEvent } from "../src/events.js";
+
+type Listener = (...args: unknown[]) => void;
+
+interface Logged {
+  type: string;
+  payload: unknown;
+  meta: EventMeta;
+  room: string;
+}
+
+interface Request {
+  event: string;
+  payload: SubscribeEvent;
+  resolve: (ack: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface HeldAck {
+  request: Request;
+  ack: unknown;
+}
+
+export class FakeServer {
+  readonly log: Logged[] = [];
+  readonly held: HeldAck[] = [];
+  readonly joined = new Set<string>();
+  /** Join and replay at once but hold the ack (to test what happens before it comes). */
+  manualAcks = false;
+  /** Replay one event before `since` too, as a real replay may repeat one. */
+  repeatOne = false;
+  complete = true;
+  refuse: string | undefined;
+  socket = new FakeSocket(this);
+
+  /** Log an event for `room` and send it live when the socket is in that room. */
+  publish(type: string, payload: unknown, room: string): EventMeta {
+    const emitted_at = "2026-01-01T00:00:00Z";
+    const meta = { event_id: this.log.length + 1, event_type: type, emitted_at };
+    this.log.push({ type, payload, meta, room });
+    if (this.socket.connected && this.joined.has(room)) this.socket.deliver(type, payload, meta);
+    return meta;
+  }
+
+  handle(request: Request): void {
+    const ack = this.answer(request);
+    if (this.manualAcks) this.held.push({ request, ack });
+    else request.resolve(ack);
+  }
+
+  subscribes(): SubscribeEvent[] {
+    return this.socket.sent.filter((s) => s.event === "subscribe_event").map((s) => s.payload);
+  }
+
+  /** What the real server does: join, replay after `since`, then answer with the ack. */
+  private answer(request: Request): unknown {
+    const room = request.payload.event_type;
+    if (request.event === "unsubscribe_event") {
+      this.joined.delete(room);
+      return { ok: true, event_type: room };
+    }
+    if (room === this.refuse) return { ok: false, error: { code: "forbidden", message: "no" } };
+    this.joined.add(room);
+    let replayed = 0;
+    const since = request.payload.since;
+    if (since !== undefined && since !== null) {
+      const from = this.repeatOne ? since - 1 : since;
+      for (const item of this.log.filter((e) => e.room === room && e.meta.event_id > from)) {
+        this.socket.deliver(item.type, item.payload, item.meta);
+        replayed += 1;
+      }
+    }
+    const ack: SubscribeAck = { ok: true, event_type: room, replayed, complete: this.complete };
+    return ack;
+  }
+}
+
+export class FakeSocket {
+  connected = false;
+  readonly sent: { event: string; payload: SubscribeEvent }[] = [];
+  private readonly listeners = new Map<string, Listener[]>();
+  private readonly anyListeners: Listener[] = [];
+
+  constructor(private readonly server: FakeServer) {}
+
+  asSocket(): MindwireSocket {
+    return this as unknown as MindwireSocket;
+  }
+
+  on(event: string, listener: Listener): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+
+  onAny(listener: Listener): this {
+    this.anyListeners.push(listener);
+    return this;
+  }
+
+  timeout(_ms: number): {
+    emitWithAck: (event: string, payload: SubscribeEvent) => Promise<unknown>;
+  } {
+    return {
+      emitWithAck: (event, payload) =>
+        new Promise((resolve, reject) => {
+          if (!this.connected) {
+            reject(new Error("not connected"));
+            return;
+          }
+          this.sent.push({ event, payload });
+          this.server.handle({ event, payload, resolve, reject });
+        }),
+    };
+  }
+
+  disconnect(): void {
+    this.connected = false;
+  }
+
+  /** The connection (re)opens: the server forgets the rooms, the client gets `connect`. */
+  open(): void {
+    this.server.joined.clear();
+    this.connected = true;
+    for (const listener of this.listeners.get("connect") ?? []) listener();
+  }
+
+  /** The network drops: pending acks fail, nothing arrives until `open()`. */
+  drop(): void {
+    this.connected = false;
+    for (const { request } of this.server.held.splice(0)) request.reject(new Error("disconnected"));
+    for (const listener of this.listeners.get("disconnect") ?? []) listener("transport close");
+  }
+
+  deliver(event: string, ...args: unknown[]): void {
+    for (const listener of this.anyListeners) listener(event, ...args);
+    for (const listener of this.listeners.get(event) ?? []) listener(...args);
+  }
+}
+
+/** Let pending promise callbacks run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,21 @@
+"""`GET /asyncapi.json`: the AsyncAPI 3 document of this app's socket events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from src.contract import asyncapi_document, build_contract
+from src.core.deps import ServicesDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/asyncapi.json")
+async def asyncapi(services: ServicesDep) -> dict[str, Any]:
+    """Every Socket.IO event, built from this app's handler registry and room policy, so
+    handlers and rooms added at run time are listed too (`mindwire asyncapi` prints the
+    built-in ones)."""
+    contract = build_contract(services.registry, services.socket_service.rooms)
+    return asyncapi_document(contract)
