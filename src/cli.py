@@ -1,9 +1,10 @@
-"""The `mindwire` console script: serve, migrate, create-user."""
+"""The `mindwire` console script: serve, migrate, create-user, and the contract generators."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 2
+        if "polling" in settings.transports:
+            if "SOCKET_TRANSPORTS" in os.environ:
+                print(
+                    f"mindwire serve --workers {args.workers} needs SOCKET_TRANSPORTS=websocket: "
+                    "the workers share one port without sticky sessions, so a long-polling "
+                    "client's requests would reach workers that do not know its session.",
+                    file=sys.stderr,
+                )
+                return 2
+            # Inherited by the worker processes, which read their settings at start-up.
+            os.environ["SOCKET_TRANSPORTS"] = "websocket"
     uvicorn.run(
         "src.main:create_app",
         factory=True,
@@ -80,6 +92,41 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         await engine.dispose()
 
 
+CONTRACT_COMMANDS = frozenset({"asyncapi", "gen-ts", "gen-docs"})
+
+
+def _contract(args: argparse.Namespace) -> int:
+    """`asyncapi`, `gen-ts` and `gen-docs`: render the contract of the built-in events."""
+    from src.contract import build_contract, typescript_source
+    from src.contract.files import asyncapi_json, readme_with_table, sync
+
+    contract = build_contract()
+    if args.command == "asyncapi":
+        if args.out is None:
+            sys.stdout.write(asyncapi_json(contract))
+            return 0
+        outcome = sync(args.out, asyncapi_json(contract), check=False)
+    elif args.command == "gen-ts":
+        outcome = sync(args.out, typescript_source(contract), check=args.check)
+    else:
+        current = args.readme.read_text(encoding="utf-8")
+        try:
+            expected = readme_with_table(contract, current)
+        except ValueError as exc:
+            print(f"{args.readme}: {exc}", file=sys.stderr)
+            return 2
+        outcome = sync(args.readme, expected, check=args.check)
+    if not outcome.changed:
+        print(f"{outcome.path} is up to date", file=sys.stderr)
+        return 0
+    if getattr(args, "check", False):
+        print(outcome.diff, end="", file=sys.stderr)
+        print(f"{outcome.path} is out of date: run `mindwire {args.command}`", file=sys.stderr)
+        return 1
+    print(f"wrote {outcome.path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mindwire", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,11 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--admin", action="store_true")
     create.add_argument("--display-name", default=None)
+    _add_contract_commands(commands)
     return parser
+
+
+def _add_contract_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from src.contract.files import EVENTS_README, TYPESCRIPT_EVENTS
+
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3 document of the events")
+    asyncapi.add_argument("--out", type=Path, default=None, help="write it to a file instead")
+    gen_ts = commands.add_parser("gen-ts", help="regenerate the TypeScript event types")
+    gen_ts.add_argument("--out", type=Path, default=TYPESCRIPT_EVENTS)
+    gen_ts.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    gen_docs = commands.add_parser("gen-docs", help="regenerate the events table of the docs")
+    gen_docs.add_argument("--readme", type=Path, default=EVENTS_README)
+    gen_docs.add_argument("--check", action="store_true", help="exit 1 if the table is out of date")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in CONTRACT_COMMANDS:
+        return _contract(args)  # needs no settings: nothing to configure, nothing to log
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":

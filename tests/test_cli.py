@@ -10,7 +10,11 @@ import pytest
 
 
 def mindwire(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "REDIS_URL")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "REDIS_URL", "SOCKET_TRANSPORTS")
+    }
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "-m", "src.cli", *args],
@@ -30,6 +34,13 @@ def test_serve_with_workers_refuses_without_shared_settings(env, missing):
     result = mindwire("serve", "--workers", "2", **env)
     assert result.returncode == 2
     assert f"needs {missing}" in result.stderr
+
+
+def test_serve_with_workers_refuses_long_polling_it_cannot_route():
+    shared = {"SECRET_KEY": "k" * 40, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = mindwire("serve", "--workers", "2", SOCKET_TRANSPORTS="polling,websocket", **shared)
+    assert result.returncode == 2
+    assert "SOCKET_TRANSPORTS=websocket" in result.stderr
 
 
 def test_migrate_then_create_admin_prints_its_id(tmp_path):

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     socket_rate_limit: str = "20/1s"
     max_message_bytes: int = Field(default=65536, gt=0)
     max_subscriptions_per_socket: int = Field(default=100, gt=0)
+    socket_transports: str = "polling,websocket"
+    """Engine.IO transports offered; `websocket` alone when workers do not share sessions."""
+    max_connections_per_user: int = Field(default=20, gt=0)
+    login_rate_limit: str = "10/60s burst 10"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     environment: Literal["development", "production"] = "development"
@@ -71,11 +75,19 @@ class Settings(BaseSettings):
     def _empty_redis_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("socket_rate_limit")
+    @field_validator("socket_rate_limit", "login_rate_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)
         return value
+
+    @field_validator("socket_transports")
+    @classmethod
+    def _valid_transports(cls, value: str) -> str:
+        transports = [name.strip() for name in value.split(",") if name.strip()]
+        if not transports or not set(transports) <= {"polling", "websocket"}:
+            raise ValueError("SOCKET_TRANSPORTS lists 'polling' and/or 'websocket'")
+        return ",".join(transports)
 
     @model_validator(mode="after")
     def _secret_key(self) -> Settings:
@@ -104,8 +116,17 @@ class Settings(BaseSettings):
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
+    def transports(self) -> list[str]:
+        return self.socket_transports.split(",")
+
+    @property
     def rate_limit(self) -> RateLimit:
         return parse_rate_limit(self.socket_rate_limit)
+
+    @property
+    def login_rate(self) -> RateLimit:
+        """`LOGIN_RATE_LIMIT`: sign-in attempts per client address and per email."""
+        return parse_rate_limit(self.login_rate_limit)
 
 
 @lru_cache

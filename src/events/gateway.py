@@ -19,7 +19,8 @@ from src.core.config import RateLimit
 from src.events.emitters import EventEmitter
 from src.events.errors import SocketError
 from src.events.handlers import EventHandlerRegistry, HandlerContext
-from src.events.presence import LocalPresence
+from src.events.packets import MALFORMED_EVENT, TolerantPacket
+from src.events.presence import LocalPresence, Presence
 from src.events.rate_limit import TokenBucket
 from src.events.rooms import Viewer, user_room
 from src.events.schemas import ErrorCode
@@ -31,6 +32,7 @@ Authenticator = Callable[[str | None], Awaitable[Viewer | None]]
 StatusChange = Callable[[int, str], Awaitable[None]]
 
 UNAUTHORIZED = "unauthorized"
+TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class GatewayLimits:
     rate: RateLimit
     max_message_bytes: int
     max_subscriptions: int
+    max_connections_per_user: int = 20
 
 
 @dataclass
@@ -56,21 +59,26 @@ class SocketGateway:
     authenticate: Authenticator
     on_status_change: StatusChange
     limits: GatewayLimits
-    presence: LocalPresence = field(default_factory=LocalPresence)
+    presence: Presence = field(default_factory=LocalPresence)
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def bind(self) -> None:
         sio = self.service.sio
+        # Undecodable JSON in an event is answered (`validation_error`), not dropped.
+        sio.packet_class = TolerantPacket
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
-        sio.on("*", self._on_event)
+        # Not `sio.on("*")`: python-socketio hands that catch-all an event literally named
+        # "*" without its name, shifting the sid into the event's place.
+        sio.register_namespace(_InboundEvents(self._on_event))
 
     async def _on_connect(
         self,
         sid: str,
-        environ: Any,  # noqa: ARG002
+        environ: Any = None,  # noqa: ARG002
         auth: Any = None,
+        *_extra: Any,  # a client event named "connect" may carry any arguments
     ) -> bool | None:
         if sid in self._clients:
             # A connected client sent an event named "connect": not a new connection.
@@ -83,14 +91,35 @@ class SocketGateway:
             raise socketio.exceptions.ConnectionRefusedError("service unavailable") from None
         if viewer is None:
             raise socketio.exceptions.ConnectionRefusedError(UNAUTHORIZED)
+        if await self._at_connection_cap(viewer.user_id):
+            raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
         self._clients[sid] = ConnectedClient(viewer, TokenBucket(self.limits.rate))
         await self.service.enter_room(sid, user_room(viewer.user_id))
         self.service.metrics.connected_sockets.inc()
-        first_connection = await self.presence.connected(viewer.user_id)
+        try:
+            first_connection = await self.presence.connected(viewer.user_id, sid)
+        except Exception as exc:  # Redis down: the connection works, presence catches up
+            logger.warning(
+                "presence: could not count a connection of user %s: %s", viewer.user_id, exc
+            )
+            first_connection = False
         # Runs after python-socketio has queued the CONNECT packet, so the client is
         # connected when `connection_established` arrives.
         self._spawn(self._after_connect(sid, viewer, first_connection))
         return True
+
+    async def _at_connection_cap(self, user_id: int) -> bool:
+        """True when the user already has `MAX_CONNECTIONS_PER_USER` connections open.
+
+        Counted by presence (across workers with Redis). Connects racing each other may pass
+        the cap by a few; a presence failure (Redis down) lets the connection in.
+        """
+        try:
+            open_now = await self.presence.connections(user_id)
+        except Exception as exc:
+            logger.warning("presence: could not count user %s's connections: %s", user_id, exc)
+            return False
+        return open_now >= self.limits.max_connections_per_user
 
     async def _after_connect(self, sid: str, viewer: Viewer, first_connection: bool) -> None:
         try:
@@ -100,7 +129,7 @@ class SocketGateway:
         except Exception:
             logger.exception("connect follow-up for user %s failed", viewer.user_id)
 
-    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:  # noqa: ARG002
+    async def _on_disconnect(self, sid: str, reason: Any = None, *_extra: Any) -> None:  # noqa: ARG002
         if self.service.sio.manager.is_connected(sid, "/"):
             # A connected client sent an event named "disconnect": ignore it.
             return
@@ -108,11 +137,24 @@ class SocketGateway:
         if client is None:
             return
         self.service.metrics.connected_sockets.dec()
-        if await self.presence.disconnected(client.viewer.user_id):
-            try:
-                await self.on_status_change(client.viewer.user_id, "offline")
-            except Exception:
-                logger.exception("could not mark user %s offline", client.viewer.user_id)
+        # Tracked, so shutdown waits for it before closing the database and Redis.
+        await self._spawn(self._after_disconnect(sid, client.viewer))
+
+    async def _after_disconnect(self, sid: str, viewer: Viewer) -> None:
+        try:
+            last_connection = await self.presence.disconnected(viewer.user_id, sid)
+        except Exception:
+            logger.exception("could not count user %s's disconnection", viewer.user_id)
+            return
+        if last_connection:
+            await self.mark_offline(viewer.user_id)
+
+    async def mark_offline(self, user_id: int) -> None:
+        """The user's last connection closed (here, or on a worker that died)."""
+        try:
+            await self.on_status_change(user_id, "offline")
+        except Exception:
+            logger.exception("could not mark user %s offline", user_id)
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> Any:
         client = self._clients.get(sid)
@@ -124,6 +166,13 @@ class SocketGateway:
         if not client.bucket.take():
             error = SocketError(ErrorCode.RATE_LIMITED, "too many events: slow down")
             return await self.registry.reject(event, error, context)
+        if event is MALFORMED_EVENT:
+            error = SocketError(
+                ErrorCode.VALIDATION_ERROR,
+                "the message could not be decoded: a Socket.IO event is a JSON array "
+                "[name, ...arguments] (integers of at most 100 digits)",
+            )
+            return await self.registry.reject(None, error, context)
         if _encoded_size(args) > self.limits.max_message_bytes:
             error = SocketError(
                 ErrorCode.PAYLOAD_TOO_LARGE,
@@ -144,15 +193,27 @@ class SocketGateway:
             max_subscriptions=self.limits.max_subscriptions,
         )
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
+    def _spawn(self, coroutine: Awaitable[None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def drain(self) -> None:
-        """Wait for connect follow-ups still running (used at shutdown)."""
-        if self._tasks:
+        """Wait for connect and disconnect follow-ups still running (used at shutdown)."""
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class _InboundEvents(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Every client event of namespace `/` but `connect` and `disconnect`, with its name."""
+
+    def __init__(self, on_event: Callable[..., Awaitable[Any]]) -> None:
+        super().__init__("/")
+        self._on_event = on_event
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        return await self._on_event(event, *args)
 
 
 def _encoded_size(args: tuple[Any, ...]) -> int:
