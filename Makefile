@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install dev migrate format clean
+.PHONY: run test lint install dev migrate format clean bench dashboard
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,39 @@ dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/mindwire migrate
 
-run: migrate
+run: migrate dashboard
 	$(BIN)/mindwire serve --host $(HOST) --port $(PORT)
+
+# The dashboard at / (web/, see web/README.md), built when npm is present. Without Node the
+# server still runs, and / says how to build the page.
+WEB_INPUTS := $(wildcard web/src/*.ts web/static/* web/scripts/*.mjs clients/typescript/src/*.ts) \
+	web/tsconfig.json web/package.json web/package-lock.json
+
+dashboard:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory web/dist/index.html; \
+	else \
+		echo "npm not found: skipping the dashboard build (install Node.js 20+ for the page at /)"; \
+	fi
+
+web/dist/index.html: $(WEB_INPUTS) web/node_modules/.installed
+	cd web && npm run build
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
 
 test: dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# `make bench`: Mindwire vs bare python-socketio vs Node socket.io (see bench/run.py).
+# BENCH_QUICK=1 for tiny numbers; BENCH_ARGS="--steps" for defaults -> easy wins -> fast path.
+bench: dev bench/node_modules/.installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	touch $@
 
 lint: dev
 	$(BIN)/ruff check .
@@ -41,4 +69,4 @@ format: dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache web/dist

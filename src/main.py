@@ -12,7 +12,8 @@ from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
-from src.events.managers import create_client_manager
+from src.core.outages import add_outage_handlers
+from src.events import fastpath
 
 ENGINEIO_HARD_LIMIT = 1024 * 1024
 """Engine.IO closes a connection whose single message exceeds this (SPEC allows it past 1 MiB)."""
@@ -32,14 +33,21 @@ def _origin_checker(allowed: list[str]) -> Any:
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    return socketio.AsyncServer(
+    fanout = fastpath.FanoutSettings()
+    manager = fastpath.create_manager(
+        settings.redis_url, settings.redis_channel, fanout.socket_fanout
+    )
+    sio = socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=create_client_manager(settings.redis_url, settings.redis_channel),
+        client_manager=manager,
         cors_allowed_origins=_origin_checker(settings.cors_origin_list),
         max_http_buffer_size=max(ENGINEIO_HARD_LIMIT, settings.max_message_bytes),
+        transports=settings.transports,
         logger=False,
         engineio_logger=False,
     )
+    fastpath.install(sio, fanout)  # room broadcasts encoded once, written below the queue
+    return sio
 
 
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
@@ -61,6 +69,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    add_outage_handlers(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)
     return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")

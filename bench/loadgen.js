@@ -1,0 +1,265 @@
+// The bench's load generator: N socket.io-client sockets (WebSocket transport) in one process.
+//
+//   node loadgen.js '{"url": "...", "target": "mindwire|bare|node", "clients": 1000, ...}'
+//   node loadgen.js @config.json
+//
+// Protocol with the orchestrator (bench/run.py): prints one JSON object per line on stdout.
+//   {"phase": "ready", ...}  every client is connected and subscribed; then waits for a line
+//                            "go" on stdin (the orchestrator samples the server's memory and CPU)
+//   {"phase": "done", ...}   every client has every event (or progress stopped): the results
+//
+// Every event carries "SEQ|ISSUED_AT|padding" in `payload.message`, ISSUED_AT being this
+// process's clock (ms) when the event was asked for: latency = arrival - ISSUED_AT, all on one
+// clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
+// order: `meta.event_id` strictly increases (event-id order is the delivery order Mindwire
+// promises; concurrent REST writes may commit in another order than their SEQ).
+"use strict";
+
+const http = require("http");
+const { performance } = require("perf_hooks");
+const { io } = require("socket.io-client");
+
+const opts = Object.assign(
+  {
+    url: "http://127.0.0.1:9000",
+    target: "node", // "mindwire": one POST /api/notifications per event; else POST /emit
+    clients: 10,
+    events: 10,
+    mode: "burst", // or "steady": `rate` events per second
+    rate: 100,
+    room: "notifications",
+    pad: 16,
+    concurrency: 8, // mindwire burst: REST writes in flight at once
+    tokens: ["bench"],
+    adminToken: "bench",
+    connectWave: 250,
+    stallSeconds: 10,
+  },
+  JSON.parse(
+    (process.argv[2] || "{}").startsWith("@")
+      ? require("fs").readFileSync(process.argv[2].slice(1), "utf8")
+      : process.argv[2] || "{}",
+  ),
+);
+
+const clock = () => performance.timeOrigin + performance.now();
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const target = new URL(opts.url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: opts.mode === "steady" ? 64 : opts.concurrency });
+
+const N = opts.clients;
+const E = opts.events;
+const latencies = new Float64Array(N * E);
+let nLat = 0;
+let delivered = 0;
+let duplicates = 0;
+let outOfOrder = 0;
+let doneClients = 0;
+let lastArrival = 0;
+let triggerErrors = 0;
+let triggerRetries = 0;
+let finish = null;
+let t0 = 0;
+const BIN_MS = 100;
+const arrivalsPerBin = [];
+const triggersPerBin = [];
+const bin = (series, now) => {
+  const i = Math.max(0, Math.floor((now - t0) / BIN_MS));
+  series[i] = (series[i] || 0) + 1;
+};
+const sockets = [];
+
+// POST, retried on 503: Mindwire answers 503 "nothing was changed, retry shortly" when its
+// database is busy (SQLite: "database is locked"); a client that follows the API retries.
+function post(path, body, headers, attempt = 0) {
+  return new Promise((resolve) => {
+    const retry = () => {
+      triggerRetries += 1;
+      setTimeout(() => post(path, body, headers, attempt + 1).then(resolve), 50);
+    };
+    const req = http.request(
+      { host: target.hostname, port: target.port, path, method: "POST", agent, headers },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 503 && attempt < 20) return retry();
+          if (res.statusCode >= 300) triggerErrors += 1;
+          bin(triggersPerBin, clock());
+          resolve();
+        });
+      },
+    );
+    req.on("error", () => {
+      triggerErrors += 1;
+      resolve();
+    });
+    req.end(body);
+  });
+}
+
+// Ask the server for events [start, start + count), issued now.
+function trigger(start, count) {
+  const issued = clock().toFixed(3);
+  if (opts.target === "mindwire") {
+    const body = JSON.stringify({ message: `${start}|${issued}|${"x".repeat(opts.pad)}`, audience: "everyone" });
+    return post("/api/notifications", body, {
+      "content-type": "application/json",
+      authorization: `Bearer ${opts.adminToken}`,
+    });
+  }
+  const q = `room=${opts.room}&count=${count}&start=${start}&t=${issued}&pad=${opts.pad}`;
+  return post(`/emit?${q}`, "", {});
+}
+
+function connectOne(i) {
+  return new Promise((resolve, reject) => {
+    const socket = io(opts.url, {
+      transports: ["websocket"],
+      auth: { token: opts.tokens[i % opts.tokens.length] },
+      reconnection: false,
+      forceNew: true,
+      timeout: 120000,
+    });
+    const state = { count: 0, lastId: -1, seen: new Uint8Array(E) };
+    socket.on("notification", (payload, meta) => {
+      const now = clock();
+      const message = payload.message;
+      const bar = message.indexOf("|");
+      const seq = +message.slice(0, bar);
+      const issued = +message.slice(bar + 1, message.indexOf("|", bar + 1));
+      if (!(seq >= 0 && seq < E) || state.seen[seq]) {
+        duplicates += 1;
+        return;
+      }
+      state.seen[seq] = 1;
+      // Delivery order is event-id order (with concurrent writers it differs from SEQ's).
+      if (!(meta && meta.event_id > state.lastId)) outOfOrder += 1;
+      state.lastId = meta ? meta.event_id : state.lastId;
+      state.count += 1;
+      delivered += 1;
+      lastArrival = now;
+      bin(arrivalsPerBin, now);
+      if (nLat < latencies.length) latencies[nLat++] = now - issued;
+      if (state.count === E) {
+        doneClients += 1;
+        if (doneClients === N && finish) finish();
+      }
+    });
+    socket.once("connect_error", (err) => reject(new Error(`client ${i}: ${err.message}`)));
+    socket.once("connect", () => {
+      socket.emit("subscribe_event", { event_type: opts.room }, (ack) => {
+        if (ack && ack.ok) resolve(socket);
+        else reject(new Error(`client ${i}: subscribe refused: ${JSON.stringify(ack)}`));
+      });
+    });
+    sockets.push(socket);
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function fire() {
+  if (opts.mode === "steady") {
+    const interval = 1000 / opts.rate;
+    const start = clock();
+    const pending = [];
+    for (let i = 0; i < E; i++) {
+      const due = start + i * interval;
+      const wait = due - clock();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      pending.push(trigger(i, 1));
+    }
+    await Promise.all(pending);
+  } else if (opts.target === "mindwire") {
+    let next = 0;
+    const worker = async () => {
+      while (next < E) {
+        const seq = next++;
+        await trigger(seq, 1);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, E) }, worker));
+  } else {
+    await trigger(0, E);
+  }
+}
+
+async function main() {
+  const connectStart = clock();
+  for (let i = 0; i < N; i += opts.connectWave) {
+    const wave = [];
+    for (let j = i; j < Math.min(N, i + opts.connectWave); j++) wave.push(connectOne(j));
+    await Promise.all(wave);
+  }
+  out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
+  await new Promise((resolve) => {
+    let buf = "";
+    process.stdin.on("data", (chunk) => {
+      buf += chunk;
+      if (buf.includes("go")) resolve();
+    });
+  });
+  const cpu0 = process.cpuUsage();
+  t0 = clock();
+  const allIn = new Promise((resolve) => {
+    finish = resolve;
+    if (doneClients === N) resolve();
+  });
+  await fire();
+  const triggersDone = clock();
+  // Wait for every delivery, or until nothing arrived for `stallSeconds`.
+  let stalled = false;
+  await Promise.race([
+    allIn,
+    new Promise((resolve) => {
+      let seen = -1;
+      const timer = setInterval(() => {
+        if (delivered === seen) {
+          stalled = true;
+          clearInterval(timer);
+          resolve();
+        }
+        seen = delivered;
+      }, opts.stallSeconds * 1000);
+      allIn.then(() => clearInterval(timer));
+    }),
+  ]);
+  const cpu = process.cpuUsage(cpu0);
+  const sorted = latencies.slice(0, nLat).sort();
+  const duration = ((lastArrival || clock()) - t0) / 1000;
+  const expected = N * E;
+  out({
+    phase: "done",
+    target: opts.target,
+    mode: opts.mode,
+    clients: N,
+    events: E,
+    expected,
+    delivered,
+    lost: expected - delivered,
+    duplicates,
+    out_of_order: outOfOrder,
+    stalled,
+    trigger_errors: triggerErrors,
+    trigger_retries: triggerRetries,
+    trigger_s: (triggersDone - t0) / 1000,
+    duration_s: duration,
+    deliveries_per_s: delivered / duration,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: sorted.length ? sorted[sorted.length - 1] : null,
+    gen_cpu_s: (cpu.user + cpu.system) / 1e6,
+    // per 100 ms from the first trigger: deliveries, and trigger requests answered
+    timeline: { bin_ms: BIN_MS, deliveries: Array.from(arrivalsPerBin, (v) => v || 0), triggers: Array.from(triggersPerBin, (v) => v || 0) },
+  });
+  for (const s of sockets) s.disconnect();
+  setTimeout(() => process.exit(0), 200);
+}
+
+main().catch((err) => {
+  out({ phase: "error", error: String(err && err.message ? err.message : err) });
+  process.exit(1);
+});

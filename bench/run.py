@@ -1,0 +1,615 @@
+"""`make bench`: Mindwire against bare python-socketio and the reference Node socket.io server.
+
+For each scenario and each run, the servers are started one after another (interleaved:
+mindwire, bare, node, mindwire, bare, node, ...), each pinned to one core, and driven by the
+same Node load generator (`loadgen.js`, socket.io-client over WebSocket) pinned to the other.
+Every client must receive every event exactly once and in order; a run that loses, repeats or
+reorders one is marked FAIL. Each figure is the median over the runs.
+
+- **mindwire** is the real service: `mindwire serve` on a fresh migrated SQLite database;
+  clients authenticate with access tokens (16 sockets per user) and subscribe through
+  `subscribe_event` to `notifications`. Each event is one `POST /api/notifications` by an
+  admin: the route, the `EventEmitter`, the event-log row and its commit, the relay, the
+  fan-out. A burst keeps 8 such requests in flight.
+- **bare** is python-socketio 5 under uvicorn with its defaults (`servers/bare_server.py`),
+  **node** socket.io 4 (`servers/node_server.js`); one HTTP request asks them for the whole
+  burst, which they emit back to back.
+
+    .venv/bin/python bench/run.py                  # the four scenarios, 3 runs each
+    .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
+    BENCH_QUICK=1 .venv/bin/python bench/run.py    # tiny numbers: checks the harness works
+    .venv/bin/python bench/run.py --scenarios 1000x200 --runs 1 --targets mindwire,node
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+VENV_BIN = Path(sys.executable).parent
+SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
+USERS = 10
+CONNECTIONS_PER_USER = 16
+"""Sockets per user: under Mindwire's cap of connections per user (20 by default)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    clients: int
+    events: int
+    mode: str = "burst"  # or "steady": `rate` events per second
+    rate: int = 100
+
+
+FULL = [
+    Scenario("1000x200", 1000, 200),
+    Scenario("5000x50", 5000, 50),
+    Scenario("100x2000", 100, 2000),
+    Scenario("rest-100/s-1000", 1000, 500, "steady", 100),
+    Scenario("rest-100/s-100", 100, 500, "steady", 100),
+]
+QUICK = [
+    Scenario("1000x200", 40, 10),
+    Scenario("5000x50", 60, 5),
+    Scenario("100x2000", 10, 40),
+    Scenario("rest-100/s-1000", 20, 10, "steady", 50),
+    Scenario("rest-100/s-100", 5, 10, "steady", 50),
+]
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server configuration: `kind` is mindwire, bare or node."""
+
+    label: str
+    kind: str
+    env: dict[str, str] = field(default_factory=dict)
+    deflate: bool = False  # mindwire only: start through uvicorn with per-message deflate on
+
+
+DEFAULT_SERVERS = {
+    "mindwire": Server("mindwire", "mindwire"),
+    "bare": Server("bare", "bare"),
+    "node": Server("node", "node"),
+}
+
+_OUT_OF_THE_BOX = {"SOCKET_FANOUT": "tasks", "SOCKET_GC_FREEZE": "0"}
+STEPS = [
+    Server("0 defaults", "mindwire", dict(_OUT_OF_THE_BOX), deflate=True),
+    Server("1 +deflate off", "mindwire", dict(_OUT_OF_THE_BOX)),
+    Server("2 +websocket only", "mindwire", {**_OUT_OF_THE_BOX, "SOCKET_TRANSPORTS": "websocket"}),
+    Server(
+        "3 +gc.freeze",
+        "mindwire",
+        {**_OUT_OF_THE_BOX, "SOCKET_TRANSPORTS": "websocket", "SOCKET_GC_FREEZE": "1"},
+    ),
+    Server(
+        "4 +no task per recipient",
+        "mindwire",
+        {"SOCKET_TRANSPORTS": "websocket", "SOCKET_GC_FREEZE": "1", "SOCKET_FANOUT": "sequential"},
+    ),
+    Server(
+        "5 +fast path",
+        "mindwire",
+        {"SOCKET_TRANSPORTS": "websocket", "SOCKET_GC_FREEZE": "1", "SOCKET_FANOUT": "direct"},
+    ),
+    DEFAULT_SERVERS["bare"],
+    DEFAULT_SERVERS["node"],
+]
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def pinned(cpu: str | None, command: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *command] if cpu is not None else command
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Lines:
+    """Reads a child's stdout line by line, with a timeout."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        self.stream = process.stdout
+        self.buffer = b""
+
+    def next(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the load generator did not answer in time")
+            ready, _, _ = select.select([self.stream], [], [], left)
+            if ready:
+                chunk = os.read(self.stream.fileno(), 65536)
+                if not chunk:
+                    raise RuntimeError("the load generator exited early")
+                self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode()
+
+
+# -- mindwire's database and users -------------------------------------------------------------
+
+
+@dataclass
+class MindwireFixture:
+    template: Path
+    admin_token: str
+    tokens: list[str]
+
+
+async def _make_users(database_url: str, users: int) -> tuple[str, list[str]]:
+    from src.auth import service as auth_service
+    from src.auth.models import User
+    from src.core.db import create_engine, create_sessionmaker
+    from src.core.security import create_access_token, hash_password
+
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            admin = await auth_service.create_user(
+                session, email="admin@bench.example", password="bench-password", is_admin=True
+            )
+            hashed = hash_password("bench-password")  # one hash for all: argon2 is slow
+            rows = [
+                User(email=f"user{index}@bench.example", hashed_password=hashed)
+                for index in range(users)
+            ]
+            session.add_all(rows)
+            await session.commit()
+            ids = [admin.id, *[row.id for row in rows]]
+    finally:
+        await engine.dispose()
+    tokens = [create_access_token(i, secret_key=SECRET, ttl_seconds=86400) for i in ids]
+    return tokens[0], tokens[1:]
+
+
+def prepare_mindwire(workdir: Path, clients: int) -> MindwireFixture:
+    """A migrated database with an admin and enough users for `clients` sockets."""
+    sys.path.insert(0, str(ROOT))
+    from src.cli import migrate
+
+    template = workdir / "template.db"
+    url = f"sqlite+aiosqlite:///{template}"
+    migrate(url)
+    users = max(USERS, -(-clients // CONNECTIONS_PER_USER))
+    admin, tokens = asyncio.run(_make_users(url, users))
+    return MindwireFixture(template, admin, tokens)
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    server_cpu: str | None
+    generator_cpu: str | None
+    port: int
+    settle: float
+    workdir: Path
+    fixture: MindwireFixture | None
+    profile: Path | None = None
+    concurrency: int = 8
+
+
+def start_server(server: Server, options: Options, run_id: str) -> subprocess.Popen[bytes]:
+    port = str(options.port)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if server.kind == "node":
+        command = ["node", str(BENCH / "servers" / "node_server.js"), port]
+    elif server.kind == "bare":
+        command = [str(VENV_BIN / "python"), str(BENCH / "servers" / "bare_server.py"), port]
+    else:
+        assert options.fixture is not None
+        database = options.workdir / f"mindwire-{run_id}.db"
+        shutil.copyfile(options.fixture.template, database)
+        env.update(
+            {
+                "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+                "SECRET_KEY": SECRET,
+                "MAX_CONNECTIONS_PER_USER": "1000000",
+                "LOG_LEVEL": "WARNING",
+                "ENVIRONMENT": "development",
+                "SOCKET_TRANSPORTS": "polling,websocket",
+            }
+        )
+        env.update(server.env)
+        if server.deflate:  # what `mindwire serve` runs, but with uvicorn's default deflate
+            command = [
+                str(VENV_BIN / "python"), "-m", "uvicorn", "src.main:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", port, "--log-level", "warning",
+                "--ws-per-message-deflate", "true",
+            ]  # fmt: skip
+        else:
+            command = [str(VENV_BIN / "mindwire"), "serve", "--host", "127.0.0.1", "--port", port]
+    process = subprocess.Popen(
+        pinned(options.server_cpu, command),
+        cwd=options.workdir,  # no stray .env
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(options.workdir / f"server-{run_id}.log", "wb"),
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/health", process)
+    except Exception:
+        stop(process)
+        raise
+    return process
+
+
+def start_profiler(
+    options: Options, server: Server, pid: int, run_id: str
+) -> subprocess.Popen[bytes] | None:
+    """`py-spy record` on a Python server during the measured window (`--profile DIR`)."""
+    if options.profile is None or server.kind == "node":
+        return None
+    options.profile.mkdir(parents=True, exist_ok=True)
+    command = [
+        "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
+        "--nonblocking",
+        "--output", str(options.profile / f"{run_id}.txt"),
+    ]  # fmt: skip
+    profiler = subprocess.Popen(
+        pinned(options.generator_cpu, command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attached before the burst
+    return profiler
+
+
+def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) -> dict[str, Any]:
+    process = start_server(server, options, run_id)
+    generator: subprocess.Popen[bytes] | None = None
+    try:
+        time.sleep(options.settle)
+        rss_base = rss_kib(process.pid)
+        config: dict[str, Any] = {
+            "url": f"http://127.0.0.1:{options.port}",
+            "target": server.kind,
+            "clients": scenario.clients,
+            "events": scenario.events,
+            "mode": scenario.mode,
+            "rate": scenario.rate,
+        }
+        if server.kind == "mindwire":
+            assert options.fixture is not None
+            config["tokens"] = options.fixture.tokens
+            config["adminToken"] = options.fixture.admin_token
+            config["concurrency"] = options.concurrency
+        config_file = options.workdir / f"loadgen-{run_id}.json"
+        config_file.write_text(json.dumps(config))
+        generator = subprocess.Popen(
+            pinned(options.generator_cpu, ["node", str(BENCH / "loadgen.js"), f"@{config_file}"]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        lines = Lines(generator)
+        ready = json.loads(lines.next(600))
+        if ready.get("phase") != "ready":
+            raise RuntimeError(f"load generator: {ready}")
+        time.sleep(options.settle)
+        rss_idle = rss_kib(process.pid)
+        cpu_before = cpu_seconds(process.pid)
+        profiler = start_profiler(options, server, process.pid, run_id)
+        assert generator.stdin is not None
+        generator.stdin.write(b"go\n")
+        generator.stdin.flush()
+        done = json.loads(lines.next(900))
+        cpu_after = cpu_seconds(process.pid)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(30)
+        if done.get("phase") != "done":
+            raise RuntimeError(f"load generator: {done}")
+        duration = done["duration_s"] or 1e-9
+        server_cpu = cpu_after - cpu_before
+        return {
+            **done,
+            "connect_s": ready["connect_s"],
+            "server_cpu_s": server_cpu,
+            "server_cpu_pct": 100 * server_cpu / duration,
+            "gen_cpu_pct": 100 * done["gen_cpu_s"] / duration,
+            "us_per_delivery": 1e6 * server_cpu / max(done["delivered"], 1),
+            "events_per_s": scenario.events / max(done["trigger_s"], 1e-9),
+            "kib_per_conn": (rss_idle - rss_base) / scenario.clients,
+            "rss_idle_kib": rss_idle,
+            "ok": done["lost"] == 0
+            and done["duplicates"] == 0
+            and done["out_of_order"] == 0
+            and done["trigger_errors"] == 0,
+        }
+    finally:
+        if generator is not None:
+            generator.kill()
+            generator.wait()
+        stop(process)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+METRICS = [
+    ("deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("events/s", "events_per_s", "{:,.0f}"),
+    ("p50 ms", "p50_ms", "{:.1f}"),
+    ("p99 ms", "p99_ms", "{:.1f}"),
+    ("server CPU %", "server_cpu_pct", "{:.0f}"),
+    ("µs/delivery", "us_per_delivery", "{:.1f}"),
+    ("gen CPU %", "gen_cpu_pct", "{:.0f}"),
+    ("KiB/conn", "kib_per_conn", "{:.1f}"),
+]
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def table(
+    results: dict[tuple[str, str], list[dict[str, Any]]],
+    scenarios: list[Scenario],
+    servers: list[Server],
+) -> str:
+    header = ["scenario", "server", *[name for name, _, _ in METRICS], "runs ok"]
+    rows = [header, ["---"] * len(header)]
+    ratios: list[str] = []
+    for scenario in scenarios:
+        for server in servers:
+            runs = results.get((scenario.name, server.label), [])
+            if not runs:
+                continue
+            cells = [scenario.name, server.label]
+            for _, key, fmt in METRICS:
+                value = median_of(runs, key)
+                cells.append("—" if value is None else fmt.format(value))
+            good = sum(1 for run in runs if run.get("ok"))
+            cells.append(f"{good}/{len(runs)}" + ("" if good == len(runs) else " FAIL"))
+            rows.append(cells)
+        ratios.extend(_ratios(results, scenario, servers))
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines + ([""] + ratios if ratios else []))
+
+
+def _ratios(
+    results: dict[tuple[str, str], list[dict[str, Any]]], scenario: Scenario, servers: list[Server]
+) -> list[str]:
+    def rate(label: str) -> float | None:
+        return median_of(results.get((scenario.name, label), []), "deliveries_per_s")
+
+    node, bare = rate("node"), rate("bare")
+    out = []
+    for server in servers:
+        if server.kind != "mindwire":
+            continue
+        mine = rate(server.label)
+        if mine is None:
+            continue
+        parts = []
+        if node:
+            parts.append(f"Mindwire/Node {mine / node:.2f}")
+        if bare:
+            parts.append(f"Mindwire/bare {mine / bare:.2f}")
+        if parts:
+            out.append(f"{scenario.name} [{server.label}]: " + ", ".join(parts))
+    return out
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    versions = json.loads(
+        subprocess.run(
+            [
+                "node",
+                "-e",
+                "console.log(JSON.stringify([require('socket.io/package.json').version,"
+                "require('socket.io-client/package.json').version]))",
+            ],
+            cwd=BENCH,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    from importlib.metadata import version
+
+    return (
+        f"{model}, {os.cpu_count()} cores, Linux {platform.release()}; Python "
+        f"{platform.python_version()}, python-socketio {version('python-socketio')}, "
+        f"uvicorn {version('uvicorn')}; Node {node}, socket.io {versions[0]}, "
+        f"socket.io-client {versions[1]}"
+    )
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def note(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def summary(result: dict[str, Any]) -> str:
+    if "deliveries_per_s" not in result:
+        return f"ERROR {result.get('error')}"
+    text = (
+        f"{result['deliveries_per_s']:,.0f}/s p50 {result['p50_ms']:.1f} ms"
+        f" p99 {result['p99_ms']:.1f} ms cpu {result['server_cpu_pct']:.0f}%"
+        f" {result['kib_per_conn']:.1f} KiB/conn"
+    )
+    if result.get("trigger_retries"):
+        text += f" ({result['trigger_retries']} writes retried after 503)"
+    if not result["ok"]:
+        problems = ("lost", "duplicates", "out_of_order", "trigger_errors")
+        text += " FAIL " + ", ".join(f"{k}={result[k]}" for k in problems if result[k])
+    return text
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per figure (default 3; 1 quick)"
+    )
+    parser.add_argument("--scenarios", default=None, help="comma-separated scenario names")
+    parser.add_argument("--targets", default=None, help="comma-separated: mindwire,bare,node")
+    parser.add_argument("--steps", action="store_true", help="defaults -> easy wins -> fast path")
+    parser.add_argument("--clients", type=int, default=None, help="override every scenario's")
+    parser.add_argument("--events", type=int, default=None, help="override every scenario's")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "9231")))
+    parser.add_argument("--json", type=Path, default=None, help="also write every run here")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="mindwire: REST writes in flight in a burst"
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy the Python servers into this folder"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    catalogue = QUICK if args.quick else FULL
+    scenarios = catalogue
+    if args.scenarios:
+        wanted = args.scenarios.split(",")
+        scenarios = [s for s in catalogue if s.name in wanted]
+        if not scenarios:
+            note(f"no scenario among {wanted}; known: {[s.name for s in catalogue]}")
+            return 2
+    if args.clients or args.events:
+        scenarios = [
+            Scenario(s.name, args.clients or s.clients, args.events or s.events, s.mode, s.rate)
+            for s in scenarios
+        ]
+    servers = STEPS if args.steps else list(DEFAULT_SERVERS.values())
+    if args.targets:
+        kinds = set(args.targets.split(","))
+        servers = [s for s in servers if s.kind in kinds or s.label in kinds]
+    runs = args.runs or (1 if args.quick else 3)
+    if shutil.which("node") is None or not (BENCH / "node_modules" / "socket.io").is_dir():
+        note("bench needs node and `npm ci` in bench/ (make bench does it)")
+        return 2
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cores = sorted(os.sched_getaffinity(0))
+    two = len(cores) >= 2 and shutil.which("taskset") is not None
+    workdir = Path(tempfile.mkdtemp(prefix="mindwire-bench-"))
+    options = Options(
+        server_cpu=str(cores[0]) if two else None,
+        generator_cpu=str(cores[1]) if two else None,
+        port=args.port,
+        settle=0.1 if args.quick else 1.0,
+        workdir=workdir,
+        fixture=None,
+        profile=args.profile,
+        concurrency=args.concurrency,
+    )
+    say(f"# {machine()}")
+    say(
+        f"# server on core {options.server_cpu}, load generator on core {options.generator_cpu};"
+        f" {runs} run(s) per figure, interleaved"
+    )
+    if any(s.kind == "mindwire" for s in servers):
+        options.fixture = prepare_mindwire(workdir, max(s.clients for s in scenarios))
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    failures = 0
+    try:
+        for scenario in scenarios:
+            for run in range(runs):
+                for server in servers:
+                    run_id = re.sub(
+                        r"[^A-Za-z0-9.+-]+", "_", f"{scenario.name}-{run}-{server.label}"
+                    )
+                    try:
+                        result = run_once(scenario, server, options, run_id)
+                    except Exception as exc:
+                        result = {"ok": False, "error": str(exc)}
+                    results.setdefault((scenario.name, server.label), []).append(result)
+                    failures += 0 if result["ok"] else 1
+                    note(f"  {scenario.name} run {run + 1} {server.label}: {summary(result)}")
+    finally:
+        if args.json:
+            args.json.write_text(
+                json.dumps({f"{k[0]}|{k[1]}": v for k, v in results.items()}, indent=1)
+            )
+        if failures:
+            note(f"server logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    say("")
+    say(table(results, scenarios, servers))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,507 @@
+"""The broadcast fast path: each room event is encoded once and its bytes written to every socket.
+
+python-socketio already encodes a room emit's Socket.IO packet once, but then, per recipient,
+it creates a task, queues the packet, wakes that socket's writer task, builds an ASGI message
+and lets uvicorn frame and (unless told otherwise) compress it. Per delivery that is ~50 µs of
+CPU; the socket write itself is a few µs. Here, for a WebSocket connection served by uvicorn's
+default protocol:
+
+- the Socket.IO packet, the Engine.IO packet and the WebSocket frame are built once per emit;
+- the frame's bytes go to each recipient's `Link`, which writes them to the connection's
+  asyncio transport, below the per-socket queue and the ASGI message layer. The frames a link
+  gathers until the next flush are joined into one `transport.write`. A flush runs at the end
+  of the event-loop pass, but never sooner than its predecessor's duration plus 2 ms after it
+  (at most 10 ms): idle, an event goes out at once; in a burst, one write per socket carries
+  several events, which saves a system call per delivery on the server and a read on the
+  client;
+- **ordering**: everything this connection sends goes through its link (the Engine.IO writer
+  task's packets too, see `DirectWebSocket.send`), and a broadcast is written directly only when
+  the socket's Engine.IO queue is empty; otherwise it is queued behind what is already there;
+- **back-pressure**: while the transport is paused (its buffer is over the high-water mark, the
+  peer reads slowly), frames wait in the link; past `SOCKET_WRITE_BUFFER_LIMIT` bytes the
+  connection is aborted rather than buffered without bound (the client reconnects and
+  resubscribes with `since`, so it misses nothing);
+- anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
+  callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
+  one coroutine per recipient awaited in turn, no task per recipient.
+
+The hold/release of `HoldingManager` is untouched: its `emit` decides who is held and then calls
+this fan-out for everyone else.
+
+Interface: `create_manager(...)` (the client manager to give `socketio.AsyncServer`) and
+`install(sio, settings)` (wires the WebSocket driver and links to that server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gc
+import logging
+import struct
+from typing import Any, Literal
+
+import socketio
+from engineio import packet as eio_packet
+from engineio.async_drivers import asgi as eio_asgi
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from socketio import packet as sio_packet
+
+from src.events.managers import HoldingManager, OrderedRedisManager, create_client_manager
+
+try:  # uvicorn's default WebSocket protocol when `websockets` is installed
+    from uvicorn.protocols.websockets.websockets_sansio_impl import (
+        WebSocketsSansIOProtocol as _UvicornProtocol,
+    )
+except ImportError:  # pragma: no cover - then every connection takes the plain path
+    _UvicornProtocol = None  # type: ignore[assignment,misc]
+
+logger = logging.getLogger("mindwire.events")
+
+FanoutMode = Literal["tasks", "sequential", "direct"]
+"""`tasks`: python-socketio's own fan-out (a task per recipient). `sequential`: the same queue,
+without a task per recipient. `direct`: the fast path (falls back to `sequential`)."""
+
+CORK_BYTES = 64 * 1024
+"""A link holding more than this writes at once instead of waiting for its flush."""
+FLUSH_GAP = 0.002
+FLUSH_PAUSE_MAX = 0.010
+"""After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most FLUSH_PAUSE_MAX."""
+
+
+class FanoutSettings(BaseSettings):
+    """The fan-out's settings, read from the environment (or `.env`) like `Settings`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    socket_fanout: FanoutMode = "direct"
+    socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
+    """Bytes a slow reader may have waiting in its link before its connection is aborted."""
+    socket_gc_freeze: bool = False
+    """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
+
+
+# -- WebSocket frames --------------------------------------------------------------------------
+
+
+def websocket_frame(message: str | bytes) -> bytes:
+    """One unfragmented, unmasked server-to-client frame: text for `str`, binary for `bytes`."""
+    if isinstance(message, str):
+        payload, first = message.encode(), 0x81
+    else:
+        payload, first = bytes(message), 0x82
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
+
+
+# -- Engine.IO's per-socket queue ---------------------------------------------------------------
+
+
+class LightQueue:
+    """What Engine.IO needs of its per-socket `asyncio.Queue`, in a fraction of the memory.
+
+    An idle `asyncio.Queue` holds three deques and an `Event`, ~3.3 KiB per connection; this
+    one holds nothing until something is queued, then one list. Same semantics for Engine.IO's
+    use: FIFO, unbounded, `get` cancellable (`wait_for`), `task_done`/`join`.
+    """
+
+    __slots__ = ("_getters", "_head", "_items", "_joiners", "_unfinished")
+
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
+        self._head = 0
+        self._getters: list[asyncio.Future[None]] | None = None
+        self._joiners: list[asyncio.Future[None]] | None = None
+        self._unfinished = 0
+
+    def qsize(self) -> int:
+        return len(self._items) - self._head if self._items is not None else 0
+
+    def empty(self) -> bool:
+        return self._items is None
+
+    def full(self) -> bool:
+        return False
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        self._unfinished += 1
+        self._wake_getter()
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        items = self._items
+        if items is None:
+            raise asyncio.QueueEmpty
+        item = items[self._head]
+        self._head += 1
+        if self._head == len(items):
+            self._items, self._head = None, 0
+        else:
+            items[self._head - 1] = None
+        return item
+
+    async def get(self) -> Any:
+        while self._items is None:
+            getter = asyncio.get_running_loop().create_future()
+            if self._getters is None:
+                self._getters = []
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(getter)
+                if self._items is not None and not getter.cancelled():
+                    self._wake_getter()  # we were woken but will not take it: pass it on
+                raise
+        return self.get_nowait()
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._joiners:
+            joiners, self._joiners = self._joiners, None
+            for joiner in joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+
+    async def join(self) -> None:
+        if self._unfinished:
+            joiner = asyncio.get_running_loop().create_future()
+            if self._joiners is None:
+                self._joiners = []
+            self._joiners.append(joiner)
+            await joiner
+
+    def _wake_getter(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():
+                getter.set_result(None)
+                break
+        if not getters:
+            self._getters = None
+
+
+# -- links: one connection's write side --------------------------------------------------------
+
+
+class Link:
+    """Writes frames to one uvicorn WebSocket connection's transport, in order, with a bound."""
+
+    __slots__ = ("_drain", "buffer", "buffered", "closed", "hub", "protocol", "queued", "socket")
+
+    def __init__(self, hub: Hub, protocol: Any, socket: Any) -> None:
+        self.hub = hub
+        self.protocol = protocol
+        self.socket = socket
+        """The Engine.IO socket this connection serves."""
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+        self.queued = False
+        self.closed = False
+        self._drain: asyncio.Task[None] | None = None
+
+    def direct(self) -> bool:
+        """True when a broadcast may skip the Engine.IO queue: nothing is waiting in it."""
+        socket = self.socket
+        return (
+            not self.closed
+            and socket.upgraded
+            and not socket.upgrading
+            and not socket.closing
+            and socket.queue.empty()
+        )
+
+    def write(self, frame: bytes) -> None:
+        """Queue `frame` behind everything written before; sent at the end of this loop pass."""
+        if self.closed:
+            return
+        self.buffer.append(frame)
+        self.buffered += len(frame)
+        if self._drain is not None:  # paused: `_drain` writes once the peer catches up
+            if self.buffered > self.hub.limit:
+                self.abort()
+            return
+        if self.buffered >= CORK_BYTES:
+            self.flush()
+        elif not self.queued:
+            self.queued = True
+            self.hub.mark(self)
+
+    def flush(self) -> None:
+        if self.closed or not self.buffer:
+            return
+        protocol = self.protocol
+        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+            self.buffer.clear()
+            self.buffered = 0
+            return
+        if not protocol.writable.is_set():
+            if self.buffered > self.hub.limit:
+                self.abort()
+            elif self._drain is None:
+                self._drain = asyncio.ensure_future(self._wait_writable())
+            return
+        buffer = self.buffer
+        data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
+        buffer.clear()
+        self.buffered = 0
+        protocol.transport.write(data)
+
+    async def _wait_writable(self) -> None:
+        try:
+            await self.protocol.writable.wait()
+        finally:
+            self._drain = None
+        self.flush()
+
+    def abort(self) -> None:
+        """The peer is too far behind: drop what waits and cut the connection."""
+        logger.warning(
+            "closing socket %s: its reader is %d bytes behind (SOCKET_WRITE_BUFFER_LIMIT=%d)",
+            getattr(self.socket, "sid", "?"),
+            self.buffered,
+            self.hub.limit,
+        )
+        self.closed = True
+        self.buffer.clear()
+        self.buffered = 0
+        if self._drain is not None:
+            self._drain.cancel()
+        self.protocol.transport.abort()
+
+    def close(self) -> None:
+        """No more writes through the link; what it holds is written first (pause or not)."""
+        if self.closed:
+            return
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None
+        protocol = self.protocol
+        if self.buffer and not (protocol.close_sent or protocol.transport.is_closing()):
+            protocol.transport.write(b"".join(self.buffer))
+        self.buffer.clear()
+        self.buffered = 0
+        self.closed = True
+
+
+class Hub:
+    """The links of one server's WebSocket connections, by Engine.IO session id."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.links: dict[str, Link] = {}
+        self._marked: list[Link] = []
+        self._scheduled = False
+        self._quiet_until = 0.0
+
+    def attach(self, send: Any, socket: Any) -> Link | None:
+        """A link for the connection behind ASGI `send`, or None when it is not uvicorn's."""
+        protocol = getattr(send, "__self__", None)
+        sid = getattr(socket, "sid", None)
+        if _UvicornProtocol is None or not isinstance(protocol, _UvicornProtocol) or sid is None:
+            return None
+        # uvicorn keeps the handshake's request and response for the connection's life (~4 KiB
+        # of headers) though it reads them only until the accept, which has happened.
+        for name in ("request", "response"):
+            if getattr(protocol, name, None) is not None:
+                setattr(protocol, name, None)
+        link = Link(self, protocol, socket)
+        self.links[sid] = link
+        return link
+
+    def detach(self, link: Link) -> None:
+        link.close()
+        if self.links.get(link.socket.sid) is link:
+            del self.links[link.socket.sid]
+
+    def mark(self, link: Link) -> None:
+        """`link` has frames to write: flush at the end of this pass, or once the pause is over."""
+        self._marked.append(link)
+        if not self._scheduled:
+            self._scheduled = True
+            loop = asyncio.get_running_loop()
+            delay = self._quiet_until - loop.time()
+            if delay > 0:
+                loop.call_later(delay, self._flush)
+            else:
+                loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        marked, self._marked = self._marked, []
+        self._scheduled = False
+        for link in marked:
+            link.queued = False
+            link.flush()
+        ended = loop.time()
+        # Pacing: after a flush that took T, the next waits T + FLUSH_GAP (at most
+        # FLUSH_PAUSE_MAX). Idle or lightly loaded, events are further apart than that and go
+        # out at once; under a burst, the events of the pause share one write per socket.
+        self._quiet_until = ended + min(ended - started + FLUSH_GAP, FLUSH_PAUSE_MAX)
+
+
+class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
+    """Engine.IO's ASGI WebSocket wrapper, sending through the connection's `Link` when it has one.
+
+    Engine.IO builds one per WebSocket connection, with the socket's handler (a bound method of
+    the Engine.IO socket). Everything the writer task sends then goes through the link, in the
+    same order as the broadcasts written there directly.
+    """
+
+    def __init__(self, hub: Hub, handler: Any, server: Any) -> None:
+        super().__init__(handler, server)
+        self.hub = hub
+        self.link: Link | None = None
+
+    async def __call__(self, environ: dict[str, Any]) -> str:
+        self.asgi_receive = environ["asgi.receive"]
+        self.asgi_send = environ["asgi.send"]
+        await self.asgi_send({"type": "websocket.accept"})
+        self.link = self.hub.attach(self.asgi_send, getattr(self.handler, "__self__", None))
+        try:
+            await self.handler(self)
+        finally:
+            if self.link is not None:
+                self.hub.detach(self.link)
+        return ""
+
+    async def send(self, message: str | bytes) -> None:
+        link = self.link
+        if link is None or link.closed:
+            await super().send(message)
+            return
+        link.write(websocket_frame(message))
+
+    async def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+        await super().close()
+
+
+# -- the manager -------------------------------------------------------------------------------
+
+
+class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
+    """`AsyncManager.emit` without a task per recipient, and with the fast path when installed.
+
+    Placed after `HoldingManager` in the method order, so that holding decides first.
+    """
+
+    fanout_mode: FanoutMode = "direct"
+    hub: Hub | None = None
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        if callback is not None or self.fanout_mode == "tasks":
+            return await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
+                **kwargs,
+            )  # fmt: skip
+        namespace = namespace or "/"
+        target = to or room
+        if namespace not in self.rooms:
+            return None
+        if isinstance(data, tuple):
+            arguments = list(data)
+        else:
+            arguments = [] if data is None else [data]
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *arguments]
+        ).encode()
+        frame: bytes | None = None
+        if isinstance(encoded, list):  # binary attachments: several Engine.IO packets
+            packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
+        else:
+            packets = [eio_packet.Packet(eio_packet.MESSAGE, encoded)]
+            if self.hub is not None and self.fanout_mode == "direct":
+                frame = websocket_frame(packets[0].encode())
+        skip = _as_set(skip_sid)
+        links = self.hub.links if (frame is not None and self.hub is not None) else {}
+        send_packet = self.server._send_eio_packet
+        for sid, eio_sid in self.get_participants(namespace, target):
+            if sid in skip:
+                continue
+            link = links.get(eio_sid)
+            if link is not None and frame is not None and link.direct():
+                link.write(frame)
+                continue
+            for pkt in packets:  # the plain path: the socket's queue, awaited in turn
+                await send_packet(eio_sid, pkt)
+        return None
+
+
+class DirectHoldingManager(HoldingManager, FanoutManager):  # type: ignore[misc]
+    """The in-memory manager with the fast fan-out."""
+
+
+class DirectRedisManager(OrderedRedisManager, FanoutManager):  # type: ignore[misc]
+    """The Redis manager with the fast fan-out for this worker's sockets."""
+
+
+def create_manager(
+    redis_url: str | None, channel: str = "mindwire", mode: FanoutMode = "direct"
+) -> HoldingManager:
+    """The client manager for `socketio.AsyncServer`: `create_client_manager`'s, with `mode`."""
+    if mode == "tasks":
+        return create_client_manager(redis_url, channel)
+    manager: HoldingManager = (
+        DirectRedisManager(redis_url, channel=channel) if redis_url else DirectHoldingManager()
+    )
+    manager.fanout_mode = mode
+    return manager
+
+
+def install(sio: socketio.AsyncServer, settings: FanoutSettings) -> Hub | None:
+    """Route `sio`'s WebSocket connections through links (mode `direct`); returns the hub."""
+    if settings.socket_gc_freeze:
+        gc.collect()
+        gc.freeze()
+    manager = sio.manager
+    if settings.socket_fanout != "direct" or not isinstance(manager, FanoutManager):
+        return None
+    hub = Hub(settings.socket_write_buffer_limit)
+    manager.hub = hub
+    eio = sio.eio
+    # A copy: the driver table is shared by every server of this async mode.
+    eio._async = {**eio._async, "websocket": functools.partial(DirectWebSocket, hub)}
+    eio.create_queue = _light_queue  # each Engine.IO socket's queue
+    return hub
+
+
+def _light_queue(*_args: Any, **_kwargs: Any) -> LightQueue:
+    return LightQueue()
+
+
+def _as_set(skip_sid: Any) -> frozenset[Any] | set[Any]:
+    if skip_sid is None:
+        return frozenset()
+    if isinstance(skip_sid, str):
+        return frozenset((skip_sid,))
+    return set(skip_sid)
