@@ -20,7 +20,7 @@ from src.core.db import create_engine, create_sessionmaker
 from src.core.metrics import Metrics
 from src.core.state import AppServices
 from src.events.bus import EventBus, forward_to_sockets
-from src.events.cluster import RedisCluster, create_cluster
+from src.events.cluster import STOP_SECONDS, RedisCluster, create_cluster
 from src.events.emitters import EventEmitter
 from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
@@ -143,8 +143,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if isinstance(services.presence, LocalPresence):
         await _forget_stale_presence(services)
     await services.cluster.start()
+    pruner = asyncio.create_task(prune_forever(services), name="mindwire-prune")
     background = [
-        asyncio.create_task(prune_forever(services), name="mindwire-prune"),
+        pruner,
         asyncio.create_task(services.relay.run_forever(), name="mindwire-relay"),
     ]
     if isinstance(services.presence, RedisPresence) and isinstance(services.cluster, RedisCluster):
@@ -161,10 +162,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await sio.shutdown()
         await services.gateway.drain()
+        # Redis loops stop by flag, not by cancellation (see `RedisCluster.stopped_within`).
+        services.relay.stop()
+        services.cluster.request_stop()
+        pruner.cancel()  # it only talks to the database
+        await asyncio.wait(background, timeout=STOP_SECONDS)
         for task in background:
-            task.cancel()
-        # Bounded: redis-py can lose a cancellation that lands while it opens a connection.
-        await asyncio.wait(background, timeout=2.0)
+            task.cancel()  # only a task stuck past STOP_SECONDS
         await services.cluster.stop()
         await close_client_manager(sio.manager)
         await services.engine.dispose()

@@ -23,6 +23,9 @@ logger = logging.getLogger("mindwire.cluster")
 
 HEARTBEAT_SECONDS = 1.0
 PROCESS_TTL_SECONDS = 3.0
+LISTEN_POLL_SECONDS = 0.05
+"""How often the wake-up listener looks at its stop flag (it is never cancelled)."""
+STOP_SECONDS = 2.0
 """A process silent this long is dead: its connections are reaped, its lease lapses."""
 
 
@@ -37,6 +40,8 @@ class Cluster(Protocol):
     async def stop(self) -> None: ...
     async def is_leader(self) -> bool: ...
     def wake(self) -> None: ...
+    def wake_here(self) -> None: ...
+    def request_stop(self) -> None: ...
     async def wait_for_wake(self, at_most: float) -> None: ...
     async def alive_processes(self) -> set[str]: ...
 
@@ -59,6 +64,12 @@ class LocalCluster:
 
     def wake(self) -> None:
         self._woken.set()
+
+    def wake_here(self) -> None:
+        self._woken.set()
+
+    def request_stop(self) -> None:
+        return None
 
     async def wait_for_wake(self, at_most: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -83,7 +94,7 @@ class RedisCluster:
         self._tasks: list[asyncio.Task[None]] = []
         self._leader_until = 0.0
         self._pubsub: PubSub | None = None
-        self._stopping = False
+        self._stop = asyncio.Event()
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -103,11 +114,11 @@ class RedisCluster:
         ]
 
     async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
+        self.request_stop()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2.0)
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+        for task in self._tasks:
+            task.cancel()  # only a task stuck past STOP_SECONDS (Redis unreachable)
         if self._pubsub is not None:
             await _close_quietly(self._pubsub)
         with contextlib.suppress(Exception):
@@ -118,12 +129,22 @@ class RedisCluster:
     # -- liveness --------------------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)  # `start` sent the first one
+        while not await self.stopped_within(HEARTBEAT_SECONDS):  # `start` sent the first
             try:
                 await self.beat()
             except Exception as exc:
                 logger.warning("heartbeat to Redis failed: %s", exc)
+
+    async def stopped_within(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True as soon as `stop` was called.
+
+        Redis loops end through this flag, never through cancellation: redis-py can lose a
+        cancellation that lands while it opens a connection, and that task then never ends
+        (hanging the event loop's shutdown).
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        return self._stop.is_set()
 
     async def beat(self) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -171,6 +192,15 @@ class RedisCluster:
 
     # -- wake-ups --------------------------------------------------------------------------
 
+    def wake_here(self) -> None:
+        """Wake this process's relay only (to let it see its stop flag)."""
+        self._woken.set()
+
+    def request_stop(self) -> None:
+        """Ask every Redis loop to finish (`stop` then waits for them and disconnects)."""
+        self._stop.set()
+        self._wake_others.set()
+
     def wake(self) -> None:
         """Wake the relay here and, through Redis, on whichever process leads."""
         self._woken.set()
@@ -185,6 +215,8 @@ class RedisCluster:
         while True:
             await self._wake_others.wait()
             self._wake_others.clear()
+            if self._stop.is_set():
+                return
             try:
                 await self.redis.publish(self.key("wake"), self.process_id)
             except Exception as exc:
@@ -196,16 +228,17 @@ class RedisCluster:
         return pubsub
 
     async def _listen_for_wakes(self) -> None:
-        while not self._stopping:
+        while not self._stop.is_set():
             try:
                 if self._pubsub is None:
                     self._pubsub = await self._subscribe()
-                async for _message in self._pubsub.listen():
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=LISTEN_POLL_SECONDS
+                )
+                if message is not None:
                     self._woken.set()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
-                if self._stopping:
+                if self._stop.is_set():
                     return
                 logger.warning("listening for relay wake-ups failed: %s; retrying", exc)
                 self._woken.set()  # poll once, in case a wake-up was lost

@@ -7,7 +7,6 @@ connections of a worker that died (its heartbeat stopped) are reaped by a surviv
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -151,8 +150,7 @@ async def reap_dead_processes_forever(
     Users whose last connection was on a dead worker go offline (`on_offline`); two
     survivors reaping the same process at once is safe (the script runs atomically).
     """
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+    while not await cluster.stopped_within(HEARTBEAT_SECONDS):
         try:
             dead = await cluster.known_processes() - await cluster.alive_processes()
             for process in sorted(dead - {cluster.process_id}):
@@ -163,7 +161,5 @@ async def reap_dead_processes_forever(
                 )
                 for user_id in offline:
                     await on_offline(user_id)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             logger.warning("reaping dead processes failed: %s", exc)

@@ -52,6 +52,7 @@ class EventRelay:
         self.deliver = deliver
         self.cursor: int | None = None
         self.leading = False
+        self._stopping = False
         self._saved_at = 0.0
         self._progress = asyncio.Condition()
 
@@ -80,8 +81,13 @@ class EventRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress.wait_for(sent), WAIT_SECONDS)
 
+    def stop(self) -> None:
+        """Finish the current batch and return (never cancelled mid-Redis-call)."""
+        self._stopping = True
+        self.cluster.wake_here()
+
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 self.leading = await self.cluster.is_leader()
                 if self.leading:
@@ -89,8 +95,6 @@ class EventRelay:
                         continue  # more are waiting
                 else:
                     self.cursor = None  # reload the stored cursor if we lead again
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 logger.warning("relaying events failed: %s; retrying", exc)
                 await asyncio.sleep(RETRY_SECONDS)
