@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import socketio
 
+from src.events.rooms import ROOM_EVENTS
 from tests.scale.private_services import free_port, wait_for_port
 
 MINDWIRE = Path(sys.executable).with_name("mindwire")
@@ -87,8 +88,9 @@ class NeverMissClient:
     It keeps the last event id per room and resubscribes with `since` after every reconnect.
     The id only advances once the (re)subscription is acknowledged: events that arrive before
     the ack (through the always-joined `user_{id}` room, or a replay cut short) are recorded
-    but do not move the cursor, so a drop at any moment cannot skip an event. Repeats are
-    dropped by id.
+    but do not move the cursor, so a drop at any moment cannot skip an event. Only the events
+    the room carries move it (a status event of `user_{id}` is not replayed with the room).
+    Repeats are dropped by id.
     """
 
     token: str
@@ -129,11 +131,16 @@ class NeverMissClient:
         self._acked = True
 
     def _record(self, event: str, data: dict[str, Any], event_id: int) -> None:
-        if event_id not in self.seen:
-            if self._acked and event_id < self.cursor:
-                self.late += 1
+        new = event_id not in self.seen
+        if new:
             self.seen[event_id] = {"event": event, "data": data}
             self.order.append(event_id)
+        if event not in ROOM_EVENTS[self.room]:
+            # Carried by another room of the socket (`user_{id}`'s status events, `admin`):
+            # that room's ids are not this room's cursor, as in `clients/typescript`.
+            return
+        if new and self._acked and event_id < self.cursor:
+            self.late += 1
         if self._acked:
             self.cursor = max(self.cursor, event_id)
         else:
