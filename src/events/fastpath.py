@@ -111,9 +111,11 @@ class LightQueue:
     use: FIFO, unbounded, `get` cancellable (`wait_for`), `task_done`/`join`.
     """
 
-    __slots__ = ("_getters", "_head", "_items", "_joiners", "_unfinished")
+    __slots__ = ("_getters", "_head", "_items", "_joiners", "_unfinished", "in_hand")
 
     def __init__(self) -> None:
+        self.in_hand = False
+        """A waiting `get` has taken a packet that its consumer has not written yet."""
         self._items: list[Any] | None = None
         self._head = 0
         self._getters: list[asyncio.Future[None]] | None = None
@@ -167,6 +169,7 @@ class LightQueue:
                 if self._items is not None and not getter.cancelled():
                     self._wake_getter()  # we were woken but will not take it: pass it on
                 raise
+        self.in_hand = True
         return self.get_nowait()
 
     def task_done(self) -> None:
@@ -218,14 +221,21 @@ class Link:
         self._drain: asyncio.Task[None] | None = None
 
     def direct(self) -> bool:
-        """True when a broadcast may skip the Engine.IO queue: nothing is waiting in it."""
+        """True when a broadcast may skip the Engine.IO queue: nothing is waiting in it.
+
+        Nor in the writer task's hands: on Python 3.11 its `wait_for(queue.get())` takes a
+        packet one loop pass before the writer resumes and writes it; a broadcast written
+        in that pass would overtake the packet.
+        """
         socket = self.socket
+        queue = socket.queue
         return (
             not self.closed
             and socket.upgraded
             and not socket.upgrading
             and not socket.closing
-            and socket.queue.empty()
+            and queue.empty()
+            and not queue.in_hand
         )
 
     def write(self, frame: bytes) -> None:
@@ -388,6 +398,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         if link is None or link.closed:
             await super().send(message)
             return
+        link.socket.queue.in_hand = False  # the writer task writes what it took, in one go
         link.write(websocket_frame(message))
 
     async def close(self) -> None:

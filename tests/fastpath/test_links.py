@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
 from websockets.server import ServerProtocol
@@ -43,7 +42,7 @@ class FakeSocket:
     closing = False
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.queue = LightQueue()
 
 
 def make_link(limit: int = 1 << 20) -> tuple[Link, FakeProtocol, FakeSocket]:
@@ -140,8 +139,20 @@ async def test_a_broadcast_goes_direct_only_behind_an_empty_engineio_queue() -> 
     socket.queue.put_nowait("a packet the writer task has not taken yet")
     assert not link.direct()
     socket.queue.get_nowait()
+    assert link.direct()
     socket.upgrading = True
     assert not link.direct()
+
+
+async def test_a_broadcast_waits_while_the_writer_task_holds_a_packet_it_took() -> None:
+    link, _protocol, socket = make_link()
+    taking = asyncio.ensure_future(socket.queue.get())  # the writer task, waiting
+    await next_pass()
+    socket.queue.put_nowait("a packet")
+    assert await taking == "a packet"  # taken, not written yet
+    assert not link.direct()
+    socket.queue.in_hand = False  # what `DirectWebSocket.send` does as it writes it
+    assert link.direct()
 
 
 async def test_close_writes_what_waits_even_when_paused_then_nothing_more() -> None:

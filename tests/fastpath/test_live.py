@@ -136,20 +136,29 @@ async def test_a_broadcast_never_overtakes_queued_packets(
     sid = sock.sio.get_sid()
     sio = server.services.socket_service.sio
 
-    async def queued_then_broadcast() -> None:
+    async def queued_then_broadcast(passes: int) -> None:
         # A packet through Engine.IO's queue (as acks, pings and connect replies go), then,
-        # before the writer task has run, two broadcasts: they must queue behind it.
+        # `passes` event-loop passes later, two broadcasts: they must go out behind it. After
+        # one pass the writer task has taken the packet from the queue (on Python 3.11 its
+        # `wait_for` runs the `get` as a task of its own) but has not written it yet.
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
-        packet = sio.packet_class(socketio.packet.EVENT, namespace="/", data=["first", 1])
+        packet = sio.packet_class(socketio.packet.EVENT, namespace="/", data=["first", passes])
         await sio._send_packet(eio_sid, packet)
-        await sio.emit("second", 2, to=sid)
-        await sio.emit("third", 3, to=f"user_{alice.id}")
+        for _ in range(passes):
+            await asyncio.sleep(0)
+        await sio.emit("second", passes, to=sid)
+        await sio.emit("third", passes, to=f"user_{alice.id}")
 
-    for _ in range(5):
-        await server.run_on_server(queued_then_broadcast())
-    await sock.wait_for("third", count=5)
-    sequence = [item.event for item in sock.received if item.event in {"first", "second", "third"}]
-    assert sequence == ["first", "second", "third"] * 5
+    rounds = [passes for passes in range(4) for _ in range(3)]
+    for passes in rounds:
+        await server.run_on_server(queued_then_broadcast(passes))
+    await sock.wait_for("third", count=len(rounds))
+    sequence = [
+        (item.event, item.args[0])
+        for item in sock.received
+        if item.event in {"first", "second", "third"}
+    ]
+    assert sequence == [(name, p) for p in rounds for name in ("first", "second", "third")]
     await sock.close()
 
 
