@@ -76,7 +76,7 @@ class FanoutSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    socket_fanout: FanoutMode = "sequential"
+    socket_fanout: FanoutMode = "direct"
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
     """Bytes a slow reader may have waiting in its link before its connection is aborted."""
     socket_gc_freeze: bool = False
