@@ -33,9 +33,8 @@ def _origin_checker(allowed: list[str]) -> Any:
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    fanout = fastpath.FanoutSettings()
     manager = fastpath.create_manager(
-        settings.redis_url, settings.redis_channel, fanout.socket_fanout
+        settings.redis_url, settings.redis_channel, settings.socket_fanout
     )
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -46,7 +45,11 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    fastpath.install(sio, fanout)  # room broadcasts encoded once, written below the queue
+    fastpath.install(  # room broadcasts encoded once, written below the queue
+        sio,
+        write_buffer_limit=settings.socket_write_buffer_limit,
+        gc_freeze=settings.socket_gc_freeze,
+    )
     return sio
 
 

@@ -20,6 +20,11 @@ _RATE_PATTERN = re.compile(
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "change-me"})
 
 
+FanoutMode = Literal["tasks", "sequential", "direct"]
+"""`tasks`: python-socketio's own fan-out (a task per recipient). `sequential`: the same queue,
+without a task per recipient. `direct`: the fast path (falls back to `sequential`)."""
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """A token bucket: `count` events per `seconds`, with up to `burst` in one go."""
@@ -64,6 +69,12 @@ class Settings(BaseSettings):
     socket_transports: str = "polling,websocket"
     """Engine.IO transports offered; `websocket` alone when workers do not share sessions."""
     max_connections_per_user: int = Field(default=20, gt=0)
+    socket_fanout: FanoutMode = "direct"
+    """How a room event reaches its sockets; `src/events/fastpath.py` explains the modes."""
+    socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
+    """Bytes a slow reader may have waiting in its link before its connection is aborted."""
+    socket_gc_freeze: bool = False
+    """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

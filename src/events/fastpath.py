@@ -40,15 +40,14 @@ import functools
 import gc
 import logging
 import struct
-from typing import Any, Literal
+from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from socketio import packet as sio_packet
 
+from src.core.config import FanoutMode
 from src.events.managers import HoldingManager, OrderedRedisManager, create_client_manager
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
@@ -60,27 +59,11 @@ except ImportError:  # pragma: no cover - then every connection takes the plain 
 
 logger = logging.getLogger("mindwire.events")
 
-FanoutMode = Literal["tasks", "sequential", "direct"]
-"""`tasks`: python-socketio's own fan-out (a task per recipient). `sequential`: the same queue,
-without a task per recipient. `direct`: the fast path (falls back to `sequential`)."""
-
 CORK_BYTES = 64 * 1024
 """A link holding more than this writes at once instead of waiting for its flush."""
 FLUSH_GAP = 0.002
 FLUSH_PAUSE_MAX = 0.010
 """After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most FLUSH_PAUSE_MAX."""
-
-
-class FanoutSettings(BaseSettings):
-    """The fan-out's settings, read from the environment (or `.env`) like `Settings`."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-
-    socket_fanout: FanoutMode = "direct"
-    socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
-    """Bytes a slow reader may have waiting in its link before its connection is aborted."""
-    socket_gc_freeze: bool = False
-    """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
 
 
 # -- WebSocket frames --------------------------------------------------------------------------
@@ -489,15 +472,21 @@ def create_manager(
     return manager
 
 
-def install(sio: socketio.AsyncServer, settings: FanoutSettings) -> Hub | None:
-    """Route `sio`'s WebSocket connections through links (mode `direct`); returns the hub."""
-    if settings.socket_gc_freeze:
+def install(
+    sio: socketio.AsyncServer, *, write_buffer_limit: int, gc_freeze: bool = False
+) -> Hub | None:
+    """Route `sio`'s WebSocket connections through links (when its manager's mode is `direct`).
+
+    Returns the hub of links, or None on the plain paths. `write_buffer_limit` is the bytes a
+    slow reader may have waiting before its connection is aborted.
+    """
+    if gc_freeze:
         gc.collect()
         gc.freeze()
     manager = sio.manager
-    if settings.socket_fanout != "direct" or not isinstance(manager, FanoutManager):
+    if not isinstance(manager, FanoutManager) or manager.fanout_mode != "direct":
         return None
-    hub = Hub(settings.socket_write_buffer_limit)
+    hub = Hub(write_buffer_limit)
     manager.hub = hub
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.
