@@ -50,6 +50,15 @@ STACKS = [
 
 
 @pytest.fixture(scope="session")
+def npm() -> str:
+    """npm's path; tests that drive Node code skip without Node."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed (Node.js 20+)")
+    return npm
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once is the slow part)."""
     path = tmp_path_factory.mktemp("template") / "template.db"

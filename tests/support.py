@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import socketio
 import uvicorn
 
@@ -48,10 +53,12 @@ class LiveServer(uvicorn.Server):
         return await asyncio.wrap_future(future)
 
     @classmethod
-    def start(cls, settings: Settings) -> tuple[LiveServer, threading.Thread, str]:
+    def start(cls, settings: Settings, port: int = 0) -> tuple[LiveServer, threading.Thread, str]:
+        """A new app on `port` (0: a free one), served from a thread once it has started."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A restarted server's old connections may linger in TIME_WAIT on its port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(settings),
@@ -65,7 +72,7 @@ class LiveServer(uvicorn.Server):
         deadline = time.monotonic() + 15
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the live server did not start")
+                raise RuntimeError(f"the live server did not start on port {port}")
             time.sleep(0.01)
         server.url = f"http://127.0.0.1:{port}"
         return server, thread, server.url
@@ -152,3 +159,59 @@ class RecordingClient:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.sio.disconnect()
+
+
+def run_mindwire(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `mindwire` command line as a user would, with this interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "src.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+async def refusal_message(url: str, auth: Any) -> str:
+    """Connect with `auth` and return the `connect_error` message the server answered with."""
+    client = socketio.AsyncClient(reconnection=False)
+    refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    @client.event
+    async def connect_error(data: Any) -> None:
+        if not refused.done():
+            refused.set_result(data.get("message") if isinstance(data, dict) else str(data))
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+    message = await asyncio.wait_for(refused, 5)
+    await client.disconnect()
+    return message
+
+
+def npm_ci(folder: Path, npm: str) -> None:
+    """`npm ci` in `folder` unless node_modules already matches its package-lock.json."""
+    digest = hashlib.sha256((folder / "package-lock.json").read_bytes()).hexdigest()
+    stamp = folder / "node_modules" / ".mindwire-lock.sha256"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"npm ci in {folder} failed:\n{result.stdout}\n{result.stderr}")
+    stamp.write_text(digest)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
+
+from tests.support import run_mindwire
 
 
 def mindwire(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -16,14 +17,7 @@ def mindwire(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         if k not in ("SECRET_KEY", "REDIS_URL", "SOCKET_TRANSPORTS")
     }
     full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "src.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
+    return run_mindwire(*args, env=full_env)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
-"""Node tooling for the contract tests: `npm ci` once per lock file, skipped without Node."""
+"""Node tooling for the contract tests: the AsyncAPI parser and the TypeScript client."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,38 +11,12 @@ from typing import Any
 import pytest
 
 from src.contract.files import PROJECT_ROOT
+from tests.support import npm_ci
 
 VALIDATOR = Path(__file__).parent / "asyncapi_validator"
 TYPESCRIPT_CLIENT = PROJECT_ROOT / "clients" / "typescript"
 
 Validate = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def npm_ci(folder: Path, npm: str) -> None:
-    """`npm ci` in `folder` unless node_modules already matches its package-lock.json."""
-    digest = hashlib.sha256((folder / "package-lock.json").read_bytes()).hexdigest()
-    stamp = folder / "node_modules" / ".mindwire-lock.sha256"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    result = subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"npm ci in {folder} failed:\n{result.stdout}\n{result.stderr}")
-    stamp.write_text(digest)
-
-
-@pytest.fixture(scope="session")
-def npm() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed for the AsyncAPI parser and the TypeScript client")
-    return npm
 
 
 @pytest.fixture(scope="session")

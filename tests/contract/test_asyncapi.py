@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from src.contract import asyncapi_document, build_contract
 from src.events.rooms import ROOM_EVENTS
 from src.events.schemas import ErrorCode, EventType
 from tests.contract.conftest import Validate
-
-
-def mindwire(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "src.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support import run_mindwire
 
 
 def test_the_official_parser_finds_no_error(validate_asyncapi: Validate):
-    report = validate_asyncapi(json.loads(mindwire("asyncapi").stdout))
+    report = validate_asyncapi(json.loads(run_mindwire("asyncapi").stdout))
     errors = [d for d in report["diagnostics"] if d["severity"] == "Error"]
     assert errors == []
     assert report["errors"] == 0
@@ -33,7 +22,7 @@ def test_the_official_parser_finds_no_error(validate_asyncapi: Validate):
 
 async def test_the_served_document_is_the_printed_one(client):
     served = (await client.get("/asyncapi.json")).json()
-    printed = mindwire("asyncapi")
+    printed = run_mindwire("asyncapi")
     assert printed.returncode == 0, printed.stderr
     assert served == json.loads(printed.stdout)
 

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from src.contract import build_contract, events_table, typescript_source
 from src.contract.files import EVENTS_README, TYPESCRIPT_EVENTS, readme_with_table
 from src.contract.markdown import END, START
-
-
-def mindwire(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "src.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support import run_mindwire
 
 
 def test_committed_typescript_events_are_generated():
@@ -36,29 +25,29 @@ def test_committed_events_table_is_generated():
 def test_gen_ts_check_reports_drift_and_writing_fixes_it(tmp_path: Path):
     out = tmp_path / "events.ts"
     out.write_text("// stale\n")
-    stale = mindwire("gen-ts", "--check", "--out", str(out))
+    stale = run_mindwire("gen-ts", "--check", "--out", str(out))
     assert stale.returncode == 1
     assert "out of date: run `mindwire gen-ts`" in stale.stderr
     assert "-// stale" in stale.stderr  # the diff
     assert out.read_text() == "// stale\n"  # --check writes nothing
-    assert mindwire("gen-ts", "--out", str(out)).returncode == 0
-    assert mindwire("gen-ts", "--check", "--out", str(out)).returncode == 0
+    assert run_mindwire("gen-ts", "--out", str(out)).returncode == 0
+    assert run_mindwire("gen-ts", "--check", "--out", str(out)).returncode == 0
     assert out.read_text() == TYPESCRIPT_EVENTS.read_text(encoding="utf-8")
 
 
 def test_gen_docs_check_reports_drift(tmp_path: Path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# events\n\n{START}\n| stale |\n{END}\n\nafter\n")
-    assert mindwire("gen-docs", "--check", "--readme", str(readme)).returncode == 1
-    assert mindwire("gen-docs", "--readme", str(readme)).returncode == 0
+    assert run_mindwire("gen-docs", "--check", "--readme", str(readme)).returncode == 1
+    assert run_mindwire("gen-docs", "--readme", str(readme)).returncode == 0
     text = readme.read_text()
     assert "| stale |" not in text and "`memory_log_created`" in text and text.endswith("after\n")
-    assert mindwire("gen-docs", "--check", "--readme", str(readme)).returncode == 0
+    assert run_mindwire("gen-docs", "--check", "--readme", str(readme)).returncode == 0
 
 
 def test_gen_docs_refuses_a_file_without_markers(tmp_path: Path):
     readme = tmp_path / "README.md"
     readme.write_text("# no markers\n")
-    result = mindwire("gen-docs", "--readme", str(readme))
+    result = run_mindwire("gen-docs", "--readme", str(readme))
     assert result.returncode == 2
     assert "markers" in result.stderr and "Traceback" not in result.stderr

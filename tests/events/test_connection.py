@@ -9,23 +9,7 @@ import pytest
 import socketio
 
 from src.auth.models import User
-
-
-async def refusal_message(url: str, auth: dict | None) -> str:
-    """Connect with `auth` and return the `connect_error` message the server sent."""
-    client = socketio.AsyncClient(reconnection=False)
-    refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    @client.event
-    async def connect_error(data):
-        if not refused.done():
-            refused.set_result(data.get("message") if isinstance(data, dict) else str(data))
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
-    message = await asyncio.wait_for(refused, 5)
-    await client.disconnect()
-    return message
+from tests.support import refusal_message
 
 
 async def test_connect_with_token_receives_connection_established(connect, alice):

@@ -4,30 +4,17 @@ checks every delivery. No timing is asserted (that is the benchmark's job, not t
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support import free_port, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (ROOT / "bench" / "node_modules" / "socket.io").is_dir(),
-    reason="needs node and bench/node_modules (`make bench` installs them)",
-)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path) -> None:
+def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path, npm: str) -> None:
+    npm_ci(ROOT / "bench", npm)  # what `make bench` installs: socket.io, socket.io-client
     results = tmp_path / "runs.json"
     command = [
         sys.executable,

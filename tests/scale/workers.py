@@ -21,7 +21,8 @@ import httpx
 import socketio
 
 from src.events.rooms import ROOM_EVENTS
-from tests.scale.private_services import free_port, wait_for_port
+from tests.scale.private_services import wait_for_port
+from tests.support import free_port
 
 MINDWIRE = Path(sys.executable).with_name("mindwire")
 

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import socketio
 
 # The live server runs in a thread of the test process: its records reach these loggers
 # (uvicorn's own loggers do not propagate to the root).
@@ -57,23 +55,6 @@ def server_errors() -> Iterator[RecordList]:
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
-
-
-async def refusal_message(url: str, auth: Any) -> str:
-    """Connect with `auth` and return the `connect_error` message the server answered with."""
-    client = socketio.AsyncClient(reconnection=False)
-    refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    @client.event
-    async def connect_error(data: Any) -> None:
-        if not refused.done():
-            refused.set_result(data.get("message") if isinstance(data, dict) else str(data))
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
-    message = await asyncio.wait_for(refused, 5)
-    await client.disconnect()
-    return message
 
 
 async def ping_round_trips(sock: Any, count: int, every: float = 0.07) -> list[float]:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, update
 from src.auth.models import User
 from tests import support
 from tests.conftest import TEST_SECRET
-from tests.security.support import refusal_message
+from tests.support import refusal_message
 
 OTHER_KEY = "another-secret-key-that-is-long-enough-for-hs256-too"
 HOUR = timedelta(hours=1)
