@@ -6,11 +6,16 @@ no hashing). Every attempt counts, successful or not. An empty bucket answers `4
 `Retry-After`. The email bucket exists whether or not the email belongs to a user, so the
 limit reveals nothing about who is registered.
 
-Buckets live in the process: with `--workers N`, each worker counts on its own.
+With Redis (`REDIS_URL`), the buckets live there, shared by every worker: the limit holds
+for the whole service however many workers share the attempts. Keys hold a hash of the
+address or email, never the text. Should Redis fail, each worker falls back to buckets of
+its own until it is back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -18,12 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth.service import normalize_email
 from src.core.config import RateLimit
-from src.core.deps import SettingsDep
+from src.core.deps import ServicesDep
+from src.events.cluster import RedisCluster
+
+logger = logging.getLogger("mindwire.auth")
 
 MAX_TRACKED_KEYS = 100_000
 """Buckets kept per limiter; past this the least recently used are forgotten (memory bound)."""
@@ -75,27 +84,83 @@ class KeyedRateLimiter:
         return len(self._buckets)
 
 
+_TAKE = """
+local capacity, per_second, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or capacity
+local stamp = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * per_second)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / per_second end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('EXPIRE', KEYS[1], ttl)
+return tostring(wait)
+"""
+"""`KeyedRateLimiter.take` as one atomic step in Redis, on its clock (workers' clocks differ)."""
+
+
+class SharedRateLimiter:
+    """Token buckets in Redis, shared by every worker; a key expires once its bucket is full."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str, limit: RateLimit) -> None:
+        self.prefix = prefix
+        self.limit = limit
+        self._take = redis.register_script(_TAKE)
+        self._ttl = math.ceil(limit.burst / limit.per_second) + 1
+
+    async def take(self, key: str) -> float:
+        """Take a token for `key`: 0.0 if there was one, else the seconds until there is."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        args: list[int | str] = [self.limit.burst, repr(self.limit.per_second), self._ttl]
+        return float(await self._take(keys=[f"{self.prefix}:{digest}"], args=args))
+
+
 @dataclass
 class LoginThrottle:
-    """The two limiters of one app: by client address and by email."""
+    """The two limiters of one app: by client address and by email.
+
+    `shared` (Redis) counts for every worker; the local limiters stand in when it fails.
+    """
 
     by_address: KeyedRateLimiter
     by_email: KeyedRateLimiter
+    shared_by_address: SharedRateLimiter | None = None
+    shared_by_email: SharedRateLimiter | None = None
 
     @classmethod
-    def create(cls, limit: RateLimit) -> LoginThrottle:
-        return cls(KeyedRateLimiter(limit), KeyedRateLimiter(limit))
+    def create(
+        cls, limit: RateLimit, redis: aioredis.Redis | None = None, prefix: str = "mindwire"
+    ) -> LoginThrottle:
+        if redis is None:
+            return cls(KeyedRateLimiter(limit), KeyedRateLimiter(limit))
+        return cls(
+            KeyedRateLimiter(limit),
+            KeyedRateLimiter(limit),
+            SharedRateLimiter(redis, f"{prefix}:login:address", limit),
+            SharedRateLimiter(redis, f"{prefix}:login:email", limit),
+        )
 
-    def check(self, address: str, email: str) -> None:
+    async def check(self, address: str, email: str) -> None:
         """Raise `TooManyLoginAttempts` when either bucket is empty."""
         # The address first: an address already refused does not also drain the email's
         # bucket (which would lock its owner out for longer).
-        address_wait = self.by_address.take(address)
+        address_wait = await _take(self.shared_by_address, self.by_address, address)
         if address_wait > 0:
             raise TooManyLoginAttempts("this address", address_wait)
-        email_wait = self.by_email.take(normalize_email(email))
+        email_wait = await _take(self.shared_by_email, self.by_email, normalize_email(email))
         if email_wait > 0:
             raise TooManyLoginAttempts("this email", email_wait)
+
+
+async def _take(shared: SharedRateLimiter | None, local: KeyedRateLimiter, key: str) -> float:
+    if shared is not None:
+        try:
+            return await shared.take(key)
+        except Exception as exc:  # Redis down: this worker counts on its own meanwhile
+            logger.warning("sign-in rate limit: Redis failed (%s); counting in this process", exc)
+    return local.take(key)
 
 
 class TooManyLoginAttempts(HTTPException):
@@ -110,12 +175,15 @@ class TooManyLoginAttempts(HTTPException):
         )
 
 
-def get_login_throttle(request: Request, settings: SettingsDep) -> LoginThrottle:
+def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
     """The app's throttle, made on first use (one per app, so test apps never share one)."""
     state = request.app.state
     throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
     if throttle is None:
-        throttle = LoginThrottle.create(settings.login_rate)
+        settings = services.settings
+        cluster = services.cluster
+        redis = cluster.redis if isinstance(cluster, RedisCluster) else None
+        throttle = LoginThrottle.create(settings.login_rate, redis, settings.redis_channel)
         state.login_throttle = throttle
     return throttle
 
@@ -127,4 +195,4 @@ async def throttle_login(
 ) -> None:
     """Dependency of `POST /api/auth/token`: refuse with 429 before any password is checked."""
     address = request.client.host if request.client else "unknown"
-    throttle.check(address, form.username)
+    await throttle.check(address, form.username)

@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 
-from src.auth.throttle import KeyedRateLimiter
+from src.auth.throttle import KeyedRateLimiter, LoginThrottle, TooManyLoginAttempts
 from src.core.config import parse_rate_limit
 from src.main import create_app
 from tests.security.support import report
+from tests.support import free_port
 
 URL = "/api/auth/token"
 
@@ -92,6 +95,32 @@ async def test_the_limit_follows_the_setting(settings_factory, alice):
         statuses = [(await sign_in(http, alice.email, "nope-nope")).status_code for _ in range(3)]
         assert statuses == [401, 401, 429]
         assert 1 <= int((await sign_in(http, alice.email, alice.password)).headers["retry-after"])
+
+
+async def test_workers_sharing_redis_share_the_limit(settings_factory, stack, alice):
+    """Two apps on one Redis (two workers): attempts spread over both still meet one limit."""
+    if stack != "services":
+        pytest.skip("one process without Redis has nothing to share")
+    settings = settings_factory(login_rate_limit="3/60s burst 3")
+    async with app_for(settings) as first, app_for(settings) as second:
+        workers = [first("203.0.113.11"), second("203.0.113.11")]
+        statuses = [
+            (await sign_in(workers[n % 2], alice.email, "nope-nope")).status_code for n in range(4)
+        ]
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_without_redis_each_worker_still_limits_on_its_own():
+    """Redis unreachable (a port nobody listens on): the throttle falls back to local buckets."""
+    redis = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    throttle = LoginThrottle.create(parse_rate_limit("2/60s burst 2"), redis, "unreachable")
+    try:
+        await throttle.check("203.0.113.12", "someone@example.com")
+        await throttle.check("203.0.113.12", "someone@example.com")
+        with pytest.raises(TooManyLoginAttempts):
+            await throttle.check("203.0.113.12", "someone@example.com")
+    finally:
+        await redis.aclose()
 
 
 def test_a_bucket_refills_with_time_and_forgets_old_keys():
