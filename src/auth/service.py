@@ -86,6 +86,12 @@ async def list_online(session: AsyncSession) -> Sequence[User]:
     return (await session.scalars(query)).all()
 
 
+async def admin_ids(session: AsyncSession, user_ids: set[int]) -> set[int]:
+    """Those of `user_ids` who are admins now (deleted users are not)."""
+    query = select(User.id).where(User.id.in_(user_ids), User.is_admin.is_(True))
+    return set((await session.scalars(query)).all())
+
+
 async def mark_all_offline(session: AsyncSession, emitter: EventEmitter) -> int:
     """At the start of a lone process no one is connected: clear statuses left by a crash."""
     stale = await list_online(session)

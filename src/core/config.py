@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     socket_transports: str = "polling,websocket"
     """Engine.IO transports offered; `websocket` alone when workers do not share sessions."""
     max_connections_per_user: int = Field(default=20, gt=0)
+    admin_recheck_seconds: float = Field(default=10.0, gt=0)
+    """How often the admin rights of connected admins are read again from the database."""
     socket_fanout: FanoutMode = "direct"
     """How a room event reaches its sockets; `src/events/fastpath.py` explains the modes."""
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)

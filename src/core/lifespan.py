@@ -71,6 +71,10 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         async with sessionmaker() as session:
             await auth_service.set_status(session, emitter, user_id=user_id, status=presence_status)
 
+    async def current_admins(user_ids: set[int]) -> set[int]:
+        async with sessionmaker() as session:
+            return await auth_service.admin_ids(session, user_ids)
+
     gateway = SocketGateway(
         service=socket_service,
         registry=registry,
@@ -84,6 +88,8 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
             max_connections_per_user=settings.max_connections_per_user,
         ),
         presence=presence,
+        current_admins=current_admins,
+        admin_recheck_seconds=settings.admin_recheck_seconds,
     )
     gateway.bind()
     return AppServices(
@@ -117,6 +123,16 @@ async def prune_forever(services: AppServices) -> None:
             logger.exception("pruning the event log failed; retrying later")
 
 
+async def recheck_admins_forever(gateway: SocketGateway) -> None:
+    """Read connected admins' rights again every `ADMIN_RECHECK_SECONDS` (see `recheck_admins`)."""
+    while True:
+        await asyncio.sleep(gateway.admin_recheck_seconds)
+        try:
+            await gateway.recheck_admins()
+        except Exception:
+            logger.exception("re-reading admin rights failed; retrying later")
+
+
 async def _forget_stale_presence(services: AppServices) -> None:
     """A lone process starts with no connections: whoever is "online" is left from a crash."""
     try:
@@ -144,8 +160,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _forget_stale_presence(services)
     await services.cluster.start()
     pruner = asyncio.create_task(prune_forever(services), name="mindwire-prune")
+    admin_checker = asyncio.create_task(
+        recheck_admins_forever(services.gateway), name="mindwire-admin-recheck"
+    )
     background = [
         pruner,
+        admin_checker,
         asyncio.create_task(services.relay.run_forever(), name="mindwire-relay"),
     ]
     if isinstance(services.presence, RedisPresence) and isinstance(services.cluster, RedisCluster):
@@ -165,7 +185,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Redis loops stop by flag, not by cancellation (see `RedisCluster.stopped_within`).
         services.relay.stop()
         services.cluster.request_stop()
-        pruner.cancel()  # it only talks to the database
+        pruner.cancel()  # these two only talk to the database
+        admin_checker.cancel()
         await asyncio.wait(background, timeout=STOP_SECONDS)
         for task in background:
             task.cancel()  # only a task stuck past STOP_SECONDS

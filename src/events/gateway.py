@@ -23,13 +23,15 @@ from src.events.packets import MALFORMED_EVENT, TolerantPacket
 from src.events.presence import LocalPresence, Presence
 from src.events.rate_limit import TokenBucket
 from src.events.rooms import Viewer, user_room
-from src.events.schemas import ErrorCode
+from src.events.schemas import ErrorCode, ErrorEvent
 from src.events.socket_service import SocketService
 
 logger = logging.getLogger("mindwire.events")
 
 Authenticator = Callable[[str | None], Awaitable[Viewer | None]]
 StatusChange = Callable[[int, str], Awaitable[None]]
+AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
+"""Which of these user ids are admins in the database now."""
 
 UNAUTHORIZED = "unauthorized"
 TOO_MANY_CONNECTIONS = "too_many_connections"
@@ -60,6 +62,9 @@ class SocketGateway:
     on_status_change: StatusChange
     limits: GatewayLimits
     presence: Presence = field(default_factory=LocalPresence)
+    current_admins: AdminLookup | None = None
+    admin_recheck_seconds: float = 10.0
+    """How often `recheck_admins` runs (`ADMIN_RECHECK_SECONDS`)."""
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -155,6 +160,46 @@ class SocketGateway:
             await self.on_status_change(user_id, "offline")
         except Exception:
             logger.exception("could not mark user %s offline", user_id)
+
+    async def recheck_admins(self) -> list[str]:
+        """Withdraw admin rights from the sockets of users who are no longer admins.
+
+        A token is checked once, at connect; a socket lives on. Each such socket leaves the
+        rooms only admins may hold (and moves to its own scope of `memory_logs` and
+        `mental_notes`), is told so with an `error` event (`forbidden`), and subscribes from
+        then on as the user it now is. Returns the sids changed.
+        """
+        admins = {sid: c.viewer.user_id for sid, c in self._clients.items() if c.viewer.is_admin}
+        if not admins or self.current_admins is None:
+            return []
+        still_admins = await self.current_admins(set(admins.values()))
+        demoted = [sid for sid, user_id in admins.items() if user_id not in still_admins]
+        for sid in demoted:
+            await self._withdraw_admin_rights(sid, admins[sid])
+        return demoted
+
+    async def _withdraw_admin_rights(self, sid: str, user_id: int) -> None:
+        client = self._clients.get(sid)
+        if client is None:  # disconnected meanwhile
+            return
+        viewer = Viewer(user_id, is_admin=False)
+        client.viewer = viewer
+        left: list[str] = []
+        for room in self.service.rooms_of(sid):
+            target = self.service.rooms.reassess(room, viewer)
+            if target == room:
+                continue
+            await self.service.leave_room(sid, room)
+            left.append(room)
+            if target is not None:
+                await self.service.enter_room(sid, target)
+        logger.info("user %s is no longer an admin: socket %s left %s", user_id, sid, left)
+        error = ErrorEvent(
+            code=ErrorCode.FORBIDDEN,
+            message="your admin rights were withdrawn: admin-only subscriptions were ended",
+            details={"rooms": sorted(left)},
+        )
+        await self.emitter.emit_error(sid, error)
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> Any:
         client = self._clients.get(sid)

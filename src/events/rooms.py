@@ -115,6 +115,20 @@ class RoomPolicy:
             return room
         raise RoomError(ErrorCode.UNKNOWN_ROOM, f"there is no room {room!r}")
 
+    def reassess(self, delivery_room: str, viewer: Viewer) -> str | None:
+        """Where a socket in `delivery_room` belongs once it is `viewer` (after a demotion).
+
+        The same room, the subscription's delivery room for `viewer` (`memory_logs` becomes
+        `memory_logs/user_{id}`), or None when `viewer` may not hold that subscription. A room
+        these rules do not know (joined by custom server code) is kept.
+        """
+        room, _, scope = delivery_room.partition("/")
+        subscription = room if scope and room in SCOPED_ROOMS else delivery_room
+        try:
+            return self.delivery_room(subscription, viewer)
+        except RoomError as exc:
+            return delivery_room if exc.code == ErrorCode.UNKNOWN_ROOM else None
+
     def item_rooms(self, collection: str, owner_id: int, *, only: str | None = None) -> list[str]:
         """Delivery rooms of an event about `owner_id`'s item in `collection`.
 

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from src.events.rooms import RoomPolicy, Viewer
+
 ROOMS_ANYONE_MAY_JOIN = ["memory_logs", "mental_notes", "notifications"]
 
 
@@ -195,3 +197,19 @@ async def test_status_change_reaches_own_room_and_admin_room(connect, api, alice
         )
 
     assert {label for label, sock in socks.items() if saw_alice_busy(sock)} == {"alice", "admin"}
+
+
+@pytest.mark.parametrize(
+    ("room", "after_demotion"),
+    [
+        ("admin", None),
+        ("user_7", None),  # someone else's room
+        ("user_3", "user_3"),  # their own
+        ("memory_logs", "memory_logs/user_3"),  # everyone's logs -> their own
+        ("mental_notes", "mental_notes/user_3"),
+        ("notifications", "notifications"),
+        ("tasks", "tasks"),  # a room of custom server code: not these rules' to judge
+    ],
+)
+def test_a_demoted_admin_keeps_only_what_a_user_may_hold(room, after_demotion):
+    assert RoomPolicy().reassess(room, Viewer(3, is_admin=False)) == after_demotion

@@ -7,6 +7,7 @@ from the database at each request and each connect, never from the token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import warnings
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy import delete, update
@@ -153,3 +155,38 @@ async def test_a_demoted_admins_token_carries_no_admin_rights(
     for room in ("admin", f"user_{alice.id}"):
         ack = await sock.call("subscribe_event", {"event_type": room})
         assert ack["ok"] is False and ack["error"]["code"] == "forbidden", (room, ack)
+
+
+async def test_a_demoted_admins_open_socket_loses_its_admin_rooms(
+    live_server_factory, connect, admin, alice, db_session
+):
+    """A socket outlives its token's check: connected admins' rights are read again every
+    `ADMIN_RECHECK_SECONDS`, and a demoted admin keeps only what a user may hold."""
+    server = live_server_factory(admin_recheck_seconds=0.2)
+    sock = await connect(admin, url=server.url)
+    rooms = ("admin", "memory_logs", "notifications", f"user_{alice.id}")
+    for room in rooms:
+        assert (await sock.call("subscribe_event", {"event_type": room}))["ok"], room
+
+    await db_session.execute(update(User).where(User.id == admin.id).values(is_admin=False))
+    await db_session.commit()
+    [error] = await sock.wait_for("error", timeout=10)
+    assert error.data["code"] == "forbidden"
+    assert error.data["details"] == {"rooms": sorted(["admin", "memory_logs", f"user_{alice.id}"])}
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as api:
+        others = await api.post(
+            "/api/memory-logs", json={"content": "alice's"}, headers=alice.headers
+        )
+        own = await api.post("/api/memory-logs", json={"content": "own"}, headers=admin.headers)
+    assert others.status_code == own.status_code == 201
+    [created] = await sock.wait_for("memory_log_created")  # its own log, through its own scope
+    assert created.data["id"] == own.json()["id"]
+    await server.run_on_server(server.services.emitter.emit_notification("still subscribed"))
+    [notification] = await sock.wait_for("notification")  # `notifications` is everyone's
+    assert notification.data["message"] == "still subscribed"
+    await asyncio.sleep(0.3)
+    assert [e.data["id"] for e in sock.events("memory_log_created")] == [own.json()["id"]]
+    ack = await sock.call("subscribe_event", {"event_type": "admin"})
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    assert sock.sio.connected  # rights withdrawn, connection kept
