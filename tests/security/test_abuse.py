@@ -23,14 +23,8 @@ import pytest
 import socketio
 from websockets.asyncio.client import connect as websocket_connect
 
-from tests.security.support import (
-    median_ms,
-    ping_round_trips,
-    refusal_message,
-    report,
-    server_errors,
-)
-from tests.support import RecordingClient
+from tests.security.support import median_ms, ping_round_trips, report, server_errors
+from tests.support import RecordingClient, refusal_message
 
 # -- floods ---------------------------------------------------------------------------------------
 
