@@ -21,6 +21,11 @@ default protocol:
   peer reads slowly), frames wait in the link; past `SOCKET_WRITE_BUFFER_LIMIT` bytes the
   connection is aborted rather than buffered without bound (the client reconnects and
   resubscribes with `since`, so it misses nothing);
+- **memory**: after the accept, a link drops what uvicorn and `websockets` keep of the handshake,
+  swaps uvicorn's receive queue and `writable` event for light ones (`LightQueue`,
+  `LightEvent`), and serves a fresh WebSocket connection with two tasks fewer than Engine.IO's
+  own handler (`DirectWebSocket._serve`); the gateway trims the environ python-socketio keeps
+  (`slim_environ`). About 25 KiB per idle connection instead of 36;
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
   callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
   one coroutine per recipient awaited in turn, no task per recipient.
@@ -43,6 +48,7 @@ import struct
 from typing import Any
 
 import socketio
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
@@ -184,6 +190,80 @@ class LightQueue:
             self._getters = None
 
 
+class LightEvent:
+    """`asyncio.Event` for uvicorn's `writable` flag: no deque until someone waits.
+
+    An `asyncio.Event` allocates its waiters' deque (~0.6 KiB) up front; this one a list when
+    the first `wait` has to wait. Same semantics: `set` wakes every waiter, `clear`, `is_set`.
+    """
+
+    __slots__ = ("_value", "_waiters")
+
+    def __init__(self, value: bool = False) -> None:
+        self._value = value
+        self._waiters: list[asyncio.Future[bool]] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        if self._value:
+            return
+        self._value = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        if self._value:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+            return True
+        finally:
+            if self._waiters is not None:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+
+ENVIRON_KEPT = frozenset(
+    {
+        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
+        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
+        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+        "asgi.receive", "asgi.send", "asgi.scope",
+    }
+)  # fmt: skip
+"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
+
+
+def slim_environ(environ: Any) -> None:
+    """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
+
+    python-socketio keeps the handshake's environ for the connection's life (`get_environ`),
+    and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
+    replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
+    header list (already translated, read by nobody after the handshake) is emptied.
+    Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
+    """
+    if not isinstance(environ, dict):
+        return
+    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
+    environ.clear()  # frees the table; `update` builds a right-sized one
+    environ.update(kept)
+    scope = kept.get("asgi.scope")
+    if isinstance(scope, dict) and scope.get("type") == "websocket" and scope.get("headers"):
+        scope["headers"] = []
+
+
 # -- links: one connection's write side --------------------------------------------------------
 
 
@@ -311,10 +391,17 @@ class Hub:
         if _UvicornProtocol is None or not isinstance(protocol, _UvicornProtocol) or sid is None:
             return None
         # uvicorn keeps the handshake's request and response for the connection's life (~4 KiB
-        # of headers) though it reads them only until the accept, which has happened.
+        # of headers) though it reads them only until the accept, which has happened. The
+        # request is also held by the suspended frame of `websockets`' parser (`request =
+        # yield from Request.parse(...)`), so its headers are emptied, not just unreferenced.
         for name in ("request", "response"):
-            if getattr(protocol, name, None) is not None:
+            message = getattr(protocol, name, None)
+            if message is not None:
+                headers = getattr(message, "headers", None)
+                if headers is not None and hasattr(headers, "clear"):
+                    headers.clear()
                 setattr(protocol, name, None)
+        _lighten(protocol)
         link = Link(self, protocol, socket)
         self.links[sid] = link
         return link
@@ -351,6 +438,21 @@ class Hub:
         self._quiet_until = ended + min(ended - started + FLUSH_GAP, FLUSH_PAUSE_MAX)
 
 
+def _lighten(protocol: Any) -> None:
+    """uvicorn's receive queue (an `asyncio.Queue`: three deques and an `Event`, ~3 KiB) and
+    its `writable` event (~0.7 KiB) become the light versions, their state carried over.
+    Nothing waits on either yet: the accept has just been sent and Engine.IO has not read."""
+    queue = protocol.queue
+    if type(queue) is asyncio.Queue and not queue._getters:  # type: ignore[attr-defined]
+        light = LightQueue()
+        while not queue.empty():
+            light.put_nowait(queue.get_nowait())
+        protocol.queue = light
+    writable = protocol.writable
+    if type(writable) is asyncio.Event and not writable._waiters:
+        protocol.writable = LightEvent(writable.is_set())
+
+
 class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     """Engine.IO's ASGI WebSocket wrapper, sending through the connection's `Link` when it has one.
 
@@ -368,13 +470,86 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         self.asgi_receive = environ["asgi.receive"]
         self.asgi_send = environ["asgi.send"]
         await self.asgi_send({"type": "websocket.accept"})
-        self.link = self.hub.attach(self.asgi_send, getattr(self.handler, "__self__", None))
+        socket: Any = getattr(self.handler, "__self__", None)
+        self.link = self.hub.attach(self.asgi_send, socket)
         try:
-            await self.handler(self)
+            if self.link is not None and not socket.connected:
+                await self._serve(socket)
+            else:  # an upgrade from long-polling: Engine.IO's own handler
+                await self.handler(self)
         finally:
             if self.link is not None:
                 self.hub.detach(self.link)
         return ""
+
+    async def _serve(self, socket: Any) -> None:
+        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, with 2 tasks fewer.
+
+        Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
+        waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in one
+        more task: 4 tasks, their coroutine frames and timers per idle connection (~3 KiB).
+        Here the reader reads in the connection's own task and both time out with
+        `asyncio.timeout`. Same behaviour otherwise: the ping interval plus timeout without a
+        message (or a packet to send) ends the connection, packets are written in order, the
+        writer stops at `None`, then the socket closes with `TRANSPORT_CLOSE`.
+        """
+        server = socket.server
+        timeout = server.ping_interval + server.ping_timeout
+        queue = socket.queue
+        socket.connected = True
+        socket.upgraded = True
+
+        async def writer() -> None:
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        pkt = await queue.get()
+                except (TimeoutError, asyncio.CancelledError):
+                    break  # Engine.IO's poll: QueueEmpty
+                queue.task_done()
+                if pkt is None:
+                    break
+                packets = [pkt]
+                while True:
+                    try:
+                        pkt = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        break
+                    queue.task_done()
+                    if pkt is None:
+                        queue.put_nowait(None)
+                        break
+                    packets.append(pkt)
+                try:
+                    for pkt in packets:
+                        await self.send(pkt.encode())
+                except Exception:
+                    break
+            await self.close()
+
+        writer_task = asyncio.ensure_future(writer())
+        while True:
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self.wait()
+                if data and len(data) > server.max_http_buffer_size:
+                    raise ValueError("packet is too large")
+            except (Exception, asyncio.CancelledError):
+                break  # as Engine.IO: a timeout, a closed connection, a cancellation
+            if data is None:
+                break
+            try:
+                await socket.receive(eio_packet.Packet(encoded_packet=data))
+            except eio_exceptions.UnknownPacketError:
+                pass
+            except eio_exceptions.SocketIsClosedError:
+                server.logger.info("Receive error -- socket is closed")
+                break
+            except Exception:
+                server.logger.exception("Unknown receive error")
+        await queue.put(None)  # unlock the writer so it can exit
+        await writer_task
+        await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
     async def send(self, message: str | bytes) -> None:
         link = self.link

@@ -18,6 +18,7 @@ import socketio
 from src.core.config import RateLimit
 from src.events.emitters import EventEmitter
 from src.events.errors import SocketError
+from src.events.fastpath import slim_environ
 from src.events.handlers import EventHandlerRegistry, HandlerContext
 from src.events.packets import MALFORMED_EVENT, TolerantPacket
 from src.events.presence import LocalPresence, Presence
@@ -37,7 +38,7 @@ UNAUTHORIZED = "unauthorized"
 TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectedClient:
     viewer: Viewer
     bucket: TokenBucket
@@ -81,7 +82,7 @@ class SocketGateway:
     async def _on_connect(
         self,
         sid: str,
-        environ: Any = None,  # noqa: ARG002
+        environ: Any = None,
         auth: Any = None,
         *_extra: Any,  # a client event named "connect" may carry any arguments
     ) -> bool | None:
@@ -99,6 +100,7 @@ class SocketGateway:
         if await self._at_connection_cap(viewer.user_id):
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
         self._clients[sid] = ConnectedClient(viewer, TokenBucket(self.limits.rate))
+        slim_environ(environ)  # kept by python-socketio for the connection's life
         await self.service.enter_room(sid, user_room(viewer.user_id))
         self.service.metrics.connected_sockets.inc()
         try:
