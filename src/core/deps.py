@@ -58,23 +58,27 @@ BAD_BODY: Responses = {400: error("the body could not be parsed (for example, it
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]
+"""Plain dependencies are `async def` (FastAPI runs a `def` one in a worker thread). Those
+of every write take `request` rather than `ServicesDep`: FastAPI solves a dependency's own
+dependencies again each time it is used, even when its value is cached."""
 
 
-def get_settings_dep(services: ServicesDep) -> Settings:
+async def get_settings_dep(services: ServicesDep) -> Settings:
     return services.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request (an AsyncSession must not be shared between tasks)."""
+    services: AppServices = request.app.state.services
     async with services.sessionmaker() as session:
         yield session
 
@@ -82,7 +86,8 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_emitter(services: ServicesDep) -> EventEmitter:
+async def get_emitter(request: Request) -> EventEmitter:
+    services: AppServices = request.app.state.services
     return services.emitter
 
 
@@ -91,11 +96,13 @@ EmitterDep = Annotated[EventEmitter, Depends(get_emitter)]
 
 async def get_current_user(
     session: SessionDep,
-    settings: SettingsDep,
+    request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The signed-in user, loaded from the database so admin rights are always current."""
-    user = await auth_service.viewer_for_token(session, token, secret_key=settings.secret_key)
+    services: AppServices = request.app.state.services
+    secret_key = services.settings.secret_key
+    user = await auth_service.viewer_for_token(session, token, secret_key=secret_key)
     if user is None:
         raise NotAuthenticated()
     return user
@@ -104,7 +111,7 @@ async def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise AdminRequired()
     return user

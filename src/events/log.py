@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from src.core.db import utcnow
 from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
@@ -22,6 +32,37 @@ from src.events.schemas import EventMeta
 
 _WATERMARK_ID = 1
 EVENT_ID_LOCK = 0x4D696E64  # "Mind": the advisory lock that orders event ids
+
+
+_EVENTS = cast(Table, EventRecord.__table__)
+_ROOMS = cast(Table, EventRoom.__table__)
+_LOCK_EVENT_IDS = select(func.pg_advisory_xact_lock(EVENT_ID_LOCK))
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_ROOM = insert(_ROOMS)
+
+
+def _read_all_query() -> Select[Any]:
+    """Built once (with bound `after` and `limit`), so its cache key is computed once."""
+    batch = (
+        select(_EVENTS.c.id, _EVENTS.c.event_type, _EVENTS.c.data, _EVENTS.c.emitted_at)
+        .where(_EVENTS.c.id > bindparam("after", type_=_EVENTS.c.id.type))
+        .order_by(_EVENTS.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .subquery("batch")
+    )
+    return (
+        select(batch, _ROOMS.c.room)
+        .outerjoin(_ROOMS, _ROOMS.c.event_id == batch.c.id)
+        .order_by(batch.c.id, _ROOMS.c.room)
+    )
+
+
+_READ_ALL = _read_all_query()
+
+
+def _logged_from_row(row: Row[Any], rooms: tuple[str, ...]) -> LoggedEvent:
+    meta = EventMeta(event_id=row.id, event_type=row.event_type, emitted_at=row.emitted_at)
+    return LoggedEvent(meta=meta, data=row.data, rooms=rooms)
 
 
 @dataclass(frozen=True)
@@ -59,14 +100,26 @@ class EventLog:
         take turns until they commit, so ids become visible in order: a reader that saw
         id 11 can never later find an id 10 committed behind it (a gap in replay).
         """
-        if session.get_bind().dialect.name == "postgresql":
-            await session.execute(select(func.pg_advisory_xact_lock(EVENT_ID_LOCK)))
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # the caller's pending write goes first, as before
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            await connection.execute(_LOCK_EVENT_IDS)
         unique_rooms = tuple(dict.fromkeys(rooms))
-        record = EventRecord(event_type=event_type, data=data, emitted_at=utcnow())
-        record.rooms = [EventRoom(room=room) for room in unique_rooms]
-        session.add(record)
-        await session.flush()
-        return LoggedEvent.from_record(record, unique_rooms)
+        emitted_at = utcnow()
+        # Core, not the ORM: one INSERT each for the event and its rooms, no unit of work.
+        inserted = await connection.execute(
+            _INSERT_EVENT, {"event_type": event_type, "data": data, "emitted_at": emitted_at}
+        )
+        primary_key = inserted.inserted_primary_key
+        assert primary_key is not None
+        event_id = int(primary_key[0])
+        if unique_rooms:
+            await connection.execute(
+                _INSERT_ROOM, [{"event_id": event_id, "room": room} for room in unique_rooms]
+            )
+        meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
+        return LoggedEvent(meta=meta, data=data, rooms=unique_rooms)
 
     async def read(
         self, session: AsyncSession, room: str, *, after: int = 0, limit: int = 100
@@ -87,19 +140,25 @@ class EventLog:
         return [LoggedEvent.from_record(record, (room,)) for record in records]
 
     async def read_all(self, session: AsyncSession, *, after: int, limit: int) -> list[LoggedEvent]:
-        """Events with id > `after`, in id order, with all their delivery rooms (the relay)."""
-        query = (
-            select(EventRecord)
-            .options(selectinload(EventRecord.rooms))
-            .where(EventRecord.id > after)
-            .order_by(EventRecord.id)
-            .limit(limit)
-        )
-        records = (await session.scalars(query)).all()
-        return [
-            LoggedEvent.from_record(record, tuple(room.room for room in record.rooms))
-            for record in records
-        ]
+        """Events with id > `after`, in id order, with all their delivery rooms (the relay).
+
+        One query: the next `limit` events, outer-joined to their rooms (one row per room).
+        """
+        connection = await session.connection()
+        rows = (await connection.execute(_READ_ALL, {"after": after, "limit": limit})).all()
+        events: list[LoggedEvent] = []
+        rooms: list[str] = []
+        previous: Any = None
+        for row in rows:
+            if previous is None or row.id != previous.id:
+                if previous is not None:
+                    events.append(_logged_from_row(previous, tuple(rooms)))
+                previous, rooms = row, []
+            if row.room is not None:
+                rooms.append(row.room)
+        if previous is not None:
+            events.append(_logged_from_row(previous, tuple(rooms)))
+        return events
 
     async def ensure_relay_cursor(self, session: AsyncSession) -> None:
         """On a database's first start, the relay starts after the newest event."""
