@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from src.core import sqlite_driver
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -77,6 +79,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _connect_fewer_hops(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    """aiosqlite engines connect through `sqlite_driver` (fewer trips to its thread)."""
+    cparams["async_creator_fn"] = sqlite_driver.connect
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -87,6 +94,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if engine.dialect.driver == "aiosqlite" and "async_creator" not in kwargs:
+            event.listen(engine.sync_engine, "do_connect", _connect_fewer_hops)
     return engine
 
 
