@@ -4,6 +4,10 @@
 //   node loadgen.js @config.json
 //
 // Protocol with the orchestrator (bench/run.py): prints one JSON object per line on stdout.
+//   {"phase": "warm", ...}   (when `warm` > 0) the first `warm` clients are connected and
+//                            subscribed; then waits for a line "more" on stdin (the
+//                            orchestrator samples the server's memory: what the first
+//                            connections cost once, imports and caches, is not per connection)
 //   {"phase": "ready", ...}  every client is connected and subscribed; then waits for a line
 //                            "go" on stdin (the orchestrator samples the server's memory and CPU)
 //   {"phase": "done", ...}   every client has every event (or progress stopped): the results
@@ -33,6 +37,7 @@ const opts = Object.assign(
     tokens: ["bench"],
     adminToken: "bench",
     connectWave: 250,
+    warm: 0, // clients connected before the "warm" line
     stallSeconds: 10,
   },
   JSON.parse(
@@ -187,21 +192,43 @@ async function fire() {
   }
 }
 
-async function main() {
-  const connectStart = clock();
-  for (let i = 0; i < N; i += opts.connectWave) {
+let stdinText = "";
+const stdinWaiters = [];
+process.stdin.on("data", (chunk) => {
+  stdinText += chunk;
+  for (const waiter of stdinWaiters.splice(0)) waiter();
+});
+
+// Resolves once `word` has come as a line on stdin.
+function line(word) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (stdinText.split("\n").includes(word)) resolve();
+      else stdinWaiters.push(check);
+    };
+    check();
+  });
+}
+
+async function connectRange(from, to) {
+  for (let i = from; i < to; i += opts.connectWave) {
     const wave = [];
-    for (let j = i; j < Math.min(N, i + opts.connectWave); j++) wave.push(connectOne(j));
+    for (let j = i; j < Math.min(to, i + opts.connectWave); j++) wave.push(connectOne(j));
     await Promise.all(wave);
   }
+}
+
+async function main() {
+  const warm = Math.max(0, Math.min(opts.warm, N));
+  if (warm > 0) {
+    await connectRange(0, warm);
+    out({ phase: "warm", connected: warm });
+    await line("more");
+  }
+  const connectStart = clock();
+  await connectRange(warm, N);
   out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
-  await new Promise((resolve) => {
-    let buf = "";
-    process.stdin.on("data", (chunk) => {
-      buf += chunk;
-      if (buf.includes("go")) resolve();
-    });
-  });
+  await line("go");
   const cpu0 = process.cpuUsage();
   t0 = clock();
   const allIn = new Promise((resolve) => {
