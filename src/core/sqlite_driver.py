@@ -6,11 +6,23 @@ execute, fetch the rows, close the cursor), and every rollback one more, even wh
 was open. Here a statement is one call (the rows are fetched and the cursor closed there),
 and a rollback outside a transaction, a no-op in `sqlite3`, is not sent at all. Same
 connection, same thread, same order of statements: only the hand-offs are fewer.
+
+**Writers take turns in the event loop.** SQLite has one writer at a time. A second writer
+used to get `SQLITE_BUSY` and wait in SQLite's busy handler, which sleeps 1, 2, 5, 10, ... up
+to 100 ms between tries: under concurrent writes the process sat idle while the lock was long
+free. Here a connection about to open a write transaction first takes the database's
+`asyncio.Lock` (one per database file and event loop) and gives it back at commit, rollback
+or close, so the next writer starts the moment the last one ends. Waiting is bounded like the
+busy handler (`WRITE_WAIT_SECONDS`, then "database is locked"); other processes, and other
+event loops of this one, still meet SQLite's own locking.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
+import weakref
 from collections.abc import Iterable, Sequence
 from functools import partial
 from threading import Thread
@@ -19,6 +31,24 @@ from typing import Any
 import aiosqlite
 
 _Result = tuple[Any, int, int | None, list[Any]]
+
+WRITE_WAIT_SECONDS = 5.0
+"""How long a writer waits for its turn, as `PRAGMA busy_timeout=5000` (src/core/db.py)."""
+
+_OPENS_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+"""Statements before which `sqlite3` opens a transaction (and SQLite takes its write lock)."""
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_turn(location: str) -> asyncio.Lock | None:
+    """The lock writers to `location` take turns with in this event loop (None: in memory)."""
+    if location in ("", ":memory:") or location.startswith("file:"):
+        return None
+    loop = asyncio.get_running_loop()
+    return _turns.setdefault(loop, {}).setdefault(location, asyncio.Lock())
 
 
 def _run(db: sqlite3.Connection, sql: str, parameters: Any, *, many: bool = False) -> _Result:
@@ -57,6 +87,8 @@ class OneCallCursor:
 
     async def _call(self, sql: str, parameters: Any, *, many: bool) -> OneCallCursor:
         connection = self._connection
+        if _OPENS_WRITE.match(sql) and not connection.in_transaction:
+            await connection.take_write_turn()
         call = partial(_run, connection._conn, sql, parameters, many=many)
         result: _Result = await connection._execute(call)  # type: ignore[no-untyped-call]
         self.description, self.rowcount, self.lastrowid, self._rows = result
@@ -85,20 +117,58 @@ class OneCallCursor:
 
 
 class Connection(aiosqlite.Connection):
-    """`aiosqlite.Connection` whose cursors are `OneCallCursor`s."""
+    """`aiosqlite.Connection` whose cursors are `OneCallCursor`s, and whose writers take turns."""
+
+    location = ""
+    _turn: asyncio.Lock | None = None
+    """The database's write lock while this connection holds it."""
 
     def cursor(self) -> OneCallCursor:  # type: ignore[override]
         return OneCallCursor(self)
 
+    async def take_write_turn(self) -> None:
+        if self._turn is not None:
+            return
+        turn = _write_turn(self.location)
+        if turn is None:
+            return
+        try:
+            await asyncio.wait_for(turn.acquire(), WRITE_WAIT_SECONDS)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._turn = turn
+
+    def _end_write_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.release()
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            if not self.in_transaction:
+                self._end_write_turn()
+
     async def rollback(self) -> None:
-        if self.in_transaction:  # otherwise sqlite3's rollback does nothing
-            await super().rollback()
+        try:
+            if self.in_transaction:  # otherwise sqlite3's rollback does nothing
+                await super().rollback()
+        finally:
+            self._end_write_turn()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._end_write_turn()
 
 
 def connect(database: str | bytes, *, iter_chunk_size: int = 64, **kwargs: Any) -> Connection:
     """`aiosqlite.connect`, returning a `Connection` of this module."""
     location = database.decode() if isinstance(database, bytes) else str(database)
     connection = Connection(partial(sqlite3.connect, location, **kwargs), iter_chunk_size)
+    connection.location = location
     # As SQLAlchemy does for aiosqlite's own: a daemon thread (before aiosqlite 0.22 the
     # connection was the thread itself).
     thread = connection if isinstance(connection, Thread) else connection._thread
