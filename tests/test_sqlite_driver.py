@@ -1,11 +1,15 @@
 """`src/core/sqlite_driver.py`: the aiosqlite connection SQLite engines use (one trip to its
-thread per statement) behaves as aiosqlite's own through SQLAlchemy."""
+thread per statement) behaves as aiosqlite's own through SQLAlchemy, and writers take turns."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.core import sqlite_driver
 from src.core.db import create_engine
@@ -44,5 +48,53 @@ async def test_sqlite_engines_connect_through_the_driver_and_it_behaves(tmp_path
             assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 251
             empty = await connection.execute(text("SELECT name FROM item WHERE id < 0"))
             assert empty.first() is None
+    finally:
+        await engine.dispose()
+
+
+async def _engine_with_table(path: Path) -> AsyncEngine:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)"))
+    return engine
+
+
+async def test_a_second_writer_waits_its_turn_and_then_writes(tmp_path: Path) -> None:
+    engine = await _engine_with_table(tmp_path / "turns.db")
+    try:
+        first = await engine.connect()
+        await first.execute(text("INSERT INTO item (name) VALUES ('first')"))  # holds the turn
+
+        async def second_writer() -> list[str]:
+            async with engine.begin() as second:
+                await second.execute(text("INSERT INTO item (name) VALUES ('second')"))
+                rows = await second.execute(text("SELECT name FROM item ORDER BY id"))
+                return [row.name for row in rows]
+
+        waiting = asyncio.ensure_future(second_writer())
+        await asyncio.sleep(0.1)
+        assert not waiting.done()  # its turn comes when the first commits
+        await first.commit()
+        assert await asyncio.wait_for(waiting, 5) == ["first", "second"]
+        await first.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_that_waits_too_long_gets_database_is_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "WRITE_WAIT_SECONDS", 0.2)
+    engine = await _engine_with_table(tmp_path / "locked.db")
+    try:
+        first = await engine.connect()
+        await first.execute(text("INSERT INTO item (name) VALUES ('first')"))
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.begin() as second:
+                await second.execute(text("INSERT INTO item (name) VALUES ('second')"))
+        await first.rollback()  # the turn passes on at rollback too
+        async with engine.begin() as third:
+            await third.execute(text("INSERT INTO item (name) VALUES ('third')"))
+        await first.close()
     finally:
         await engine.dispose()
