@@ -547,6 +547,9 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                 break
             except Exception:
                 server.logger.exception("Unknown receive error")
+            # One message per event-loop pass, as in Engine.IO's handler: a client that floods
+            # must not hold the loop while its backlog drains (the others' pings wait then).
+            await asyncio.sleep(0)
         await queue.put(None)  # unlock the writer so it can exit
         await writer_task
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)

@@ -119,8 +119,11 @@ async def test_a_flood_is_rate_limited_and_others_are_not_slowed(server_process,
     assert result["codes"].get("rate_limited", 0) > result["sent"] / 2
     assert set(result["codes"]) == {"rate_limited"}
     assert result["connected"] is True and result["ack"]["timestamp"] == -1
-    # The other user was answered throughout, without a noticeable delay (generous bound).
+    # The other user was answered throughout, without a noticeable delay (generous bounds:
+    # a server that drains one flooder's backlog without yielding keeps the others waiting
+    # for seconds at a time, which the p95 shows even when the median looks fine).
     assert median_ms(during) < 250, (median_ms(idle), median_ms(during))
+    assert p95_ms(during) < 1000, (p95_ms(idle), p95_ms(during))
 
 
 # -- oversized messages ---------------------------------------------------------------------------
