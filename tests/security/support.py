@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, Phase, settings
 
 # The live server runs in a thread of the test process: its records reach these loggers
 # (uvicorn's own loggers do not propagate to the root).
@@ -136,3 +137,17 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=15)
+
+
+def repeatable(max_examples: int) -> settings:
+    """The fuzzers' hypothesis settings: a fixed seed and no example database, so a run
+    repeats exactly; no deadline (a live server's answer time varies); no health checks (the
+    strategies are large on purpose)."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )

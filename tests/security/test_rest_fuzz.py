@@ -17,14 +17,14 @@ import httpx
 import pytest
 import schemathesis
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from src.core.config import Settings
 from src.main import create_app
 from tests.conftest import TEST_SECRET
-from tests.security.support import report, server_errors
+from tests.security.support import repeatable, report, server_errors
 
 REST_EXAMPLES = int(os.environ.get("REST_FUZZ_EXAMPLES", "15"))
 
@@ -73,14 +73,7 @@ def _fuzz(operation: Any, url: str, token: str, mode: GenerationMode) -> int:
     """Run `REST_EXAMPLES` examples of `operation`; returns how many requests were made."""
     calls = 0
 
-    @settings(
-        max_examples=REST_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @repeatable(REST_EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
         nonlocal calls

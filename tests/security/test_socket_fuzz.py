@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from src.events.schemas import ErrorCode
-from tests.security.support import report, server_errors
+from tests.security.support import repeatable, report, server_errors
 
 # Hypothesis warns when the global `random` state moves while it draws an example. Here the
 # client's aiohttp (in another thread) draws WebSocket masks from it, e.g. for a heartbeat
@@ -262,14 +262,7 @@ async def run_fuzz(
     loop = asyncio.get_running_loop()
     stats = Stats()
 
-    @settings(
-        max_examples=cases,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @repeatable(cases)
     @given(message=messages)
     def one_case(message: Message) -> None:
         future = asyncio.run_coroutine_threadsafe(send_one(answers, message, stats), loop)
