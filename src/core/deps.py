@@ -58,9 +58,14 @@ BAD_BODY: Responses = {400: error("the body could not be parsed (for example, it
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-async def get_services(request: Request) -> AppServices:
+def services_of(request: Request) -> AppServices:
+    """The app's services (built in the lifespan), read straight from the request."""
     services: AppServices = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> AppServices:
+    return services_of(request)
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]
@@ -78,8 +83,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request (an AsyncSession must not be shared between tasks)."""
-    services: AppServices = request.app.state.services
-    async with services.sessionmaker() as session:
+    async with services_of(request).sessionmaker() as session:
         yield session
 
 
@@ -87,8 +91,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def get_emitter(request: Request) -> EventEmitter:
-    services: AppServices = request.app.state.services
-    return services.emitter
+    return services_of(request).emitter
 
 
 EmitterDep = Annotated[EventEmitter, Depends(get_emitter)]
@@ -100,8 +103,7 @@ async def get_current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The signed-in user, loaded from the database so admin rights are always current."""
-    services: AppServices = request.app.state.services
-    secret_key = services.settings.secret_key
+    secret_key = services_of(request).settings.secret_key
     user = await auth_service.viewer_for_token(session, token, secret_key=secret_key)
     if user is None:
         raise NotAuthenticated()
