@@ -22,7 +22,7 @@ import socketio
 
 from src.events.rooms import ROOM_EVENTS
 from tests.scale.private_services import wait_for_port
-from tests.support import free_port
+from tests.support import free_port, stop_process
 
 MINDWIRE = Path(sys.executable).with_name("mindwire")
 
@@ -70,12 +70,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+            stop_process(self.process)
             self.process = None
 
     def log(self) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, Phase, settings
 
+from tests.support import stop_process
+
 # The live server runs in a thread of the test process: its records reach these loggers
 # (uvicorn's own loggers do not propagate to the root).
 SERVER_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
@@ -129,14 +131,8 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        if self.process is not None:
+            stop_process(self.process)
 
 
 def repeatable(max_examples: int) -> settings:
