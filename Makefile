@@ -5,19 +5,30 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install dev migrate format clean bench dashboard
+.PHONY: run test lint install dev migrate format clean bench dashboard lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Every install is pinned by requirements.lock (all direct and indirect dependencies, made by
+# `make lock` from pyproject.toml), so a fresh clone gets the versions main was tested with.
+LOCK := requirements.lock
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $@ $(VENV)/.installed
+
+# `make lock`: re-resolve every dependency to the newest versions pyproject.toml allows, on
+# purpose (then `make lint test` before committing the new lock). Universal: one lock for
+# every platform, for Python 3.11 and later.
+lock: dev
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--upgrade --quiet -o $(LOCK)
 
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev

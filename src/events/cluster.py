@@ -263,4 +263,4 @@ def _text(value: Any) -> str:
 
 async def _close_quietly(pubsub: PubSub) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(pubsub.aclose(), 2.0)  # type: ignore[no-untyped-call]
+        await asyncio.wait_for(pubsub.aclose(), 2.0)
