@@ -1,0 +1,182 @@
+"""Every private or undocumented name Mindwire relies on, checked against the installed libraries.
+
+The fan-out fast path (src/events/fastpath.py), the managers (src/events/managers.py), the
+packets (src/events/packets.py) and the SQLite driver (src/core/sqlite_driver.py) reach below
+these libraries' public APIs. pyproject.toml bounds their versions; when `make lock` moves a
+bound's library to a release that drops one of these names, this test fails and says which
+library, which version and which name, before anything fails in a less readable way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import re
+import sys
+from importlib import metadata
+
+import pytest
+
+# (distribution, module, class or None for the module itself, attribute, where it is used)
+INTERNALS: list[tuple[str, str, str | None, str, str]] = [
+    # python-engineio: the fast path serves fresh WebSockets with Engine.IO's own socket.
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "handler", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_receive", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_send", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "wait", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "send", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "close", "fastpath"),
+    ("python-engineio", "engineio.async_server", "AsyncServer", "_async", "fastpath.install"),
+    ("python-engineio", "engineio.async_server", "AsyncServer", "create_queue", "fastpath"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "max_http_buffer_size", "fastpath"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "ping_interval", "fastpath"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "ping_timeout", "fastpath"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "reason", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "queue", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "connected", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgraded", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgrading", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "closing", "fastpath"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "receive", "fastpath"),
+    ("python-engineio", "engineio.exceptions", None, "UnknownPacketError", "fastpath"),
+    ("python-engineio", "engineio.exceptions", None, "SocketIsClosedError", "fastpath"),
+    # python-socketio: the managers and the fan-out write below AsyncServer.emit.
+    ("python-socketio", "socketio.async_server", "AsyncServer", "_send_eio_packet", "fastpath"),
+    ("python-socketio", "socketio.async_server", "AsyncServer", "packet_class", "gateway"),
+    ("python-socketio", "socketio.base_manager", "BaseManager", "rooms", "managers"),
+    ("python-socketio", "socketio.base_manager", "BaseManager", "get_participants", "fastpath"),
+    (
+        "python-socketio",
+        "socketio.async_pubsub_manager",
+        "AsyncPubSubManager",
+        "_publish",
+        "managers",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_pubsub_manager",
+        "AsyncPubSubManager",
+        "_handle_emit",
+        "managers",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_pubsub_manager",
+        "AsyncPubSubManager",
+        "host_id",
+        "managers",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_pubsub_manager",
+        "AsyncPubSubManager",
+        "channel",
+        "managers",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_pubsub_manager",
+        "AsyncPubSubManager",
+        "thread",
+        "managers",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_redis_manager",
+        "AsyncRedisManager",
+        "_redis_connect",
+        "managers",
+    ),
+    ("python-socketio", "socketio.async_redis_manager", "AsyncRedisManager", "redis", "managers"),
+    ("python-socketio", "socketio.async_redis_manager", "AsyncRedisManager", "pubsub", "managers"),
+    (
+        "python-socketio",
+        "socketio.async_redis_manager",
+        "AsyncRedisManager",
+        "connected",
+        "managers",
+    ),
+    ("python-socketio", "socketio.packet", "Packet", "json", "packets.TolerantPacket"),
+    ("python-socketio", "socketio.packet", "Packet", "data_is_binary", "managers"),
+    ("python-socketio", "socketio.packet", "Packet", "deconstruct_binary", "managers"),
+    # uvicorn: a Link writes to the WebSocket protocol's transport itself.
+    *[
+        (
+            "uvicorn",
+            "uvicorn.protocols.websockets.websockets_sansio_impl",
+            "WebSocketsSansIOProtocol",
+            name,
+            "fastpath.Link",
+        )
+        for name in (
+            "request",
+            "response",
+            "queue",
+            "writable",
+            "transport",
+            "close_sent",
+            "disconnected",
+            "send",
+        )
+    ],  # fmt: skip
+    # aiosqlite: one trip to the connection's thread per statement.
+    ("aiosqlite", "aiosqlite.core", "Connection", "_conn", "sqlite_driver"),
+    ("aiosqlite", "aiosqlite.core", "Connection", "_execute", "sqlite_driver"),
+    ("aiosqlite", "aiosqlite.core", "Connection", "_thread", "sqlite_driver"),
+]
+
+STDLIB_INTERNALS = [(asyncio.Queue, "_getters"), (asyncio.Event, "_waiters")]
+"""Replaced by their light versions only while nothing waits (fastpath._lighten)."""
+
+
+def _assigned_in_source(cls: type, name: str) -> bool:
+    """True when a class in `cls`'s MRO assigns `self.<name>` (an instance attribute)."""
+    pattern = re.compile(rf"\bself\.{re.escape(name)}\s*(:[^=]*)?=")
+    for klass in cls.__mro__:
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        if pattern.search(source):
+            return True
+    return False
+
+
+def _has(module_name: str, class_name: str | None, name: str) -> bool:
+    module = importlib.import_module(module_name)
+    if class_name is None:
+        return hasattr(module, name)
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        return False
+    return hasattr(cls, name) or _assigned_in_source(cls, name)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "module", "class_name", "name", "used_by"),
+    INTERNALS,
+    ids=[f"{d}:{c or m}.{n}" for d, m, c, n, _ in INTERNALS],
+)
+def test_a_library_internal_mindwire_relies_on_is_still_there(
+    distribution: str, module: str, class_name: str | None, name: str, used_by: str
+) -> None:
+    version = metadata.version(distribution)
+    owner = f"{module}.{class_name}" if class_name else module
+    assert _has(module, class_name, name), (
+        f"{distribution} {version} no longer has {owner}.{name} (used by {used_by}):"
+        " keep the previous version in requirements.lock, or adapt Mindwire to the new one"
+    )
+
+
+@pytest.mark.parametrize(("cls", "name"), STDLIB_INTERNALS, ids=lambda v: getattr(v, "__name__", v))
+def test_an_asyncio_internal_the_fast_path_reads_is_still_there(cls: type, name: str) -> None:
+    assert hasattr(cls(), name), (
+        f"Python {sys.version.split()[0]}: asyncio.{cls.__name__} has no {name} "
+        "(read by src/events/fastpath.py _lighten)"
+    )
+
+
+def test_the_check_itself_fails_for_a_missing_name() -> None:
+    assert not _has("engineio.async_socket", "AsyncSocket", "no_such_attribute_anywhere")
+    assert not _has("engineio.exceptions", None, "NoSuchError")
