@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from tests.events.barrier import settle
+
 
 def assert_meta(item, event_type):
     assert set(item.meta) == {"event_id", "event_type", "emitted_at"}
@@ -85,7 +87,7 @@ async def test_socket_in_several_rooms_receives_each_event_once(connect, api, al
         await api.post("/api/memory-logs", json={"content": f"{n}"}, headers=alice.headers)
     await mine.wait_for("memory_log_created", count=3)
     await boss.wait_for("memory_log_created", count=3)
-    await asyncio.sleep(0.4)
+    await settle(connect, api, admin, mine, boss)
     for sock in (mine, boss):
         ids = [e.meta["event_id"] for e in sock.events("memory_log_created")]
         assert len(ids) == 3 == len(set(ids))

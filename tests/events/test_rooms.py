@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from src.events.rooms import RoomPolicy, Viewer
+from tests.events.barrier import settle
 
 ROOMS_ANYONE_MAY_JOIN = ["memory_logs", "mental_notes", "notifications"]
 
@@ -56,7 +55,7 @@ async def test_unknown_room_is_refused(connect, alice, room):
     assert error.data["code"] == "unknown_room"
 
 
-async def test_unsubscribe_stops_delivery(connect, api, alice):
+async def test_unsubscribe_stops_delivery(connect, api, alice, admin):
     sock = await connect(alice)
     await sock.call("subscribe_event", {"event_type": "memory_logs"})
     await sock.call("unsubscribe_event", {"event_type": f"user_{alice.id}"})
@@ -66,11 +65,11 @@ async def test_unsubscribe_stops_delivery(connect, api, alice):
     assert reply.data == {"event_type": "memory_logs"}
     response = await api.post("/api/memory-logs", json={"content": "x"}, headers=alice.headers)
     assert response.status_code == 201
-    await asyncio.sleep(0.5)
+    await settle(connect, api, admin, sock)
     assert sock.events("memory_log_created") == []
 
 
-async def _receivers(connect, api, writer, subscriptions, make_event):
+async def _receivers(connect, api, writer, subscriptions, make_event, admin):
     """Subscribe each (user, room), cause one event, and return who received it."""
     socks = {}
     for label, (user, room) in subscriptions.items():
@@ -81,7 +80,7 @@ async def _receivers(connect, api, writer, subscriptions, make_event):
         assert ack["ok"] is True, (label, ack)
         socks[label] = sock
     event_name = await make_event(api, writer)
-    await asyncio.sleep(0.6)
+    await settle(connect, api, admin, *socks.values())
     return {label for label, sock in socks.items() if sock.events(event_name)}
 
 
@@ -110,6 +109,7 @@ async def test_item_rooms_deliver_to_owner_and_admin_only(
         alice,
         {"owner": (alice, room), "other": (bob, room), "admin": (admin, room)},
         make_event,
+        admin,
     )
     assert received == {"owner", "admin"}
 
@@ -124,6 +124,7 @@ async def test_user_room_carries_item_events_to_owner_and_admin(
         alice,
         {"owner": (alice, f"user_{alice.id}"), "admin": (admin, f"user_{alice.id}")},
         make_event,
+        admin,
     )
     assert received == {"owner", "admin"}
 
@@ -149,6 +150,7 @@ async def test_notification_to_everyone_reaches_notifications_room(connect, api,
             "admin-room": (admin, "admin"),
         },
         await _notify("everyone"),
+        admin,
     )
     assert received == {"alice", "bob"}
 
@@ -160,6 +162,7 @@ async def test_notification_to_admins_reaches_admin_room_only(connect, api, alic
         admin,
         {"alice": (alice, "notifications"), "admin-room": (admin, "admin")},
         await _notify("admins"),
+        admin,
     )
     assert received == {"admin-room"}
 
@@ -175,6 +178,7 @@ async def test_notification_to_a_user_reaches_their_room_only(connect, api, alic
             "alice-open": (alice, "notifications"),
         },
         await _notify("user", alice.id),
+        admin,
     )
     assert received == {"alice"}
 
@@ -188,7 +192,7 @@ async def test_status_change_reaches_own_room_and_admin_room(connect, api, alice
     await socks["admin"].call("subscribe_event", {"event_type": "admin"})
     response = await api.put("/api/users/me/status", json={"status": "busy"}, headers=alice.headers)
     assert response.status_code == 200
-    await asyncio.sleep(0.6)
+    await settle(connect, api, admin, *socks.values())
 
     def saw_alice_busy(sock):
         return any(
