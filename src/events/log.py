@@ -7,6 +7,7 @@ commit. Clients that missed events replay them from here (`subscribe_event` with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -84,12 +85,14 @@ class LoggedEvent:
 class EventLog:
     """Reads and writes the outbox tables; holds no session of its own."""
 
-    def __init__(self, retention_seconds: int) -> None:
+    def __init__(self, retention_seconds: int, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.retention = timedelta(seconds=retention_seconds)
+        self.clock = clock
+        """The time events are stamped with and retention is measured by (tests pass their own)."""
 
     def cutoff(self, now: datetime | None = None) -> datetime:
         """Events emitted before this moment are out of the retention window."""
-        return (now or utcnow()) - self.retention
+        return (now or self.clock()) - self.retention
 
     async def append(
         self, session: AsyncSession, event_type: str, data: dict[str, Any], rooms: list[str]
@@ -106,7 +109,7 @@ class EventLog:
         if connection.dialect.name == "postgresql":
             await connection.execute(_LOCK_EVENT_IDS)
         unique_rooms = tuple(dict.fromkeys(rooms))
-        emitted_at = utcnow()
+        emitted_at = self.clock()
         # Core, not the ORM: one INSERT each for the event and its rooms, no unit of work.
         inserted = await connection.execute(
             _INSERT_EVENT, {"event_type": event_type, "data": data, "emitted_at": emitted_at}

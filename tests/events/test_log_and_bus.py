@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select
 
+from src.core.db import utcnow
 from src.events.bus import EventBus
 from src.events.log import EventLog
 from src.events.models import EventRecord
 
 
+class Clock:
+    """A clock the test moves by hand: retention is checked without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 async def test_prune_deletes_expired_events_and_marks_replay_incomplete(db_session):
-    log = EventLog(retention_seconds=1)
+    clock = Clock()
+    log = EventLog(retention_seconds=60, clock=clock)
     first = await log.append(db_session, "notification", {"n": 1}, ["notifications"])
     await db_session.commit()
-    await asyncio.sleep(1.2)
+    clock.advance(59)
+    assert await log.prune(db_session) == 0
+    clock.advance(2)
     second = await log.append(db_session, "notification", {"n": 2}, ["notifications"])
     await db_session.commit()
 
@@ -28,11 +46,12 @@ async def test_prune_deletes_expired_events_and_marks_replay_incomplete(db_sessi
 
 
 async def test_event_ids_keep_increasing_after_the_newest_event_is_pruned(db_session):
-    log = EventLog(retention_seconds=1)
+    clock = Clock()
+    log = EventLog(retention_seconds=60, clock=clock)
     old = await log.append(db_session, "notification", {}, ["notifications"])
     await db_session.commit()
-    await asyncio.sleep(1.2)
-    await log.prune(db_session)
+    clock.advance(61)
+    assert await log.prune(db_session) == 1
     new = await log.append(db_session, "notification", {}, ["notifications"])
     await db_session.commit()
     assert new.meta.event_id > old.meta.event_id
