@@ -72,9 +72,7 @@ class LocalCluster:
         return None
 
     async def wait_for_wake(self, at_most: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), at_most)
-        self._woken.clear()
+        await _wait_and_clear(self._woken, at_most)
 
     async def alive_processes(self) -> set[str]:
         return {self.process_id}
@@ -248,9 +246,14 @@ class RedisCluster:
                 await asyncio.sleep(1.0)
 
     async def wait_for_wake(self, at_most: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), at_most)
-        self._woken.clear()
+        await _wait_and_clear(self._woken, at_most)
+
+
+async def _wait_and_clear(woken: asyncio.Event, at_most: float) -> None:
+    """Wait until `woken` is set or `at_most` seconds pass, then reset it for the next wait."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(woken.wait(), at_most)
+    woken.clear()
 
 
 def create_cluster(redis_url: str | None, channel: str) -> LocalCluster | RedisCluster:
