@@ -11,14 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.exceptions import EmailTaken
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
-from src.core.db import utcnow
+from src.core.db import MAX_INTEGER_ID, utcnow
 from src.core.security import decode_access_token, hash_password_async, verify_password_async
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
-
-MAX_USER_ID = 2**31 - 1
-"""`users.id` is an INTEGER column (32-bit on PostgreSQL): a token naming a larger (or
-non-positive) id names no user, and must not reach the database."""
 
 
 def normalize_email(email: str) -> str:
@@ -115,6 +111,6 @@ async def viewer_for_token(
     if not token:
         return None
     user_id = decode_access_token(token, secret_key=secret_key)
-    if user_id is None or not 1 <= user_id <= MAX_USER_ID:
+    if user_id is None or not 1 <= user_id <= MAX_INTEGER_ID:
         return None
     return await get_user(session, user_id)

@@ -33,6 +33,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+MAX_INTEGER_ID = 2**31 - 1
+"""Ids of users, logs and notes are INTEGER columns (32-bit on PostgreSQL): a larger id names
+no row and must not reach the database (PostgreSQL refuses it with an error, not a miss)."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the offset)."""
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from src.core.db import MAX_INTEGER_ID
 from src.core.deps import CurrentUser
 
 
@@ -23,9 +24,8 @@ class OwnedItem(Protocol):
 
 
 Item = TypeVar("Item", bound=OwnedItem)
-MAX_ID = 2**31 - 1
-"""Ids of users, logs and notes are INTEGER columns (32-bit on PostgreSQL): larger ids are 422,
-and so is a larger `offset` (which the databases refuse past 64 bits: a 500 before)."""
+MAX_ID = MAX_INTEGER_ID
+"""Larger ids are 422, and so is a larger `offset` (the databases refuse past 64 bits)."""
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="the item's id")]
 
 

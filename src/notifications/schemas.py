@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from src.core.db import MAX_INTEGER_ID
 from src.events.schemas import NotificationAudience, NotificationLevel
 
 # PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
@@ -15,7 +16,7 @@ class NotificationCreate(BaseModel):
     message: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     level: NotificationLevel = "info"
     audience: NotificationAudience = "everyone"
-    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # users.id is INTEGER
+    user_id: int | None = Field(default=None, ge=1, le=MAX_INTEGER_ID)
 
     @model_validator(mode="after")
     def _user_needs_user_id(self) -> NotificationCreate:
