@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from src.core.db import Base, UTCDateTime, utcnow
+from src.core.clock import utcnow
+from src.core.db import Base, UTCDateTime
 
 
 class User(Base):

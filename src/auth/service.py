@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.exceptions import EmailTaken
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
-from src.core.db import MAX_INTEGER_ID, utcnow
+from src.core.clock import utcnow
+from src.core.db import MAX_INTEGER_ID
 from src.core.security import decode_access_token, hash_password_async, verify_password_async
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus

@@ -11,7 +11,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from src.core.db import utcnow
+from src.core.clock import utcnow
 
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()

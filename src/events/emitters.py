@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.db import utcnow
+from src.core.clock import utcnow
 from src.events.rooms import MEMORY_LOGS, MENTAL_NOTES
 from src.events.schemas import (
     ConnectionEstablishedEvent,

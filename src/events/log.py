@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.db import utcnow
+from src.core.clock import utcnow
 from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
 from src.events.schemas import EventMeta
 

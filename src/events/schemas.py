@@ -6,19 +6,16 @@ read it, and nothing else spells an event name as a string literal.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from src.core.clock import as_utc
 
-def _as_utc(value: datetime) -> datetime:
-    """Naive times are taken as UTC; every time leaves the server with an explicit offset."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UTCTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
+UTCTimestamp = Annotated[datetime, AfterValidator(as_utc)]
+"""Every time leaves the server in UTC with an explicit offset."""
 StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 EventId = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]  # a BIGINT column
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.db import utcnow
+from src.core.clock import utcnow
 from src.events.emitters import EventEmitter
 from src.mental_notes.models import MentalNote
 from src.mental_notes.schemas import MentalNoteCreate, MentalNoteUpdate

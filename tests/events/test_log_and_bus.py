@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 
-from src.core.db import utcnow
+from src.core.clock import utcnow
 from src.events.bus import EventBus
 from src.events.log import EventLog
 from src.events.models import EventRecord
