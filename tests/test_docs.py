@@ -72,3 +72,15 @@ def test_relative_links_resolve(doc):
     targets = [t for t in LINK.findall(text) if not re.match(r"[a-z]+:", t)]
     missing = [t for t in targets if not (doc.parent / t).exists()]
     assert missing == []
+
+
+def route_paths() -> list[str]:
+    from src.main import create_app
+
+    app = create_app(Settings(secret_key="docs-" * 8)).other_asgi_app
+    return sorted({*app.openapi()["paths"], "/", "/docs", "/redoc", "/openapi.json"})
+
+
+@pytest.mark.parametrize("path", route_paths())
+def test_every_route_is_in_the_readme(path):
+    assert f"`{path}`" in README.read_text(encoding="utf-8")
