@@ -16,7 +16,7 @@ from src.core.outages import add_outage_handlers
 from src.events import fastpath
 
 ENGINEIO_HARD_LIMIT = 1024 * 1024
-"""Engine.IO closes a connection whose single message exceeds this (SPEC allows it past 1 MiB)."""
+"""Engine.IO closes a connection whose single message exceeds this (allowed past 1 MiB)."""
 
 
 def _origin_checker(allowed: list[str]) -> Any:

@@ -26,7 +26,7 @@ from src.events.schemas import EVENT_PAYLOADS, ErrorAck, ErrorCode, EventMeta, E
 from src.events.socket_handlers import build_default_registry
 
 ROOM_ORDER = (MEMORY_LOGS, MENTAL_NOTES, USER_ROOMS, ADMIN, NOTIFICATIONS)
-"""Built-in rooms in the order of SPEC §3; custom rooms follow, sorted."""
+"""Built-in rooms in the order of the contract's room table; custom rooms follow, sorted."""
 
 ANY: Schema = {}
 """The schema of an event or ack that no model describes."""

@@ -52,7 +52,7 @@ def parse_rate_limit(text: str) -> RateLimit:
 
 
 class Settings(BaseSettings):
-    """Every key of SPEC §1; `.env.example` lists them with their defaults."""
+    """Every setting; the README and `.env.example` lists them with their defaults."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

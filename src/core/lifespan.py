@@ -150,7 +150,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sio: socketio.AsyncServer = app.state.sio
     services = build_services(settings, sio)
     app.state.services = services
-    # The seed guide's names: `request.app.state.event_emitter` and friends.
+    # Short names for code that has only the request: `request.app.state.event_emitter`, ...
     app.state.event_emitter = services.emitter
     app.state.socket_service = services.socket_service
     app.state.event_registry = services.registry

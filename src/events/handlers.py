@@ -2,7 +2,7 @@
 
 Handlers register with a decorator; the registry validates the payload against the model
 given at registration, calls the handler, returns its result as the Socket.IO ack, and turns
-every failure into an `error` event (SPEC §3) without ever dropping the connection.
+every failure into an `error` event without ever dropping the connection.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ class EventRelay:
     async def committed(self, event_id: int) -> None:
         """A writer committed `event_id`: wake the relay, and wait until it is sent here.
 
-        Waiting (bounded) keeps the seed's promise that once a write returns, its event is
+        Waiting (bounded) keeps the promise that once a write returns, its event is
         out; on a worker that does not lead, the event goes out through Redis a moment later.
         """
         self.cluster.wake()

@@ -1,11 +1,11 @@
 """The one place that decides who may join which room and which rooms carry which event.
 
-Clients subscribe to the rooms of SPEC §3 (`memory_logs`, `mental_notes`, `notifications`,
-`admin`, `user_{id}`). Internally an event goes to *delivery rooms*: the Socket.IO rooms a
-socket actually joins. `memory_logs` and `mental_notes` are scoped per user, so a non-admin
-subscriber joins `memory_logs/user_{id}` and an admin joins `memory_logs`; an item event is
-sent to both, plus `user_{owner}`. The event log stores the same delivery rooms, so live
-delivery, replay and `GET /api/events` all follow this one table.
+Clients subscribe to the rooms of docs/contract.md, section 4 (`memory_logs`, `mental_notes`,
+`notifications`, `admin`, `user_{id}`). Internally an event goes to *delivery rooms*: the
+Socket.IO rooms a socket actually joins. `memory_logs` and `mental_notes` are scoped per user,
+so a non-admin subscriber joins `memory_logs/user_{id}` and an admin joins `memory_logs`; an
+item event is sent to both, plus `user_{owner}`. The event log stores the same delivery rooms,
+so live delivery, replay and `GET /api/events` all follow this one table.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ ROOM_EVENTS: dict[str, tuple[str, ...]] = {
     ADMIN: (EventType.NOTIFICATION, EventType.USER_STATUS_CHANGED),
     NOTIFICATIONS: (EventType.NOTIFICATION,),
 }
-"""Which events each subscription room carries (SPEC §3). The methods below send each event to
-the delivery rooms of exactly these rooms (tests/contract checks they agree); the AsyncAPI
-document, the TypeScript client and the docs read this table."""
+"""Which events each subscription room carries (docs/contract.md, section 4). The methods below
+send each event to the delivery rooms of exactly these rooms (tests/contract checks they
+agree); the AsyncAPI document, the TypeScript client and the docs read this table."""
 
 
 def _room_events_copy() -> dict[str, set[str]]:
@@ -156,7 +156,7 @@ class RoomPolicy:
         return [user_room(user_id)]
 
     def custom_rooms(self, room: str, owner_id: int | None) -> list[str]:
-        """Delivery rooms for an event sent to a named room by custom code (seed, step 3)."""
+        """Delivery rooms for an event sent to a named room by custom code (a `SocketEvent`)."""
         if room in SCOPED_ROOMS:
             if owner_id is None:
                 return [room]

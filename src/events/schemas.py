@@ -48,7 +48,7 @@ class EventType(StrEnum):
 
 
 class ErrorCode(StrEnum):
-    """The `code` of an `error` event (SPEC §3)."""
+    """The `code` of an `error` event (docs/contract.md, section 5)."""
 
     FORBIDDEN = "forbidden"
     UNKNOWN_ROOM = "unknown_room"

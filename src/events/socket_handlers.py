@@ -1,7 +1,7 @@
 """Handlers for client -> server events, one `register_*` function per domain.
 
 Add a domain by writing `register_<domain>_handlers(registry, sio)` and calling it from
-`register_all_handlers` (the seed guide's step 2).
+`register_all_handlers` (step 2 of src/events/README.md).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ class SocketService:
 
         With `session`, the event row joins that session's transaction and this call commits
         it: the caller's write and its event become visible together, and the event is sent
-        only after the commit (the outbox rule of SPEC §2), by the `EventRelay`, in id order.
+        only after the commit (the outbox rule), by the `EventRelay`, in id order.
         """
         data = _json_safe(payload)
         if session is None:

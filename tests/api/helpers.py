@@ -10,7 +10,7 @@ from tests.support import TestUser
 
 
 def is_utc(timestamp: str) -> bool:
-    """SPEC §3: every time carries an explicit UTC offset."""
+    """The contract: every time carries an explicit UTC offset."""
     return timestamp.endswith(("Z", "+00:00"))
 
 

@@ -1,4 +1,4 @@
-"""SPEC §2, auth: register, sign in, the profile, and status changes."""
+"""REST, auth: register, sign in, the profile, and status changes."""
 
 from __future__ import annotations
 

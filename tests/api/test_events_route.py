@@ -1,4 +1,4 @@
-"""SPEC §2, `GET /api/events`: a room's retained events, filtered by who may see them."""
+"""REST, `GET /api/events`: a room's retained events, filtered by who may see them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §2, memory logs and mental notes: the five routes of each, who may use them, and the
+"""REST, memory logs and mental notes: the five routes of each, who may use them, and the
 events they emit.
 
 The two collections behave alike, so most tests run once for each (the `collection` fixture);

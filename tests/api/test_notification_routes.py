@@ -1,4 +1,4 @@
-"""SPEC §2, `POST /api/notifications`: admins only, and each audience reaches its own room."""
+"""REST, `POST /api/notifications`: admins only, and each audience reaches its own room."""
 
 from __future__ import annotations
 

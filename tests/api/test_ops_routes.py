@@ -1,4 +1,4 @@
-"""SPEC §2, operations: health, readiness, metrics, API docs and the dashboard page."""
+"""REST, operations: health, readiness, metrics, API docs and the dashboard page."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ TASKS = "tasks"
 PAYLOADS = {**EVENT_PAYLOADS, TaskEvent.TASK_COMPLETED: TaskCompletedEvent}
 
 
-# Step 3: the emitter call (the seed's `SocketEvent`, to the `tasks` room).
+# Step 3: the emitter call (a `SocketEvent`, to the `tasks` room).
 async def emit_task_completed(context: HandlerContext, task: Any) -> EventMeta | None:
     payload = TaskCompletedEvent.model_validate(task)
     event = SocketEvent(

@@ -60,7 +60,7 @@ async def test_first_connection_sets_online_and_last_sets_offline(connect, alice
 
 
 async def test_a_websocket_only_server_refuses_long_polling(live_server_factory, alice):
-    """The transport policy for several workers (README, "Running in production")."""
+    """The transport policy for several workers (docs/production.md)."""
     server = live_server_factory(socket_transports="websocket")
     polling = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):

@@ -1,4 +1,4 @@
-"""Each error code of SPEC §3: an `error` event, a failed ack, and the socket stays up."""
+"""Each error code of the contract: an `error` event, a failed ack, and the socket stays up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of SPEC §3's room table, for an owner, another user and an admin."""
+"""Every row of the contract's room table, for an owner, another user and an admin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed guide's own examples, run against the real code."""
+"""The patterns and the three-step example of src/events/README.md, run against the real code."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def test_custom_event_in_custom_room_like_the_seed_step_3(live_server, con
     async def emit():
         event = SocketEvent(
             event_type="task_completed",
-            # model_dump() without mode="json", as the seed writes it: datetimes included.
+            # model_dump() without mode="json", as a first try often does: datetimes included.
             data=TaskCompletedEvent(task_id=7, user_id=alice.id, completed_at=done).model_dump(),
             room="tasks",
         )

@@ -1,4 +1,4 @@
-"""The proof of SPEC §3's promise: concurrent writers on two workers, readers that drop and
+"""The proof that no event is missed: concurrent writers on two workers, readers that drop and
 resume with `since` at random moments, and every reader ends with every event it may see."""
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class Worker:
 
 @dataclass
 class NeverMissClient:
-    """A socket client that follows SPEC §3 to the letter, the way `clients/typescript` does.
+    """A socket client that follows the replay rules to the letter, as `clients/typescript` does.
 
     It keeps the last event id per room and resubscribes with `since` after every reconnect.
     The id only advances once the (re)subscription is acknowledged: events that arrive before

@@ -130,7 +130,7 @@ async def test_a_flood_is_rate_limited_and_others_are_not_slowed(server_process,
 
 
 async def test_a_message_over_one_mib_closes_only_that_connection(connect, alice, bob):
-    """SPEC §3: beyond 1 MiB the server may close that one connection (it does)."""
+    """The contract: beyond 1 MiB the server may close that one connection (it does)."""
     bystander = await connect(bob)
     sender = await connect(alice)
     with server_errors() as errors:

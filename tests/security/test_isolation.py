@@ -1,8 +1,8 @@
 """Isolation matrix: who may touch which item, and who receives which event, as tables.
 
 Three users: alice and bob (plain users) and an admin. The expected outcome of every cell is
-computed from SPEC §2–§3 by the small functions below (never by asking the server), and the
-server's answer must match it exactly: no leak, and nothing missing.
+computed from the contract's rules by the small functions below (never by asking the server),
+and the server's answer must match it exactly: no leak, and nothing missing.
 
 - REST: every item route × every owner × every caller, and the list routes with `user_id`.
 - Events: every room × every event type, for every viewer, through the three doors an event
@@ -32,7 +32,7 @@ def is_admin(person: str) -> bool:
 
 
 def may_touch(caller: str, owner: str) -> bool:
-    """SPEC §2: a user reads and changes only their own items; an admin anyone's."""
+    """A user reads and changes only their own items; an admin anyone's."""
     return caller == owner or is_admin(caller)
 
 
@@ -133,7 +133,7 @@ def may_subscribe(viewer: str, room: str) -> bool:
 
 
 def carries(room: str, viewer: str, event: Sent) -> bool:
-    """SPEC §3's room table: does `room`, subscribed by `viewer`, carry `event`?"""
+    """The contract's room table: does `room`, subscribed by `viewer`, carry `event`?"""
     item_event = event.event_type.startswith(("memory_log_", "mental_note_"))
     if room in COLLECTIONS:
         prefix = "memory_log_" if room == "memory_logs" else "mental_note_"
@@ -264,7 +264,7 @@ async def test_every_room_and_event_type_reaches_exactly_its_audience(
 
     await world.cause_every_event()
     types = {event.event_type for event in world.sent}
-    assert len(types) == 8, types  # every room event type of SPEC §3
+    assert len(types) == 8, types  # every room event type
 
     cells = 0
     # Live: a socket subscribed to one room is also in its own user_{id} room.

@@ -3,7 +3,7 @@
 One server and one python-socketio client serve every example (a server per example would
 be far too slow): hypothesis runs in a worker thread and hands each message to the client's
 event loop. For every message the client must get exactly one answer (the handler's reply
-event or an `error` of SPEC §3, plus the ack when it asked for one), the connection must stay
+event or an `error`, plus the ack when it asked for one), the connection must stay
 up, `ping` must be answered right after, and the server must log no error.
 
 The case count is fixed and the seed too (`derandomize=True`). `FUZZ_CASES=N` changes the
@@ -39,7 +39,7 @@ FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "2500"))
 FUZZ_CASES_SLOW = int(os.environ.get("FUZZ_CASES_SLOW", "20000"))
 
 KNOWN_EVENTS = ("ping", "subscribe_event", "unsubscribe_event")
-IGNORED_EVENTS = ("connect", "disconnect")  # README: ignored, empty ack, no reply
+IGNORED_EVENTS = ("connect", "disconnect")  # docs/contract.md: ignored, empty ack, no reply
 REPLIES = {"ping": "pong", "subscribe_event": "subscribed", "unsubscribe_event": "unsubscribed"}
 ANSWERS = frozenset({"error", *REPLIES.values()})
 ERROR_CODES = frozenset(code.value for code in ErrorCode)

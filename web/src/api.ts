@@ -1,4 +1,4 @@
-// The REST side of SPEC §2, as the page uses it. Item and status payloads reuse the types
+// The REST API, as the page uses it. Item and status payloads reuse the types
 // generated from the Python schemas (clients/typescript/src/events.ts): REST answers and event
 // payloads are the same models.
 

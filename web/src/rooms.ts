@@ -1,4 +1,4 @@
-// The room picker: one checkbox per room the person may join (SPEC §3), remembered per user in
+// The room picker: one checkbox per room the person may join, remembered per user in
 // localStorage, plus (for admins) a field to watch another user's `user_{id}` room.
 
 import type { Room } from "@mindwire/client";

@@ -57,7 +57,7 @@ export interface ErrorAck {
   error: AckError;
 }
 
-/** The `code` of an `error` event (SPEC §3). */
+/** The `code` of an `error` event (docs/contract.md, section 5). */
 export type ErrorCode =
   | "forbidden"
   | "unknown_room"

@@ -105,7 +105,7 @@ export class MindwireServer {
   }
 }
 
-/** The REST calls of SPEC §2 the test needs, as one signed-in user. */
+/** The REST calls the test needs, as one signed-in user. */
 export class Api {
   token = "";
 
