@@ -14,13 +14,16 @@ from alembic.config import Config
 from src.core.config import Settings, get_settings
 from src.core.logging import configure_logging
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Alembic's scripts (env.py, versions/), shipped inside the package."""
 
 
 def alembic_config(database_url: str) -> Config:
-    """Alembic's config for `database_url`, found next to the package (editable install)."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    """Alembic's config for `database_url`, made in code: an installed Mindwire has no
+    alembic.ini, and `mindwire migrate` must work from any folder."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     return config
 
