@@ -128,7 +128,10 @@ def _emit(args: argparse.Namespace, path: Path | None, text: str) -> int:
     check: bool = getattr(args, "check", False)
     if path is None:
         if check:
-            print(f"mindwire {args.command} --check needs --out here", file=sys.stderr)
+            print(
+                f"mindwire {args.command} --check needs --out: there is no source checkout here",
+                file=sys.stderr,
+            )
             return 2
         sys.stdout.write(text)
         return 0

@@ -139,6 +139,16 @@ def test_installed_contract_commands_print_instead_of_writing(installed: Path, t
     types = _run([str(installed / "mindwire"), "gen-ts"], cwd=tmp_path, env=env)
     assert "export interface" in types.stdout
     assert not list(installed.parent.glob("lib/*/site-packages/clients"))  # nothing written there
+    docs = subprocess.run(
+        [str(installed / "mindwire"), "gen-docs"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert docs.returncode == 2 and "needs --readme" in docs.stderr
 
 
 def test_a_wheel_built_without_the_dashboard_still_carries_the_migrations(tmp_path: Path):
