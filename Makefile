@@ -80,4 +80,4 @@ format: dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache web/dist
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache web/dist build

@@ -14,13 +14,16 @@ from alembic.config import Config
 from src.core.config import Settings, get_settings
 from src.core.logging import configure_logging
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Alembic's scripts (env.py, versions/), shipped inside the package."""
 
 
 def alembic_config(database_url: str) -> Config:
-    """Alembic's config for `database_url`, found next to the package (editable install)."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    """Alembic's config for `database_url`, made in code: an installed Mindwire has no
+    alembic.ini, and `mindwire migrate` must work from any folder."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     return config
 
@@ -98,28 +101,45 @@ CONTRACT_COMMANDS = frozenset({"asyncapi", "gen-ts", "gen-docs"})
 def _contract(args: argparse.Namespace) -> int:
     """`asyncapi`, `gen-ts` and `gen-docs`: render the contract of the built-in events."""
     from src.contract import build_contract, typescript_source
-    from src.contract.files import asyncapi_json, readme_with_table, sync
+    from src.contract.files import asyncapi_json, readme_with_table
 
     contract = build_contract()
     if args.command == "asyncapi":
-        if args.out is None:
-            sys.stdout.write(asyncapi_json(contract))
-            return 0
-        outcome = sync(args.out, asyncapi_json(contract), check=False)
-    elif args.command == "gen-ts":
-        outcome = sync(args.out, typescript_source(contract), check=args.check)
-    else:
+        return _emit(args, args.out, asyncapi_json(contract))
+    if args.command == "gen-ts":
+        return _emit(args, args.out, typescript_source(contract))
+    if args.readme is None:
+        print("mindwire gen-docs needs --readme: there is no source checkout here", file=sys.stderr)
+        return 2
+    try:
         current = args.readme.read_text(encoding="utf-8")
-        try:
-            expected = readme_with_table(contract, current)
-        except ValueError as exc:
-            print(f"{args.readme}: {exc}", file=sys.stderr)
+        expected = readme_with_table(contract, current)
+    except (OSError, ValueError) as exc:
+        print(f"{args.readme}: {exc}", file=sys.stderr)
+        return 2
+    return _emit(args, args.readme, expected)
+
+
+def _emit(args: argparse.Namespace, path: Path | None, text: str) -> int:
+    """Print `text` when there is no `path` (an installed package has no source tree to
+    write into), else write `path`, or with `--check` only compare it."""
+    from src.contract.files import sync
+
+    check: bool = getattr(args, "check", False)
+    if path is None:
+        if check:
+            print(
+                f"mindwire {args.command} --check needs --out: there is no source checkout here",
+                file=sys.stderr,
+            )
             return 2
-        outcome = sync(args.readme, expected, check=args.check)
+        sys.stdout.write(text)
+        return 0
+    outcome = sync(path, text, check=check)
     if not outcome.changed:
         print(f"{outcome.path} is up to date", file=sys.stderr)
         return 0
-    if getattr(args, "check", False):
+    if check:
         print(outcome.diff, end="", file=sys.stderr)
         print(f"{outcome.path} is out of date: run `mindwire {args.command}`", file=sys.stderr)
         return 1
@@ -145,15 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_contract_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from src.contract.files import EVENTS_README, TYPESCRIPT_EVENTS
+    from src.contract.files import EVENTS_README, SOURCE_CHECKOUT, TYPESCRIPT_EVENTS
 
     asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3 document of the events")
     asyncapi.add_argument("--out", type=Path, default=None, help="write it to a file instead")
-    gen_ts = commands.add_parser("gen-ts", help="regenerate the TypeScript event types")
-    gen_ts.add_argument("--out", type=Path, default=TYPESCRIPT_EVENTS)
+    gen_ts = commands.add_parser(
+        "gen-ts",
+        help="regenerate the TypeScript event types (clients/typescript in a source checkout; "
+        "printed by an installed package unless --out is given)",
+    )
+    gen_ts.add_argument("--out", type=Path, default=TYPESCRIPT_EVENTS if SOURCE_CHECKOUT else None)
     gen_ts.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     gen_docs = commands.add_parser("gen-docs", help="regenerate the events table of the docs")
-    gen_docs.add_argument("--readme", type=Path, default=EVENTS_README)
+    gen_docs.add_argument("--readme", type=Path, default=EVENTS_README if SOURCE_CHECKOUT else None)
     gen_docs.add_argument("--check", action="store_true", help="exit 1 if the table is out of date")
 
 

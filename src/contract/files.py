@@ -12,6 +12,9 @@ from src.contract.markdown import events_table, replace_marked
 from src.contract.model import Contract
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+"""Whether this package runs from a source checkout (an editable install), where the generated
+files live. An installed package's PROJECT_ROOT is site-packages, which has none of them."""
 TYPESCRIPT_EVENTS = PROJECT_ROOT / "clients" / "typescript" / "src" / "events.ts"
 EVENTS_README = PROJECT_ROOT / "src" / "events" / "README.md"
 

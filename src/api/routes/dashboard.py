@@ -1,5 +1,5 @@
-"""`GET /` and `/static/…`: the dashboard built into `web/dist` (`make run` builds it when npm
-is present), else a page that says how to build it."""
+"""`GET /` and `/static/…`: the built dashboard (inside the installed package, or `web/dist` in
+the source tree), else a page that says how to build it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,22 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 router = APIRouter(include_in_schema=False)
 
-DASHBOARD_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
+PACKAGE = Path(__file__).resolve().parents[2]
+PACKAGED_DASHBOARD = PACKAGE / "dashboard"
+"""Where a wheel built with npm present carries the page (setup.py copies `web/dist` there)."""
+SOURCE_DASHBOARD = PACKAGE.parent / "web" / "dist"
+"""Where `make run` (or `npm run build` in web/) builds it in a source checkout."""
+
+
+def built_dashboard_dir() -> Path:
+    """The folder of `index.html` and `static/`: the packaged page when there is one, else the
+    source tree's, which an editable install serves as soon as it is built."""
+    if (PACKAGED_DASHBOARD / "index.html").is_file():
+        return PACKAGED_DASHBOARD
+    return SOURCE_DASHBOARD
+
+
+DASHBOARD_DIR = built_dashboard_dir()
 """`index.html` and `static/` (compiled modules, CSS, socket.io-client's browser build)."""
 
 # The files are not content-hashed: browsers revalidate them on each load.
@@ -31,7 +46,9 @@ NOT_BUILT = """<!doctype html>
 <body><main><h1>Mindwire is running</h1>
 <p>The dashboard has not been built on this machine. With Node.js 20 or later installed,
 <code>make run</code> builds it, or build it by hand:
-<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload this page.</p>
+<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload this page.
+An installed package carries the page when npm was on the PATH while it was built:
+reinstall it with Node.js present.</p>
 <p>REST: <a href="/docs">/docs</a>, Socket.IO at <code>/socket.io</code>,
 health at <a href="/health">/health</a>.</p>
 </main></body></html>
@@ -48,7 +65,7 @@ async def dashboard() -> Response:
 
 @router.api_route("/static/{path:path}", methods=["GET", "HEAD"])
 async def dashboard_file(path: str) -> Response:
-    """A file under `web/dist/static`; nothing outside it, whatever `path` says."""
+    """A file under the dashboard's `static/`; nothing outside it, whatever `path` says."""
     root = (DASHBOARD_DIR / "static").resolve()
     file = (root / path).resolve()
     if not file.is_relative_to(root) or not file.is_file():
