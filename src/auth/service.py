@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.auth.email_rule import email_address, lookup_form
 from src.auth.exceptions import EmailTaken
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
@@ -19,10 +20,6 @@ from src.events.schemas import UserStatus
 MAX_USER_ID = 2**31 - 1
 """`users.id` is an INTEGER column (32-bit on PostgreSQL): a token naming a larger (or
 non-positive) id names no user, and must not reach the database."""
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 _USER_BY_ID = (
@@ -40,7 +37,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     if "\x00" in email:  # no stored email has one, and PostgreSQL refuses NUL in a query
         return None
-    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+    return await session.scalar(select(User).where(User.email == lookup_form(email)))
 
 
 async def create_user(
@@ -51,9 +48,10 @@ async def create_user(
     display_name: str | None = None,
     is_admin: bool = False,
 ) -> User:
-    """Create and commit a user; raises `EmailTaken` when the email is in use."""
+    """Create and commit a user; raises `EmailTaken` when the email is in use, and
+    `InvalidEmail` when the email rule (`src/auth/email_rule.py`) refuses it."""
     user = User(
-        email=normalize_email(email),
+        email=email_address(email),
         hashed_password=await hash_password_async(password),
         display_name=display_name,
         is_admin=is_admin,
