@@ -171,6 +171,16 @@ def test_a_bad_setting_under_uvicorn_factory_is_one_log_line_and_exit_2():
 # -- the development key -------------------------------------------------------------------------
 
 
+def test_serve_that_cannot_keep_a_development_key_says_so_in_one_line(tmp_path):
+    (tmp_path / "not-a-folder").write_text("")
+
+    result = mindwire("serve", "--port", str(free_port()), DATA_DIR="not-a-folder")
+
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "the development key cannot be kept in not-a-folder/secret_key" in result.stderr
+
+
 def test_migrate_and_create_user_neither_mention_nor_make_a_key(tmp_path):
     migrated = mindwire("migrate")
     created = mindwire("create-user", "ann@example.com", "--password", "long-enough")
