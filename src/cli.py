@@ -12,7 +12,8 @@ from alembic import command
 from alembic.config import Config
 
 from src.core.config import Settings, get_settings
-from src.core.logging import configure_logging
+from src.core.logging import configure_logging, logging_config
+from src.core.settings_errors import SettingsError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 """Alembic's scripts (env.py, versions/), shipped inside the package."""
@@ -37,7 +38,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     if args.workers > 1:
-        required = {"SECRET_KEY": settings.secret_key_from_env, "REDIS_URL": settings.redis_url}
+        # Not the development key of DATA_DIR: a deployment of several workers is production.
+        required = {"SECRET_KEY": settings.secret_key, "REDIS_URL": settings.redis_url}
         missing = [name for name, value in required.items() if not value]
         if missing:
             print(
@@ -65,9 +67,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         ws_per_message_deflate=False,
+        log_config=logging_config(settings.log_level, settings.log_format),
         log_level=settings.log_level.lower(),
     )
     return 0
+
+
+def _create_user_refusal(args: argparse.Namespace) -> str | None:
+    """Why `create-user` would refuse its arguments (as register would), or None."""
+    from src.auth.email_rule import InvalidEmail, email_address
+
+    try:
+        email_address(args.email)
+    except InvalidEmail as exc:
+        return str(exc)
+    if not 8 <= len(args.password) <= 128:
+        return "the password must be 8 to 128 characters"
+    return None
 
 
 async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -185,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in CONTRACT_COMMANDS:
         return _contract(args)  # needs no settings: nothing to configure, nothing to log
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":
         return _serve(args, settings)
@@ -193,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings.database_url)
         return 0
     if args.command == "create-user":
-        if not 8 <= len(args.password) <= 128:
-            print("the password must be 8 to 128 characters", file=sys.stderr)
+        refusal = _create_user_refusal(args)
+        if refusal is not None:
+            print(refusal, file=sys.stderr)
             return 2
         return asyncio.run(_create_user(args, settings))
     return 2

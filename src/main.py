@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import socketio
@@ -13,7 +14,11 @@ from src.api.routes.dashboard import router as dashboard_router
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
+from src.core.secret_key import with_signing_key
+from src.core.settings_errors import SettingsError
 from src.events import fastpath
+
+logger = logging.getLogger("mindwire")
 
 ENGINEIO_HARD_LIMIT = 1024 * 1024
 """Engine.IO closes a connection whose single message exceeds this (allowed past 1 MiB)."""
@@ -53,9 +58,23 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     return sio
 
 
+def _settings_or_exit() -> Settings:
+    """The environment's settings, for uvicorn's factory: a bad one is a log line and exit 2."""
+    try:
+        return with_signing_key(get_settings())
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            logger.error("%s", line)
+        raise SystemExit(2) from None
+
+
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
-    """Build the whole service; each call makes an independent app (tests make many)."""
-    settings = settings or get_settings()
+    """Build the whole service; each call makes an independent app (tests make many).
+
+    Without `settings` (uvicorn's factory, `mindwire serve`) they are read from the
+    environment. Without a `SECRET_KEY`, the app signs with the stored development key.
+    """
+    settings = _settings_or_exit() if settings is None else with_signing_key(settings)
     fastapi_app = FastAPI(
         title="Mindwire",
         summary="Memory logs and mental notes, live over Socket.IO",

@@ -161,6 +161,22 @@ class RecordingClient:
             await self.sio.disconnect()
 
 
+EMAIL_RULE_CASES = [
+    pytest.param("Ann@Example.COM", "ann@example.com", id="mixed-case"),
+    pytest.param(" spaced@example.com ", "spaced@example.com", id="surrounding-spaces"),
+    pytest.param("dev@example.test", "dev@example.test", id="test-domain"),
+    pytest.param("notanemail", None, id="no-at-sign"),
+    pytest.param("gina@", None, id="no-domain"),
+    pytest.param("root@localhost", None, id="no-dot-in-domain"),
+    pytest.param("dev@printer.local", None, id="special-use-domain"),
+    pytest.param("Ann <ann@example.com>", None, id="display-name"),
+    pytest.param("ann@[127.0.0.1]", None, id="ip-address-domain"),
+]
+"""The email rule (`src/auth/email_rule.py`): an address and its stored form, or None when it
+is refused; register (tests/api/test_auth_routes.py) and `create-user` (tests/test_cli.py)
+both apply it."""
+
+
 def run_mindwire(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `mindwire` command line as a user would, with this interpreter."""
     return subprocess.run(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from src.auth.email_rule import EmailAddress
 from src.events.schemas import UserStatus, UTCTimestamp
 
 # PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
@@ -14,10 +15,7 @@ NO_NUL = r"^[^\x00]*$"
 
 
 class UserCreate(BaseModel):
-    email: EmailStr = Field(
-        description="an email address; special-use domains such as `.test`, `.local`, "
-        "`.localhost` and `.invalid` are refused (422)"
-    )
+    email: EmailAddress
     password: str = Field(min_length=8, max_length=128)
     display_name: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 

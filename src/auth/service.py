@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.auth.email_rule import email_address, lookup_form
 from src.auth.exceptions import EmailTaken
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
@@ -16,10 +17,6 @@ from src.core.db import MAX_INTEGER_ID
 from src.core.security import decode_access_token, hash_password_async, verify_password_async
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 _USER_BY_ID = (
@@ -37,7 +34,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     if "\x00" in email:  # no stored email has one, and PostgreSQL refuses NUL in a query
         return None
-    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+    return await session.scalar(select(User).where(User.email == lookup_form(email)))
 
 
 async def create_user(
@@ -48,9 +45,10 @@ async def create_user(
     display_name: str | None = None,
     is_admin: bool = False,
 ) -> User:
-    """Create and commit a user; raises `EmailTaken` when the email is in use."""
+    """Create and commit a user; raises `EmailTaken` when the email is in use, and
+    `InvalidEmail` when the email rule (`src/auth/email_rule.py`) refuses it."""
     user = User(
-        email=normalize_email(email),
+        email=email_address(email),
         hashed_password=await hash_password_async(password),
         display_name=display_name,
         is_admin=is_admin,

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from src.auth.service import normalize_email
+from src.auth.email_rule import lookup_form
 from src.core.config import RateLimit
 from src.core.deps import ServicesDep
 from src.events.cluster import RedisCluster
@@ -149,7 +149,7 @@ class LoginThrottle:
         address_wait = await _take(self.shared_by_address, self.by_address, address)
         if address_wait > 0:
             raise TooManyLoginAttempts("this address", address_wait)
-        email_wait = await _take(self.shared_by_email, self.by_email, normalize_email(email))
+        email_wait = await _take(self.shared_by_email, self.by_email, lookup_form(email))
         if email_wait > 0:
             raise TooManyLoginAttempts("this email", email_wait)
 

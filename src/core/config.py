@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-logger = logging.getLogger(__name__)
+from src.core.settings_errors import SettingsError, describe
 
 _RATE_PATTERN = re.compile(
     r"^\s*(?P<count>\d+)\s*/\s*(?P<seconds>\d+(?:\.\d+)?)?\s*s?\s*(?:burst\s*(?P<burst>\d+))?\s*$"
 )
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "change-me"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+RATE_FORM = "COUNT/SECONDSs with an optional 'burst N', e.g. '20/1s' or '20/1s burst 40'"
 
 
 FanoutMode = Literal["tasks", "sequential", "direct"]
@@ -56,10 +57,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
+    environment: Literal["development", "production"] = "development"
+    """First: the check of `secret_key` reads it."""
     database_url: str = "sqlite+aiosqlite:///./data/mindwire.db"
+    data_dir: Path = Path("data")
+    """Files the service keeps besides the database: the development key (`secret_key`)."""
     redis_url: str | None = None
     redis_channel: str = "mindwire"
-    secret_key: str = ""
+    secret_key: str = Field(default="", validate_default=True)
+    """Empty in development: `src/core/secret_key.py` uses a key stored in `data_dir`."""
     access_token_ttl_seconds: int = Field(default=3600, gt=0)
     cors_origins: str = "http://127.0.0.1:8000,http://localhost:8000"
     event_retention_seconds: int = Field(default=86400, gt=0)
@@ -80,8 +86,6 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10/60s burst 10"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    environment: Literal["development", "production"] = "development"
-    _random_secret: bool = PrivateAttr(default=False)
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -91,38 +95,44 @@ class Settings(BaseSettings):
     @field_validator("socket_rate_limit", "login_rate_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
-        parse_rate_limit(value)
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(f"expected {RATE_FORM}") from None
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)} (any case)")
+        return value.upper()
 
     @field_validator("socket_transports")
     @classmethod
     def _valid_transports(cls, value: str) -> str:
         transports = [name.strip() for name in value.split(",") if name.strip()]
         if not transports or not set(transports) <= {"polling", "websocket"}:
-            raise ValueError("SOCKET_TRANSPORTS lists 'polling' and/or 'websocket'")
+            raise ValueError("expected 'polling', 'websocket' or 'polling,websocket'")
         return ",".join(transports)
 
-    @model_validator(mode="after")
-    def _secret_key(self) -> Settings:
-        if self.secret_key.lower() in PLACEHOLDER_SECRETS:
-            if self.environment == "production":
-                raise ValueError("SECRET_KEY is a placeholder: set a real secret in production")
-            logger.warning("SECRET_KEY is a placeholder; fine for development only")
-        if not self.secret_key:
-            if self.environment == "production":
-                raise ValueError("SECRET_KEY must be set in production")
-            logger.warning(
-                "SECRET_KEY is not set: using a random key for this process; "
-                "tokens will not survive a restart or work across workers"
+    @field_validator("secret_key")
+    @classmethod
+    def _real_key_in_production(cls, value: str, info: ValidationInfo) -> str:
+        """Production signs with a real secret; only development may leave it to us."""
+        if info.data.get("environment") == "production" and (
+            not value or value.lower() in PLACEHOLDER_SECRETS
+        ):
+            # The value is echoed in the error: only an empty one or a placeholder gets here.
+            raise ValueError(
+                "ENVIRONMENT=production needs a real secret, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
-            self.secret_key = secrets.token_urlsafe(32)
-            self._random_secret = True
-        return self
+        return value
 
     @property
-    def secret_key_from_env(self) -> str | None:
-        """The configured key, or None when this process made up a random one."""
-        return None if self._random_secret else self.secret_key
+    def has_placeholder_key(self) -> bool:
+        return self.secret_key.lower() in PLACEHOLDER_SECRETS
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -144,5 +154,11 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings, read once; `create_app` takes an explicit object instead."""
-    return Settings()
+    """The process's settings, read once; `create_app` takes an explicit object instead.
+
+    Raises `SettingsError` (one line per bad key) rather than pydantic's long report.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
