@@ -18,7 +18,6 @@ from src.core.security import decode_access_token, hash_password_async, verify_p
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
-
 _USER_BY_ID = (
     select(User).where(User.id == bindparam("user_id")).execution_options(populate_existing=True)
 )
