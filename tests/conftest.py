@@ -13,6 +13,9 @@ from src.testing.stacks import TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRET
 
 __all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_SECRET"]
 
+# pytest's own `pytester`: the kit's tests run pytest in a fresh folder, as a user would.
+pytest_plugins = ["pytester"]
+
 
 @pytest.hookimpl(trylast=True)  # after the plugin's own pytest_configure has loaded them
 def pytest_configure(config: pytest.Config) -> None:
