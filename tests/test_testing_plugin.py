@@ -30,6 +30,28 @@ def test_fixtures_come_from_the_entry_point(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def test_async_fixtures_work_in_strict_mode_too(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_mode = strict
+        asyncio_default_fixture_loop_scope = function
+        """
+    )
+    pytester.makepyfile(
+        test_strict="""
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_alice_is_signed_in(alice, client):
+            response = await client.get("/api/users/me", headers=alice.headers)
+            assert response.json()["email"] == "alice@example.com"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "not postgres")
+    result.assert_outcomes(passed=1)
+
+
 def test_loading_the_plugin_does_not_import_the_app(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_lazy="""

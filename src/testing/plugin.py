@@ -9,6 +9,7 @@ and nothing else: someone who installed plain `mindwire` keeps a working pytest.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -17,24 +18,22 @@ NEEDED = ("pytest_asyncio", "httpx", "asgi_lifespan", "aiohttp")
 FIXTURES = "src.testing.fixtures"
 
 
-def missing_modules(config: pytest.Config) -> list[str]:
-    """The extra's modules that are not installed (or pytest-asyncio's plugin, turned off)."""
+def why_off(config: pytest.Config) -> str | None:
+    """Why the fixtures cannot load in this run, or None when they can."""
     missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
-    if "pytest_asyncio" not in missing and not config.pluginmanager.has_plugin("asyncio"):
-        missing.append("pytest-asyncio's plugin (-p no:asyncio)")
-    return missing
+    if missing:
+        return f"missing {', '.join(missing)}: pip install 'mindwire[testing]'"
+    module = sys.modules.get("pytest_asyncio.plugin")  # registered under any name, or not
+    if module is None or not config.pluginmanager.is_registered(module):
+        return "pytest-asyncio's plugin is not loaded (-p asyncio)"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not missing_modules(config):
+    if why_off(config) is None:
         config.pluginmanager.import_plugin(FIXTURES)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    missing = missing_modules(config)
-    if not missing:
-        return None
-    return (
-        f"mindwire: test fixtures off, missing {', '.join(missing)}: "
-        "pip install 'mindwire[testing]'"
-    )
+    reason = why_off(config)
+    return None if reason is None else f"mindwire: test fixtures off, {reason}"
