@@ -124,16 +124,19 @@ def make_user(db_session: AsyncSession, settings: Settings) -> UserFactory:
 
 @pytest_asyncio.fixture
 async def alice(make_user: UserFactory) -> TestUser:
+    """alice@example.com, signed in (a `TestUser`)."""
     return await make_user(email="alice@example.com")
 
 
 @pytest_asyncio.fixture
 async def bob(make_user: UserFactory) -> TestUser:
+    """bob@example.com, signed in: someone other than alice."""
     return await make_user(email="bob@example.com")
 
 
 @pytest_asyncio.fixture
 async def admin(make_user: UserFactory) -> TestUser:
+    """admin@example.com, an administrator, signed in."""
     return await make_user(admin=True, email="admin@example.com")
 
 
