@@ -1,164 +1,38 @@
-"""Test helpers: a live uvicorn server in a thread, users, and recording socket clients."""
+"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes.
+
+The live server, test users and recording socket clients live in the package (`src.testing`,
+Mindwire's pytest plugin) and are re-exported here for the tests that import them from here."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import socketio
-import uvicorn
 
-from src.core.config import Settings
-from src.core.state import AppServices
-from src.main import create_app
+from src.testing.clients import Received, RecordingClient, SocketFactory
+from src.testing.server import LiveServer
+from src.testing.users import TestUser, UserFactory
 
-T = TypeVar("T")
-
-
-class LiveServer(uvicorn.Server):
-    """uvicorn in a thread on a socket bound to port 0 (the pattern of httpx's TestServer)."""
-
-    loop: asyncio.AbstractEventLoop | None = None
-    url: str = ""
-
-    def install_signal_handlers(self) -> None:  # the main thread owns signals
-        pass
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        self.loop = asyncio.get_running_loop()
-        await super().startup(sockets=sockets)
-
-    @property
-    def services(self) -> AppServices:
-        """The running app's services (use them only through `run_on_server`)."""
-        app: Any = self.config.app
-        services: AppServices = app.other_asgi_app.state.services
-        return services
-
-    async def run_on_server(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Await `coroutine` on the server's own event loop, e.g. an emitter call."""
-        assert self.loop is not None
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return await asyncio.wrap_future(future)
-
-    @classmethod
-    def start(cls, settings: Settings, port: int = 0) -> tuple[LiveServer, threading.Thread, str]:
-        """A new app on `port` (0: a free one), served from a thread once it has started."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A restarted server's old connections may linger in TIME_WAIT on its port.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(settings),
-            log_level="warning",
-            ws_per_message_deflate=False,
-            lifespan="on",
-        )
-        server = cls(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the live server did not start on port {port}")
-            time.sleep(0.01)
-        server.url = f"http://127.0.0.1:{port}"
-        return server, thread, server.url
-
-    def stop(self, thread: threading.Thread) -> None:
-        self.should_exit = True
-        thread.join(timeout=15)
-
-
-@dataclass
-class TestUser:
-    id: int
-    email: str
-    password: str
-    token: str
-    is_admin: bool = False
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class Received:
-    event: str
-    args: tuple[Any, ...]
-
-    @property
-    def data(self) -> Any:
-        return self.args[0] if self.args else None
-
-    @property
-    def meta(self) -> dict[str, Any] | None:
-        return self.args[1] if len(self.args) > 1 else None
-
-
-@dataclass
-class RecordingClient:
-    """A real python-socketio client that records every event it receives, in order."""
-
-    sio: socketio.AsyncClient
-    received: list[Received] = field(default_factory=list)
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-
-    @classmethod
-    def create(cls) -> RecordingClient:
-        client = cls(socketio.AsyncClient(reconnection=False))
-
-        @client.sio.on("*")
-        async def record(event: str, *args: Any) -> None:
-            async with client._changed:
-                client.received.append(Received(event, args))
-                client._changed.notify_all()
-
-        return client
-
-    async def connect(self, url: str, token: str | None) -> None:
-        auth = {"token": token} if token is not None else None
-        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
-
-    def events(self, name: str) -> list[Received]:
-        return [item for item in self.received if item.event == name]
-
-    async def wait_for(
-        self,
-        name: str,
-        where: Callable[[Received], bool] = lambda _item: True,
-        *,
-        count: int = 1,
-        timeout: float = 5.0,
-    ) -> list[Received]:
-        """Wait until `count` events named `name` (and matching `where`) have arrived."""
-
-        def matching() -> list[Received]:
-            return [item for item in self.events(name) if where(item)]
-
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: len(matching()) >= count)
-        return matching()
-
-    async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> Any:
-        return await self.sio.call(event, data, timeout=timeout)
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
+__all__ = [
+    "LiveServer",
+    "Received",
+    "RecordingClient",
+    "SocketFactory",
+    "TestUser",
+    "UserFactory",
+    "free_port",
+    "npm_ci",
+    "refusal_message",
+    "run_mindwire",
+    "stop_process",
+]
 
 
 EMAIL_RULE_CASES = [
