@@ -33,6 +33,8 @@ def migrate(database_url: str) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from src.core.serving import uvicorn_options
+
     if args.workers > 1:
         required = {"SECRET_KEY": settings.secret_key_from_env, "REDIS_URL": settings.redis_url}
         missing = [name for name, value in required.items() if not value]
@@ -61,8 +63,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        ws_per_message_deflate=False,
         log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
     )
     return 0
 

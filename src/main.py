@@ -14,9 +14,7 @@ from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
 from src.events import fastpath
-
-ENGINEIO_HARD_LIMIT = 1024 * 1024
-"""Engine.IO closes a connection whose single message exceeds this (SPEC allows it past 1 MiB)."""
+from src.events.door import DoorLimits, DoorServer
 
 
 def _origin_checker(allowed: list[str]) -> Any:
@@ -36,11 +34,18 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     manager = fastpath.create_manager(
         settings.redis_url, settings.redis_channel, settings.socket_fanout
     )
-    sio = socketio.AsyncServer(
+    sio = DoorServer(
+        door=DoorLimits(
+            max_attachments=settings.max_attachments_per_message,
+            max_message_bytes=settings.max_inbound_message_bytes,
+            connect_timeout=settings.socket_connect_timeout_seconds,
+            max_pending_per_address=settings.max_pending_connections_per_address,
+        ),
         async_mode="asgi",
         client_manager=manager,
         cors_allowed_origins=_origin_checker(settings.cors_origin_list),
-        max_http_buffer_size=max(ENGINEIO_HARD_LIMIT, settings.max_message_bytes),
+        # Engine.IO closes a connection whose single message exceeds this (SPEC §3).
+        max_http_buffer_size=settings.max_inbound_message_bytes,
         transports=settings.transports,
         logger=False,
         engineio_logger=False,
