@@ -189,9 +189,18 @@ async def open_pending(server: ServerProcess, count: int) -> tuple[list[ClientCo
     return opened, refused
 
 
-async def test_sessions_without_connect_are_capped_and_timed_out(server_process, alice, stack):
+# Both WebSocket handlers: the fast path's (`direct`) and Engine.IO's own (`tasks`).
+FANOUTS = pytest.mark.parametrize("fanout", ["direct", "tasks"])
+
+
+@FANOUTS
+async def test_sessions_without_connect_are_capped_and_timed_out(
+    server_process, alice, stack, fanout
+):
     server = server_process(
-        SOCKET_CONNECT_TIMEOUT_SECONDS="2", MAX_PENDING_CONNECTIONS_PER_ADDRESS="50"
+        SOCKET_CONNECT_TIMEOUT_SECONDS="2",
+        MAX_PENDING_CONNECTIONS_PER_ADDRESS="50",
+        SOCKET_FANOUT=fanout,
     )
     baseline = open_fds(server)
     opened, refused = await open_pending(server, 120)
@@ -206,9 +215,9 @@ async def test_sessions_without_connect_are_capped_and_timed_out(server_process,
         waited = time.monotonic() - started
     left = await fds_settled(server, baseline)
     report(
-        f"120 WebSockets without CONNECT ({stack}): {len(opened)} accepted, {refused} refused, "
-        f"server fds +{held} while open, {closed} closed by the server in {waited:.1f}s, "
-        f"fds left +{left}"
+        f"120 WebSockets without CONNECT ({stack}, {fanout}): {len(opened)} accepted, "
+        f"{refused} refused, server fds +{held} while open, {closed} closed by the server "
+        f"in {waited:.1f}s, fds left +{left}"
     )
     assert len(opened) == 50 and refused == 70
     assert closed == len(opened)
@@ -281,8 +290,9 @@ def log_bytes(server: ServerProcess) -> int:
     return Path(server.log_path).stat().st_size
 
 
-async def test_unknown_packet_types_log_one_line_per_connection(server_process, stack):
-    server = server_process(LOG_LEVEL="INFO")
+@FANOUTS
+async def test_unknown_packet_types_log_one_line_per_connection(server_process, stack, fanout):
+    server = server_process(LOG_LEVEL="INFO", SOCKET_FANOUT=fanout)
     before = log_bytes(server)
     ws = await engineio_open(server)
     async with sockets_closed([ws]):
@@ -294,7 +304,7 @@ async def test_unknown_packet_types_log_one_line_per_connection(server_process, 
             await ws.send("40")  # barrier: answered after every frame before it
         answer = await answer_or_close(ws, "4")
     logged = log_bytes(server) - before
-    report(f"10,000 frames '47' from one connection ({stack}): {logged} bytes of log")
+    report(f"10,000 frames '47' from one connection ({stack}, {fanout}): {logged} bytes of log")
     assert answer is None  # the server closed the connection: nothing was acknowledged
     assert logged < 1000, server.log()[-2000:]
 
