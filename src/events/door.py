@@ -196,6 +196,10 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         if partial is not None:
             await self._attachment(eio_sid, partial, data)
             return
+        if not isinstance(data, str) or not data:
+            # Checked here: python-socketio's Packet does not decode an empty one at all, and
+            # leaves an EVENT without data.
+            raise ProtocolError("an empty packet, or a binary frame no packet announced")
         pkt: TolerantPacket = self.packet_class(encoded_packet=data)
         kind = pkt.packet_type
         if kind in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):

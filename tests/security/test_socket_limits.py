@@ -372,3 +372,27 @@ async def test_reserved_event_names_are_answered_with_an_error(server_process, a
         assert ack is not None
         body = json.loads(ack[3:])[0]
         assert body["ok"] is False and body["error"]["code"] == "unknown_event", body
+
+
+ENGINEIO_GARBAGE = {
+    "empty text frame": "",
+    "unknown Engine.IO type": "x",
+    "bad base64": "b!!!",
+    "empty Socket.IO packet": "4",
+    "binary frame no packet announced": "b" + "AAEC",
+    "JSON nested too deep": "4" + "[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("frame", list(ENGINEIO_GARBAGE.values()), ids=list(ENGINEIO_GARBAGE))
+async def test_engineio_garbage_closes_with_one_line_and_no_traceback(server_process, frame):
+    server = server_process(LOG_LEVEL="INFO")
+    ws = await engineio_open(server)
+    async with sockets_closed([ws]):
+        for _ in range(100):
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(frame)
+        await closed_by_server(ws)
+    log = server.log()
+    assert "Traceback" not in log, log[-2000:]
+    assert log.count("closing connection") == 1, log[-2000:]
