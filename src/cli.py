@@ -37,6 +37,8 @@ def migrate(database_url: str) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from src.core.serving import uvicorn_options
+
     if args.workers > 1:
         # Not the development key of DATA_DIR: a deployment of several workers is production.
         required = {"SECRET_KEY": settings.secret_key, "REDIS_URL": settings.redis_url}
@@ -66,9 +68,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        ws_per_message_deflate=False,
         log_config=logging_config(settings.log_level, settings.log_format),
         log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -17,11 +17,9 @@ from src.core.outages import add_outage_handlers
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
 from src.events import fastpath
+from src.events.door import DoorLimits, DoorServer
 
 logger = logging.getLogger("mindwire")
-
-ENGINEIO_HARD_LIMIT = 1024 * 1024
-"""Engine.IO closes a connection whose single message exceeds this (allowed past 1 MiB)."""
 
 
 def _origin_checker(allowed: list[str]) -> Any:
@@ -41,11 +39,18 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     manager = fastpath.create_manager(
         settings.redis_url, settings.redis_channel, settings.socket_fanout
     )
-    sio = socketio.AsyncServer(
+    sio = DoorServer(
+        door=DoorLimits(
+            max_attachments=settings.max_attachments_per_message,
+            max_message_bytes=settings.max_inbound_message_bytes,
+            connect_timeout=settings.socket_connect_timeout_seconds,
+            max_pending_per_address=settings.max_pending_connections_per_address,
+        ),
         async_mode="asgi",
         client_manager=manager,
         cors_allowed_origins=_origin_checker(settings.cors_origin_list),
-        max_http_buffer_size=max(ENGINEIO_HARD_LIMIT, settings.max_message_bytes),
+        # Engine.IO closes a connection whose single message exceeds this (SPEC §3).
+        max_http_buffer_size=settings.max_inbound_message_bytes,
         transports=settings.transports,
         logger=False,
         engineio_logger=False,

@@ -16,6 +16,8 @@ from src.core.settings_errors import SettingsError, describe
 _RATE_PATTERN = re.compile(
     r"^\s*(?P<count>\d+)\s*/\s*(?P<seconds>\d+(?:\.\d+)?)?\s*s?\s*(?:burst\s*(?P<burst>\d+))?\s*$"
 )
+ENGINEIO_HARD_LIMIT = 1024 * 1024
+"""SPEC §3: a connection whose message exceeds this may be closed (Mindwire closes it)."""
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "change-me"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RATE_FORM = "COUNT/SECONDSs with an optional 'burst N', e.g. '20/1s' or '20/1s burst 40'"
@@ -75,6 +77,12 @@ class Settings(BaseSettings):
     socket_transports: str = "polling,websocket"
     """Engine.IO transports offered; `websocket` alone when workers do not share sessions."""
     max_connections_per_user: int = Field(default=20, gt=0)
+    max_attachments_per_message: int = Field(default=10, ge=0)
+    """Binary attachments one Socket.IO message may announce; more closes the connection."""
+    socket_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """An Engine.IO session without a completed Socket.IO CONNECT by then is closed."""
+    max_pending_connections_per_address: int = Field(default=50, gt=0)
+    """Engine.IO sessions one client address may hold open before their Socket.IO CONNECT."""
     admin_recheck_seconds: float = Field(default=10.0, gt=0)
     """How often the admin rights of connected admins are read again from the database."""
     socket_fanout: FanoutMode = "direct"
@@ -141,6 +149,13 @@ class Settings(BaseSettings):
     @property
     def transports(self) -> list[str]:
         return self.socket_transports.split(",")
+
+    @property
+    def max_inbound_message_bytes(self) -> int:
+        """The largest inbound message, binary attachments included: past it the connection
+        is closed while the message arrives. 1 MiB (SPEC §3), or `MAX_MESSAGE_BYTES` if more.
+        Also uvicorn's `ws_max_size`, so a WebSocket frame past it is refused as it arrives."""
+        return max(ENGINEIO_HARD_LIMIT, self.max_message_bytes)
 
     @property
     def rate_limit(self) -> RateLimit:

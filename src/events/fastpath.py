@@ -539,7 +539,16 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
             if data is None:
                 break
             try:
-                await socket.receive(eio_packet.Packet(encoded_packet=data))
+                pkt = eio_packet.Packet(encoded_packet=data)
+            except Exception as exc:  # Engine.IO lets it out as a traceback per frame
+                logger.warning(
+                    "closing connection %s: an Engine.IO packet that does not decode (%s)",
+                    getattr(socket, "sid", "?"),
+                    type(exc).__name__,
+                )
+                break
+            try:
+                await socket.receive(pkt)
             except eio_exceptions.UnknownPacketError:
                 pass
             except eio_exceptions.SocketIsClosedError:

@@ -71,7 +71,7 @@ class SocketGateway:
 
     def bind(self) -> None:
         sio = self.service.sio
-        # Undecodable JSON in an event is answered (`validation_error`), not dropped.
+        # JSON nested too deep is answered (`validation_error`), not dropped.
         sio.packet_class = TolerantPacket
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
@@ -216,8 +216,7 @@ class SocketGateway:
         if event is MALFORMED_EVENT:
             error = SocketError(
                 ErrorCode.VALIDATION_ERROR,
-                "the message could not be decoded: a Socket.IO event is a JSON array "
-                "[name, ...arguments] (integers of at most 100 digits)",
+                "the message could not be decoded: its JSON is nested too deeply",
             )
             return await self.registry.reject(None, error, context)
         if _encoded_size(args) > self.limits.max_message_bytes:

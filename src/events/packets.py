@@ -1,12 +1,16 @@
-"""`TolerantPacket`: Socket.IO packets whose JSON never makes the server drop a message.
+"""`TolerantPacket`: Socket.IO packet decoding that tells odd content from a broken protocol.
 
 python-socketio decodes each packet with `engineio.json`, which refuses integers of more than
 100 digits (against slow big-int parsing), and lets a nesting too deep for Python's parser
 raise. Either way the message vanished: no ack, no `error`, only a traceback in the log.
 Here such an integer parses as a float (`since: 1e300` is then a `validation_error` like any
-other wrong type), and an event whose JSON still cannot be decoded, or is not
-`[name, ...args]`, arrives as `MALFORMED_EVENT`, which the gateway answers with
-`validation_error`.
+other wrong type), and an event nested too deep arrives as `MALFORMED_EVENT`, which the
+gateway answers with `validation_error`: the packet is well formed, its content is not.
+
+A packet no Socket.IO client sends (an unknown type, JSON that does not parse, an event that
+is not `[name, ...args]`, an ack id followed by letters, a binary placeholder that points at
+no attachment) raises `ProtocolError`; the door (`src/events/door.py`) then closes the
+connection, as Socket.IO's own servers do on a parse error. It is never acknowledged.
 """
 
 from __future__ import annotations
@@ -17,6 +21,21 @@ from typing import Any
 from socketio import packet as sio_packet
 
 MAX_INT_DIGITS = 100
+CLIENT_PACKET_TYPES = frozenset(
+    {
+        sio_packet.CONNECT,
+        sio_packet.DISCONNECT,
+        sio_packet.EVENT,
+        sio_packet.ACK,
+        sio_packet.BINARY_EVENT,
+        sio_packet.BINARY_ACK,
+    }
+)
+"""What a client may send: everything but CONNECT_ERROR, which only a server sends."""
+
+
+class ProtocolError(ValueError):
+    """A packet that breaks the Socket.IO protocol: the connection is closed, not answered."""
 
 
 class _MalformedEvent(str):
@@ -35,7 +54,8 @@ def _parse_int(text: str) -> int | float:
 
 
 class TolerantJSON:
-    """The `json` of `TolerantPacket`: `loads` never raises on a client's text."""
+    """The `json` of `TolerantPacket`: deep nesting is `MALFORMED_EVENT`, bad JSON a
+    `ProtocolError`; nothing else escapes from a client's text."""
 
     @staticmethod
     def dumps(value: Any, **kwargs: Any) -> str:
@@ -45,21 +65,60 @@ class TolerantJSON:
     def loads(text: str | bytes, **kwargs: Any) -> Any:
         try:
             return json.loads(text, parse_int=_parse_int, **kwargs)
-        except (ValueError, RecursionError):
+        except RecursionError:
             return [MALFORMED_EVENT]
+        except ValueError:
+            raise ProtocolError("the packet's JSON does not parse") from None
 
 
 class TolerantPacket(sio_packet.Packet):  # type: ignore[misc]
-    """A Socket.IO packet decoded with `TolerantJSON`, its event checked to be `[name, ...]`."""
+    """A Socket.IO packet decoded with `TolerantJSON`, checked against the protocol."""
 
     json = TolerantJSON
     data: Any
     packet_type: int
+    attachment_count: int
+    received_bytes = 0
+    """Bytes of this message received so far (its header, then its attachments)."""
 
     def decode(self, encoded_packet: Any) -> int:
-        attachments: int = super().decode(encoded_packet)
+        if not isinstance(encoded_packet, str) or not encoded_packet:
+            raise ProtocolError("a binary frame that no binary packet announced")
+        if encoded_packet[0] not in "0123456":
+            raise ProtocolError(f"unknown packet type {encoded_packet[:1]!r}")
+        try:
+            attachments: int = super().decode(encoded_packet)
+        except ProtocolError:
+            raise
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ProtocolError(f"the packet does not decode: {exc}") from None
+        if self.packet_type not in CLIENT_PACKET_TYPES:
+            raise ProtocolError(f"a client may not send packets of type {self.packet_type}")
         if self.packet_type in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
             data = self.data
             if not (isinstance(data, list) and data and isinstance(data[0], str)):
-                self.data = [MALFORMED_EVENT]
+                raise ProtocolError("an event is a JSON array [name, ...arguments]")
+        self.received_bytes = len(encoded_packet)
         return attachments
+
+    @classmethod
+    def reconstruct_binary(cls, data: Any, attachments: list[Any]) -> Any:
+        """The data with each placeholder replaced by its attachment; a placeholder whose
+        `num` is not the index of an attachment is a `ProtocolError`."""
+        try:
+            return _reconstruct(data, attachments)
+        except RecursionError:
+            return [MALFORMED_EVENT]
+
+
+def _reconstruct(data: Any, attachments: list[Any]) -> Any:
+    if isinstance(data, list):
+        return [_reconstruct(item, attachments) for item in data]
+    if isinstance(data, dict):
+        if data.get("_placeholder") and "num" in data:
+            num = data["num"]
+            if type(num) is not int or not 0 <= num < len(attachments):
+                raise ProtocolError(f"a binary placeholder points at no attachment: {num!r}")
+            return attachments[num]
+        return {key: _reconstruct(value, attachments) for key, value in data.items()}
+    return data

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from src.core.config import Settings
+from src.core.serving import uvicorn_options
 from src.core.state import AppServices
 from src.main import create_app
 
@@ -59,8 +60,8 @@ class LiveServer(uvicorn.Server):
         config = uvicorn.Config(
             create_app(settings),
             log_level="warning",
-            ws_per_message_deflate=False,
             lifespan="on",
+            **uvicorn_options(settings),
         )
         server = cls(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

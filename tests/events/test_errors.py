@@ -99,3 +99,17 @@ async def test_client_events_named_connect_or_disconnect_change_nothing(connect,
     assert (await sock.call("ping", {"timestamp": 3}))["timestamp"] == 3
     offline = [e for e in watcher.events("user_status_changed") if e.data["status"] == "offline"]
     assert offline == []
+    errors = await sock.wait_for("error", count=2)
+    assert [(e.data["code"], e.data["event"]) for e in errors] == [
+        ("unknown_event", "disconnect"),
+        ("unknown_event", "connect"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["connect", "disconnect"])
+async def test_client_events_named_connect_or_disconnect_are_not_acknowledged_empty(
+    connect, alice, name
+):
+    sock = await connect(alice)
+    ack = await sock.call(name, {"token": alice.token})
+    await assert_error(sock, ack, "unknown_event", name)

@@ -91,7 +91,8 @@ def report(line: str) -> None:
 
 @dataclass
 class ServerProcess:
-    """`uvicorn src.main:create_app --factory` in a subprocess, configured by environment."""
+    """`mindwire serve` in a subprocess, configured by environment: the uvicorn options of
+    production (`src.core.serving.uvicorn_options`) apply."""
 
     env: dict[str, str]
     log_path: Path
@@ -102,8 +103,8 @@ class ServerProcess:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "uvicorn", "src.main:create_app", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        command = [sys.executable, "-m", "src.cli", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT

@@ -3,8 +3,10 @@
 One server and one python-socketio client serve every example (a server per example would
 be far too slow): hypothesis runs in a worker thread and hands each message to the client's
 event loop. For every message the client must get exactly one answer (the handler's reply
-event or an `error`, plus the ack when it asked for one), the connection must stay
-up, `ping` must be answered right after, and the server must log no error.
+event or an `error`, plus the ack when it asked for one; `connect` and `disconnect`
+are answered `unknown_event`), the connection must stay up, `ping` must be answered right
+after, and the server must log no error. The client only sends well-formed packets: malformed
+ones close the connection (tests/security/test_socket_limits.py).
 
 The case count is fixed and the seed too (`derandomize=True`). `FUZZ_CASES=N` changes the
 count; the `slow` test runs `FUZZ_CASES_SLOW` (default 20000). See SOCKET_TESTING_GUIDE.md.
@@ -39,7 +41,7 @@ FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "2500"))
 FUZZ_CASES_SLOW = int(os.environ.get("FUZZ_CASES_SLOW", "20000"))
 
 KNOWN_EVENTS = ("ping", "subscribe_event", "unsubscribe_event")
-IGNORED_EVENTS = ("connect", "disconnect")  # docs/contract.md: ignored, empty ack, no reply
+RESERVED_EVENTS = ("connect", "disconnect")  # answered `unknown_event`, like any unknown name
 REPLIES = {"ping": "pong", "subscribe_event": "subscribed", "unsubscribe_event": "unsubscribed"}
 ANSWERS = frozenset({"error", *REPLIES.values()})
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
@@ -124,7 +126,7 @@ event_names = st.one_of(
     st.sampled_from(KNOWN_EVENTS),
     st.sampled_from(KNOWN_EVENTS),  # twice: most messages go to a real handler
     st.sampled_from(
-        [*IGNORED_EVENTS, "", "*", "message", "connect_error", "error", "pong", "__proto__"]
+        [*RESERVED_EVENTS, "", "*", "message", "connect_error", "error", "pong", "__proto__"]
     ),
     texts,
     st.builds(lambda n: "e" * n, st.integers(1000, 70_000)),
@@ -201,27 +203,25 @@ async def send_one(answers: Answers, message: Message, stats: Stats) -> None:
     else:
         await sock.sio.emit(message.event, message.data)
         ack = None
-    expected = before
-    if message.event in IGNORED_EVENTS:
-        assert ack is None, ack
+    expected = before + 1
+    answer = await answers.wait_for(expected)
+    stats.by_answer[_label(answer)] = stats.by_answer.get(_label(answer), 0) + 1
+    if message.event in RESERVED_EVENTS:  # never handled: unknown_event, or a size error
+        assert answer.event == "error", answer
+    if answer.event == "error":
+        assert answer.data["code"] in ERROR_CODES, answer.data
+        assert isinstance(answer.data["message"], str) and answer.data["message"]
+        if message.with_ack:
+            assert ack == {
+                "ok": False,
+                "error": {"code": answer.data["code"], "message": answer.data["message"]},
+            }
     else:
-        expected += 1
-        answer = await answers.wait_for(expected)
-        stats.by_answer[_label(answer)] = stats.by_answer.get(_label(answer), 0) + 1
-        if answer.event == "error":
-            assert answer.data["code"] in ERROR_CODES, answer.data
-            assert isinstance(answer.data["message"], str) and answer.data["message"]
-            if message.with_ack:
-                assert ack == {
-                    "ok": False,
-                    "error": {"code": answer.data["code"], "message": answer.data["message"]},
-                }
-        else:
-            assert answer.event == REPLIES[message.event], (message.event, answer.event)
-            if message.with_ack and message.event != "ping":
-                assert ack["ok"] is True, ack
-            elif message.with_ack:
-                assert ack["timestamp"] == answer.data["timestamp"], (ack, answer.data)
+        assert answer.event == REPLIES[message.event], (message.event, answer.event)
+        if message.with_ack and message.event != "ping":
+            assert ack["ok"] is True, ack
+        elif message.with_ack:
+            assert ack["timestamp"] == answer.data["timestamp"], (ack, answer.data)
     # The connection is up and answers at once; no second answer came for the message.
     token = time.time()
     pong = await sock.call("ping", {"timestamp": token}, timeout=5)
@@ -256,7 +256,10 @@ async def run_fuzz(
     cases: int,
     stack: str,
 ) -> Stats:
-    server = live_server_factory(socket_rate_limit="1000000/1s")
+    # Up to 40 binary leaves in a message (two `json_values`): within the attachment cap, so
+    # that every message is well formed and must be answered (tests/security/
+    # test_socket_limits.py attacks the cap itself).
+    server = live_server_factory(socket_rate_limit="1000000/1s", max_attachments_per_message=64)
     await seed_events(server.url, user)
     answers = Answers(await connect(user, url=server.url))
     loop = asyncio.get_running_loop()

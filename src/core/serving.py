@@ -1,0 +1,25 @@
+"""`uvicorn_options(settings)`: the uvicorn options every way of serving the app uses.
+
+`mindwire serve` and the tests' servers (in a thread or a process) take them from here, so
+a limit set here holds wherever the app runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from src.core.config import Settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` / `uvicorn.Config`.
+
+    `ws_max_size`: uvicorn's default (16 MiB) lets a client stream a frame of up to 16 MiB
+    that Engine.IO refuses only once it has all arrived; at the inbound limit, `websockets`
+    refuses the frame from its header (close code 1009), before buffering its payload.
+    `ws_per_message_deflate`: off, the fast path writes uncompressed frames itself.
+    """
+    return {
+        "ws_max_size": settings.max_inbound_message_bytes,
+        "ws_per_message_deflate": False,
+    }
