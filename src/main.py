@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
+from src.core.allowed_methods import AllowedMethods
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     fastapi_app.state.settings = settings
     sio = create_sio(settings)
     fastapi_app.state.sio = sio
+    # Innermost first: CORS, outermost, answers preflights and adds its headers to every
+    # answer, the 204 of the one below included.
+    fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
     fastapi_app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
