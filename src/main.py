@@ -14,6 +14,7 @@ from src.core.allowed_methods import AllowedMethods
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
+from src.core.races import add_race_handler
 from src.events import fastpath
 
 ENGINEIO_HARD_LIMIT = 1024 * 1024
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_headers=["*"],
     )
     add_outage_handlers(fastapi_app)
+    add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)
     return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")
