@@ -1,11 +1,12 @@
-"""REST under attack from outside: writes that race a delete. The server never answers 500;
-the figures are reported in pytest's summary.
+"""REST under attack from outside: a flood that empties the database pool, and writes that
+race a delete. The server never answers 500; the figures are reported in pytest's summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,47 @@ from tests.security.support import report, server_errors
 
 if TYPE_CHECKING:
     from tests.support import TestUser
+
+# -- the database pool --------------------------------------------------------------------------
+
+FLOOD = 300
+
+
+async def test_an_empty_pool_is_503_with_retry_after_never_500(
+    live_server_factory, alice, bob, stack
+):
+    server = live_server_factory(
+        database_pool_size=1, database_max_overflow=0, database_pool_timeout_seconds=0.1
+    )
+    limits = httpx.Limits(max_connections=FLOOD + 10, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
+        params = {"room": f"user_{alice.id}", "limit": 1000}
+        started = time.perf_counter()
+        with server_errors() as errors:
+            answers = await asyncio.gather(
+                *[
+                    http.get("/api/events", params=params, headers=alice.headers)
+                    for _ in range(FLOOD)
+                ],
+                *[http.get("/api/users/me", headers=bob.headers) for _ in range(10)],
+            )
+        elapsed = time.perf_counter() - started
+        statuses = Counter(answer.status_code for answer in answers)
+        bobs = Counter(answer.status_code for answer in answers[FLOOD:])
+        report(
+            f"pool flood ({stack}): {FLOOD} concurrent GET /api/events?limit=1000 and 10 "
+            f"/api/users/me of another user, pool 1 + 0, 0.1 s wait: {dict(statuses)} in "
+            f"{elapsed:.1f}s; the other user got {dict(bobs)}"
+        )
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses[503] > 0  # the flood did empty the pool
+        for answer in answers:
+            if answer.status_code == 503:
+                assert answer.headers["Retry-After"].isdigit()
+                assert answer.json()["detail"]
+        assert (await http.get("/api/users/me", headers=bob.headers)).status_code == 200
+    assert errors.records == [], errors.render()
+
 
 # -- writes that race a delete ------------------------------------------------------------------
 
