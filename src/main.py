@@ -11,10 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
 from src.core.allowed_methods import AllowedMethods
+from src.core.body_limit import BodyLimit
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
 from src.core.races import add_race_handler
+from src.core.validation_errors import add_validation_handler
 from src.events import fastpath
 
 ENGINEIO_HARD_LIMIT = 1024 * 1024
@@ -68,8 +70,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     sio = create_sio(settings)
     fastapi_app.state.sio = sio
     # Innermost first: CORS, outermost, answers preflights and adds its headers to every
-    # answer, the 204 of the one below included.
+    # answer, the 413 and 204 of the two below included.
     fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
+    fastapi_app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)
     fastapi_app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_headers=["*"],
     )
     add_outage_handlers(fastapi_app)
+    add_validation_handler(fastapi_app)
     add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)

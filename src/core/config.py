@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"
+    max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    """A REST request body past this is refused with 413 before it is read further (the
+    largest valid body, a note with every character escaped as `\\uXXXX`, is ~62 kB)."""
     database_pool_size: int = Field(default=5, gt=0)
     """Connections each process keeps open to the database."""
     database_max_overflow: int = Field(default=10, ge=0)

@@ -1,22 +1,191 @@
-"""REST under attack from outside: a flood that empties the database pool, and writes that
-race a delete. The server never answers 500; the figures are reported in pytest's summary.
+"""REST under attack from outside: huge bodies, a flood that empties the database pool, and
+writes that race a delete. The server never answers 500 and never holds more than
+MAX_REQUEST_BODY_BYTES of a request body; the figures are reported in pytest's summary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import subprocess
+import sys
+import textwrap
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from tests.security.support import report, server_errors
+from tests.security.support import ServerProcess, median_ms, report, server_errors
+from tests.support import RecordingClient
 
 if TYPE_CHECKING:
     from tests.support import TestUser
+
+MiB = 1024 * 1024
+
+# -- request bodies -------------------------------------------------------------------------------
+
+ATTACK_BYTES = 100 * MiB
+ATTACKERS = 4
+
+
+def peak_rss_mib(server: ServerProcess) -> float:
+    """The server process's peak resident memory so far (VmHWM), in MiB."""
+    assert server.process is not None
+    with open(f"/proc/{server.process.pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
+
+def huge_registration(size: int) -> bytes:
+    """A registration whose email is `size` bytes of `a`: valid JSON, invalid input."""
+    head, tail = b'{"email": "', b'", "password": "correct-horse-battery"}'
+    return head + b"a" * (size - len(head) - len(tail)) + tail
+
+
+async def chunks(body: bytes, size: int = MiB) -> AsyncIterator[bytes]:
+    """`body` sent chunked (no Content-Length): the server only learns its size by reading."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+ATTACKER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import httpx
+
+    async def send(url, body, chunked):
+        async def chunks():
+            for start in range(0, len(body), 1 << 20):
+                yield body[start : start + (1 << 20)]
+
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            try:
+                response = await http.post(
+                    "/api/auth/register",
+                    content=chunks() if chunked else body,
+                    headers={"Content-Type": "application/json"},
+                )
+            except httpx.HTTPError as exc:
+                return [type(exc).__name__, 0]
+            return [response.status_code, len(response.content)]
+
+    async def main(url, size, attackers):
+        head, tail = b'{"email": "', b'", "password": "correct-horse-battery"}'
+        body = head + b"a" * (size - len(head) - len(tail)) + tail
+        print("ready", flush=True)
+        answers = await asyncio.gather(*[send(url, body, n % 2 == 1) for n in range(attackers)])
+        print(json.dumps(answers), flush=True)
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    """
+)
+
+
+async def test_huge_bodies_are_refused_before_they_are_read(server_process, alice, stack):
+    """The attack runs in a process of its own, so the ping times are the server's."""
+    server = server_process()
+    victim = RecordingClient.create()
+    await victim.connect(server.url, alice.token)
+    await victim.wait_for("connection_established")
+    await victim.call("ping", {"timestamp": -1})
+    baseline = server.rss_mib()
+
+    attacker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        ATTACKER,
+        server.url,
+        str(ATTACK_BYTES),
+        str(ATTACKERS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert attacker.stdout is not None
+    assert (await asyncio.wait_for(attacker.stdout.readline(), 30)).strip() == b"ready"
+    started = time.perf_counter()
+    finished = asyncio.ensure_future(attacker.communicate())
+    pings: list[float] = []
+    while not finished.done() and time.perf_counter() - started < 120:
+        sent = time.perf_counter()
+        await victim.call("ping", {"timestamp": len(pings)}, timeout=60)
+        pings.append(time.perf_counter() - sent)
+        await asyncio.sleep(0.05)
+    output, errors = await asyncio.wait_for(finished, 120)
+    assert attacker.returncode == 0, errors.decode()
+    answers = json.loads(output.decode().strip().splitlines()[-1])
+    elapsed = time.perf_counter() - started
+    peak = peak_rss_mib(server)
+    await victim.close()
+
+    report(
+        f"huge bodies ({stack}): {ATTACKERS} x {ATTACK_BYTES // MiB} MiB to register (half "
+        f"chunked) in {elapsed:.1f}s: answers {answers}; server RSS {baseline:.0f} MiB before, "
+        f"peak {peak:.0f} MiB; another socket's ping max {max(pings) * 1000:.0f} ms (median "
+        f"{median_ms(pings):.0f} ms, {len(pings)} pings)"
+    )
+    assert [status for status, _ in answers] == [413] * ATTACKERS
+    assert all(size < 200 for _, size in answers)
+    assert peak - baseline < 64, (baseline, peak)
+    assert max(pings) < 1.0
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_body_over_the_limit_is_413_with_a_short_detail(live_server_factory, chunked):
+    server = live_server_factory(max_request_body_bytes=4096)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        fits = await http.post("/api/auth/register", content=huge_registration(4096))
+        assert fits.status_code == 422  # at the limit: read and validated
+        body = huge_registration(4097)
+        response = await http.post(
+            "/api/auth/register",
+            content=chunks(body, 1000) if chunked else body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 413
+        assert response.json() == {
+            "detail": "the request body is larger than MAX_REQUEST_BODY_BYTES (4096 bytes)"
+        }
+        # The sign-in form is a body too.
+        form = {"username": "a" * 5000, "password": "x"}
+        assert (await http.post("/api/auth/token", data=form)).status_code == 413
+        assert (await http.get("/health")).status_code == 200
+
+
+async def test_the_default_limit_fits_the_largest_valid_write(api, alice):
+    """The largest note, every character escaped as `\\uXXXX` (6 bytes each): 1 MiB is ample."""
+    note = {"title": "\u00e9" * 200, "content": "\u00e9" * 10000}
+    body = json.dumps(note, ensure_ascii=True).encode()
+    assert len(body) > 60_000
+    response = await api.post(
+        "/api/mental-notes",
+        content=body,
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["content"] == note["content"]
+
+
+async def test_a_422_never_echoes_a_large_input(api):
+    big = "a" * 400_000  # 800 kB in all: under the 1 MiB limit
+    response = await api.post("/api/auth/register", json={"email": big, "password": big})
+    assert response.status_code == 422
+    report(f"422 on a {len(response.request.content) // 1000} kB body: {len(response.content)} B")
+    assert len(response.content) < 2000, len(response.content)
+    errors = response.json()["detail"]
+    assert {tuple(error["loc"]) for error in errors} == {("body", "email"), ("body", "password")}
+    assert all(len(error.get("input", "")) <= 100 for error in errors)
+    # A body that is not an object is named by its kind, never echoed whole.
+    response = await api.post("/api/auth/register", json=[big])
+    assert response.status_code == 422
+    assert len(response.content) < 2000
+    assert response.json()["detail"][0]["input"] == "<list>"
+
 
 # -- the database pool --------------------------------------------------------------------------
 
