@@ -1,6 +1,7 @@
-"""REST under attack from outside: huge bodies, a flood that empties the database pool, and
-writes that race a delete. The server never answers 500 and never holds more than
-MAX_REQUEST_BODY_BYTES of a request body; the figures are reported in pytest's summary.
+"""REST under attack from outside: huge bodies, text JSON accepts but UTF-8 cannot carry, a
+flood that empties the database pool, and writes that race a delete. The server never answers
+500 and never holds more than MAX_REQUEST_BODY_BYTES of a request body; the figures are
+reported in pytest's summary.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -185,6 +186,75 @@ async def test_a_422_never_echoes_a_large_input(api):
     assert response.status_code == 422
     assert len(response.content) < 2000
     assert response.json()["detail"][0]["input"] == "<list>"
+
+
+# -- text that JSON accepts and UTF-8 cannot carry ----------------------------------------------
+
+LONE = '"\\ud800"'
+"""A lone surrogate as JSON text: `json.loads` accepts it; it is not encodable as UTF-8."""
+
+
+def _json_bodies(openapi: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """Every operation that reads a JSON object: (method, path, its properties)."""
+    schemas = openapi["components"]["schemas"]
+    found = []
+    for path, methods in openapi["paths"].items():
+        for method, operation in methods.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            ref = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            found.append((method.upper(), path, list(schemas[ref]["properties"])))
+    return found
+
+
+def _valid_text(name: str) -> str:
+    return {"email": "x@example.com", "status": "online", "audience": "everyone"}.get(name, "x")
+
+
+async def test_a_lone_surrogate_anywhere_is_422_never_500(api, alice, admin, stack):
+    headers = {**admin.headers, "Content-Type": "application/json"}
+    log = (await api.post("/api/memory-logs", json={"content": "x"}, headers=admin.headers)).json()
+    note = await api.post(
+        "/api/mental-notes", json={"title": "x", "content": "x"}, headers=admin.headers
+    )
+    ids = {"log_id": log["id"], "note_id": note.json()["id"]}
+    operations = _json_bodies((await api.get("/openapi.json")).json())
+    assert len(operations) >= 6
+    statuses: Counter[int] = Counter()
+    with server_errors() as errors:
+        for method, path, properties in operations:
+            url = path.format(**ids)
+            for spoiled in properties:
+                fields = [
+                    f'"{name}": {LONE if name == spoiled else json.dumps(_valid_text(name))}'
+                    for name in properties
+                ]
+                for body in ("{" + ", ".join(fields) + "}", LONE, '{"\\udfff": 1}'):
+                    response = await api.request(method, url, content=body, headers=headers)
+                    statuses[response.status_code] += 1
+                    assert response.status_code == 422, (method, path, body, response.text)
+                    assert response.json()["detail"][0]["type"] == "json_invalid"
+        # Raw bytes of a surrogate (CESU-8): `json.loads` of bytes lets those through too.
+        raw = b'{"content": "\xed\xa0\x80"}'
+        response = await api.post("/api/memory-logs", content=raw, headers=headers)
+        statuses[response.status_code] += 1
+        assert response.status_code == 422, response.text
+        # Registration, without an account.
+        body = '{"email": "\\ud800@example.com", "password": "correct-horse-battery"}'
+        response = await api.post("/api/auth/register", content=body, headers=headers)
+        assert response.status_code == 422, response.text
+    report(f"lone surrogates in every JSON field ({stack}): statuses {dict(statuses)}")
+    assert errors.records == [], errors.render()
+
+
+async def test_a_surrogate_pair_is_a_character_and_is_stored(api, alice):
+    body = '{"content": "\\ud83d\\ude00 and \\u00e9"}'
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    created = await api.post("/api/memory-logs", content=body, headers=headers)
+    assert created.status_code == 201, created.text
+    read = await api.get(f"/api/memory-logs/{created.json()['id']}", headers=alice.headers)
+    assert read.json()["content"] == "\U0001f600 and \u00e9"
 
 
 # -- the database pool --------------------------------------------------------------------------
