@@ -22,6 +22,7 @@ logger = logging.getLogger("mindwire.outages")
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE = "the database is unavailable; nothing was changed, retry shortly"
+BUSY = "the database is busy (no free connection); nothing was changed, retry shortly"
 
 
 BUSY_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
@@ -49,7 +50,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         )
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        {"detail": UNAVAILABLE},
+        {"detail": BUSY if isinstance(exc, PoolTimeout) else UNAVAILABLE},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

@@ -4,8 +4,8 @@ FastAPI's own 422 echoes each rejected value whole (`input`): a 50 MiB email cam
 52 MB answer, and a lone surrogate (`"\\ud800"`, valid JSON, not encodable as UTF-8) made
 the answer itself fail, a 500. Here each error keeps FastAPI's shape (`type`, `loc`, `msg`,
 `input`, `ctx`), but a rejected string is echoed cut to 100 characters with surrogates
-replaced, and a list or object only by its kind (`"<list>"`, `"<object>"`), the rules of the
-socket's `validation_error` (`src/events/errors.py`).
+replaced, and a non-empty list or object only by its kind (`"<list>"`, `"<object>"`), the
+rules of the socket's `validation_error` (`src/events/errors.py`).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def echo(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<binary, {len(value)} bytes>"
     if isinstance(value, dict):
-        return "<object>"
+        return "<object>" if value else {}  # `{}`: FastAPI's input of a JSON decode error
     if isinstance(value, list | tuple):
-        return "<list>"
+        return "<list>" if value else []
     return f"<{type(value).__name__}>"
 
 
