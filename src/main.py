@@ -11,11 +11,15 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
+from src.core.allowed_methods import AllowedMethods
+from src.core.body_limit import BodyLimit
 from src.core.config import Settings, get_settings
 from src.core.lifespan import lifespan
 from src.core.outages import add_outage_handlers
+from src.core.races import add_race_handler
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
+from src.core.validation_errors import add_validation_handler
 from src.events import fastpath
 from src.events.door import DoorLimits, DoorServer
 
@@ -49,7 +53,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         async_mode="asgi",
         client_manager=manager,
         cors_allowed_origins=_origin_checker(settings.cors_origin_list),
-        # Engine.IO closes a connection whose single message exceeds this (SPEC §3).
+        # Engine.IO closes a connection whose single message exceeds this (docs/contract.md).
         max_http_buffer_size=settings.max_inbound_message_bytes,
         transports=settings.transports,
         logger=False,
@@ -89,6 +93,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     fastapi_app.state.settings = settings
     sio = create_sio(settings)
     fastapi_app.state.sio = sio
+    # Innermost first: CORS, outermost, answers preflights and adds its headers to every
+    # answer, the 413 and 204 of the two below included.
+    fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
+    fastapi_app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)
     fastapi_app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -97,6 +105,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_headers=["*"],
     )
     add_outage_handlers(fastapi_app)
+    add_validation_handler(fastapi_app)
+    add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)
     return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"
+    max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    """A REST request body past this is refused with 413 before it is read further (the
+    largest valid body, a note with every character escaped as `\\uXXXX`, is ~62 kB)."""
+    database_pool_size: int = Field(default=5, gt=0)
+    """Connections each process keeps open to the database."""
+    database_max_overflow: int = Field(default=10, ge=0)
+    """Connections opened past `DATABASE_POOL_SIZE` under load, closed when returned."""
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a request waits for a free connection before it is answered 503."""
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

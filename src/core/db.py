@@ -80,6 +80,15 @@ def _connect_fewer_hops(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[
     cparams["async_creator_fn"] = sqlite_driver.connect
 
 
+def pool_options(url: str, *, size: int, overflow: int, timeout: float) -> dict[str, Any]:
+    """Bounds of the connection pool: an engine on an in-memory SQLite database has one
+    shared connection and takes none of them."""
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": size, "max_overflow": overflow, "pool_timeout": timeout}
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
     is_sqlite = make_url(url).get_backend_name() == "sqlite"

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from src.auth import service as auth_service
 from src.core.config import Settings
-from src.core.db import create_engine, create_sessionmaker
+from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.state import AppServices
 from src.events.bus import EventBus, forward_to_sockets
@@ -38,7 +38,13 @@ logger = logging.getLogger("mindwire")
 
 def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices:
     """Wire one app's services together; nothing here opens a connection yet."""
-    engine = create_engine(settings.database_url)
+    pool = pool_options(
+        settings.database_url,
+        size=settings.database_pool_size,
+        overflow=settings.database_max_overflow,
+        timeout=settings.database_pool_timeout_seconds,
+    )
+    engine = create_engine(settings.database_url, **pool)
     sessionmaker = create_sessionmaker(engine)
     metrics = Metrics()
     event_log = EventLog(settings.event_retention_seconds)

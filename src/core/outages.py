@@ -3,6 +3,10 @@
 Each request's write is one transaction, so a write cut off by an outage is rolled back
 whole; the client is told to retry. The connection pool checks connections before use
 (`pool_pre_ping`), so the first request after the database is back succeeds.
+
+A database that is busy is answered the same way: no free connection in the pool within
+`DATABASE_POOL_TIMEOUT_SECONDS` (SQLAlchemy's pool `TimeoutError`), or PostgreSQL refusing
+new connections (SQLSTATE class 53, `too_many_connections`, or starting / shutting down).
 """
 
 from __future__ import annotations
@@ -12,18 +16,30 @@ import logging
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 logger = logging.getLogger("mindwire.outages")
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE = "the database is unavailable; nothing was changed, retry shortly"
+BUSY = "the database is busy (no free connection); nothing was changed, retry shortly"
+
+
+BUSY_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+"""PostgreSQL codes of "cannot serve you now": connection failures, insufficient resources
+(too many connections, out of memory or disk), and a server shutting down or starting."""
 
 
 def is_outage(exc: BaseException) -> bool:
-    """True for errors that mean "cannot reach the database", not "bad query"."""
-    if isinstance(exc, ConnectionError | TimeoutError | OperationalError | InterfaceError):
+    """True for errors that mean "cannot reach the database now", not "bad query"."""
+    outage = ConnectionError | TimeoutError | PoolTimeout | OperationalError | InterfaceError
+    if isinstance(exc, outage):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    busy = isinstance(sqlstate, str) and sqlstate.startswith(BUSY_SQLSTATES)
+    return busy or exc.connection_invalidated
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -34,12 +50,12 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         )
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        {"detail": UNAVAILABLE},
+        {"detail": BUSY if isinstance(exc, PoolTimeout) else UNAVAILABLE},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
 def add_outage_handlers(app: FastAPI) -> None:
-    for error in (DBAPIError, ConnectionError, TimeoutError):
+    for error in (DBAPIError, ConnectionError, TimeoutError, PoolTimeout):
         app.add_exception_handler(error, _database_unavailable)

@@ -23,7 +23,9 @@ ADMIN = "admin"
 USER_ROOMS = "user_{id}"
 """The per-user room family, as the contract and the docs name it."""
 SCOPED_ROOMS = frozenset({MEMORY_LOGS, MENTAL_NOTES})
-_USER_ROOM = re.compile(r"^user_(?P<id>[1-9][0-9]{0,18})$")
+_USER_ROOM = re.compile(r"user_(?P<id>[1-9][0-9]{0,18})")
+"""Matched with `fullmatch`: `$` also matches before a final newline, so `user_1\n` passed for
+`user_1` (REST and socket alike) while being another Socket.IO room and another log key."""
 
 _MEMORY_LOG_EVENTS = (
     EventType.MEMORY_LOG_CREATED,
@@ -100,7 +102,7 @@ class RoomPolicy:
 
     def delivery_room(self, room: str, viewer: Viewer) -> str:
         """The Socket.IO room `viewer` joins for `room`; raises `RoomError` if not allowed."""
-        match = _USER_ROOM.match(room)
+        match = _USER_ROOM.fullmatch(room)
         if match is not None:
             if viewer.is_admin or int(match["id"]) == viewer.user_id:
                 return room

@@ -1,10 +1,14 @@
-"""Memory-log writes; each commits with its event and emits it afterwards."""
+"""Memory-log writes; each commits with its event and emits it afterwards.
+
+A write that loses a race to a delete is a 404 (`src/core/races.py`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import utcnow
+from src.core.races import delete_or_gone, flush_or_gone
 from src.events.emitters import EventEmitter
 from src.memory_logs.models import MemoryLog
 from src.memory_logs.schemas import MemoryLogCreate, MemoryLogUpdate
@@ -26,7 +30,7 @@ async def update_memory_log(
 ) -> MemoryLog:
     log.content = data.content
     log.updated_at = utcnow()
-    await session.flush()
+    await flush_or_gone(session, log)
     await emitter.emit_memory_log_updated(log, session=session)
     return log
 
@@ -34,6 +38,5 @@ async def update_memory_log(
 async def delete_memory_log(
     session: AsyncSession, emitter: EventEmitter, *, log: MemoryLog
 ) -> None:
-    await session.delete(log)
-    await session.flush()
+    await delete_or_gone(session, log)
     await emitter.emit_memory_log_deleted(log.id, log.user_id, session=session)

@@ -1,10 +1,14 @@
-"""Mental-note writes; each commits with its event and emits it afterwards."""
+"""Mental-note writes; each commits with its event and emits it afterwards.
+
+A write that loses a race to a delete is a 404 (`src/core/races.py`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import utcnow
+from src.core.races import delete_or_gone, flush_or_gone
 from src.events.emitters import EventEmitter
 from src.mental_notes.models import MentalNote
 from src.mental_notes.schemas import MentalNoteCreate, MentalNoteUpdate
@@ -31,7 +35,7 @@ async def update_mental_note(
     if data.content is not None:
         note.content = data.content
     note.updated_at = utcnow()
-    await session.flush()
+    await flush_or_gone(session, note)
     await emitter.emit_mental_note_updated(note, session=session)
     return note
 
@@ -39,6 +43,5 @@ async def update_mental_note(
 async def delete_mental_note(
     session: AsyncSession, emitter: EventEmitter, *, note: MentalNote
 ) -> None:
-    await session.delete(note)
-    await session.flush()
+    await delete_or_gone(session, note)
     await emitter.emit_mental_note_deleted(note.id, note.user_id, session=session)

@@ -30,8 +30,9 @@ from src.core.deps import (
     error,
 )
 from src.core.security import create_access_token
+from src.core.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 
 
 @router.post(

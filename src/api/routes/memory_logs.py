@@ -14,6 +14,7 @@ from src.core.deps import (
     error,
 )
 from src.core.ownership import PageDep, list_page
+from src.core.strict_json import StrictJSONRoute
 from src.memory_logs import service
 from src.memory_logs.dependencies import VisibleMemoryLog
 from src.memory_logs.models import MemoryLog
@@ -24,7 +25,7 @@ from src.memory_logs.schemas import (
     MemoryLogUpdate,
 )
 
-router = APIRouter(prefix="/api/memory-logs", tags=["memory logs"])
+router = APIRouter(prefix="/api/memory-logs", tags=["memory logs"], route_class=StrictJSONRoute)
 
 AUTH: Responses = {**UNAUTHORIZED}
 WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}

@@ -14,6 +14,7 @@ from src.core.deps import (
     error,
 )
 from src.core.ownership import PageDep, list_page
+from src.core.strict_json import StrictJSONRoute
 from src.mental_notes import service
 from src.mental_notes.dependencies import VisibleMentalNote
 from src.mental_notes.models import MentalNote
@@ -24,7 +25,7 @@ from src.mental_notes.schemas import (
     MentalNoteUpdate,
 )
 
-router = APIRouter(prefix="/api/mental-notes", tags=["mental notes"])
+router = APIRouter(prefix="/api/mental-notes", tags=["mental notes"], route_class=StrictJSONRoute)
 
 AUTH: Responses = {**UNAUTHORIZED}
 WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}

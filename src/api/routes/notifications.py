@@ -13,10 +13,11 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.core.strict_json import StrictJSONRoute
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=StrictJSONRoute)
 
 
 @router.post(
