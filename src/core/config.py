@@ -17,7 +17,7 @@ _RATE_PATTERN = re.compile(
     r"^\s*(?P<count>\d+)\s*/\s*(?P<seconds>\d+(?:\.\d+)?)?\s*s?\s*(?:burst\s*(?P<burst>\d+))?\s*$"
 )
 ENGINEIO_HARD_LIMIT = 1024 * 1024
-"""SPEC §3: a connection whose message exceeds this may be closed (Mindwire closes it)."""
+"""A connection whose message exceeds this is closed (docs/contract.md, "Oversized messages")."""
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", "change-me"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RATE_FORM = "COUNT/SECONDSs with an optional 'burst N', e.g. '20/1s' or '20/1s burst 40'"
@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     @property
     def max_inbound_message_bytes(self) -> int:
         """The largest inbound message, binary attachments included: past it the connection
-        is closed while the message arrives. 1 MiB (SPEC §3), or `MAX_MESSAGE_BYTES` if more.
+        is closed while the message arrives. 1 MiB, or `MAX_MESSAGE_BYTES` if more.
         Also uvicorn's `ws_max_size`, so a WebSocket frame past it is refused as it arrives."""
         return max(ENGINEIO_HARD_LIMIT, self.max_message_bytes)
 
