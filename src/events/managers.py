@@ -113,10 +113,11 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
         if state is None or state.depth == 0:
             return
         state.depth -= 1
-        if state.depth:
-            return
+        if state.depth or state.releasing:
+            return  # another replay still runs, or an earlier release is still sending
         state.releasing = True  # live emits keep queueing behind what is being sent
         try:
+            # A replay that begins meanwhile stops this; its own release sends the rest.
             while state.held and state.depth == 0:
                 event_id, event, data, namespace = state.held.popleft()
                 if event_id is not None:
@@ -126,7 +127,12 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
                 await super().emit(event, data, namespace=namespace, to=sid)
         finally:
             state.releasing = False
-        self._forget_passed()
+        if state.depth == 0:
+            # Only ids the live stream has not passed can still come live: keep just those
+            # (a later replay knows the others from `covered`).
+            passed = self.live_through
+            state.replayed = {event_id for event_id in state.replayed if event_id > passed}
+            self._forget_passed()
 
     async def emit(self, event: str, data: Any, namespace: str | None = None, **kw: Any) -> Any:
         """`AsyncManager.emit` (python-socketio passes room, to, skip_sid... by keyword)."""

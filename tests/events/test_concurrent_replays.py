@@ -103,3 +103,30 @@ async def test_rooms_resubscribed_at_once_during_writes_keep_order_and_never_rep
     # One assertion per socket, so that a failure reports every figure at once.
     for sock in sockets:
         assert figures(sock, room_of) == (expected, [], dict.fromkeys(rooms, 0))
+
+
+async def test_a_resubscription_sends_only_what_the_socket_has_not_received(
+    connect, api, live_server, make_user, admin
+):
+    """Replayed, then received live, then asked for again (the same room, and a room that
+    shares its events): the socket already has every one, so none is sent again."""
+    writer = await make_user()
+    await seed(live_server, [writer])
+    sock = await connect(admin)
+    first = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
+    assert first["replayed"] == SEEDED // 2
+    await write(api, writer, 4)  # two of them are memory logs, sent live
+    await sock.wait_for("memory_log_created", count=SEEDED // 2 + 2)
+    again = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
+    shared = await sock.call("subscribe_event", {"event_type": f"user_{writer.id}", "since": 0})
+    assert (again["replayed"], shared["replayed"]) == (0, SEEDED // 2 + 2)  # the notes only
+    barrier = await api.post(
+        "/api/memory-logs", json={"content": "barrier"}, headers=writer.headers
+    )
+    await sock.wait_for("memory_log_created", lambda item: item.data == barrier.json())
+    ids = [
+        item.meta["event_id"]
+        for item in sock.received
+        if item.event.startswith(("memory_", "mental_"))
+    ]
+    assert len(ids) == len(set(ids)) == SEEDED + 4 + 1
