@@ -29,7 +29,6 @@ from src.events.managers import close_client_manager
 from src.events.presence import LocalPresence, Presence, RedisPresence, reap_dead_processes_forever
 from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
-from src.events.schemas import UserStatus
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
 
@@ -72,10 +71,11 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
             )
             return Viewer(user.id, user.is_admin) if user else None
 
-    async def on_status_change(user_id: int, status: str) -> None:
-        presence_status: UserStatus = "online" if status == "online" else "offline"
+    async def sync_status(user_id: int) -> None:
         async with sessionmaker() as session:
-            await auth_service.set_status(session, emitter, user_id=user_id, status=presence_status)
+            await auth_service.follow_presence(
+                session, emitter, user_id=user_id, connections=lambda: presence.connections(user_id)
+            )
 
     async def current_admins(user_ids: set[int]) -> set[int]:
         async with sessionmaker() as session:
@@ -86,7 +86,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         registry=registry,
         emitter=emitter,
         authenticate=authenticate,
-        on_status_change=on_status_change,
+        sync_status=sync_status,
         limits=GatewayLimits(
             rate=settings.rate_limit,
             max_message_bytes=settings.max_message_bytes,

@@ -21,7 +21,7 @@ from src.events.errors import SocketError
 from src.events.fastpath import slim_environ
 from src.events.handlers import EventHandlerRegistry, HandlerContext
 from src.events.packets import MALFORMED_EVENT, TolerantPacket
-from src.events.presence import LocalPresence, Presence
+from src.events.presence import LocalPresence, Presence, UserLocks
 from src.events.rate_limit import TokenBucket
 from src.events.rooms import Viewer, user_room
 from src.events.schemas import ErrorCode, ErrorEvent
@@ -30,7 +30,8 @@ from src.events.socket_service import SocketService
 logger = logging.getLogger("mindwire.events")
 
 Authenticator = Callable[[str | None], Awaitable[Viewer | None]]
-StatusChange = Callable[[int, str], Awaitable[None]]
+StatusSync = Callable[[int], Awaitable[None]]
+"""Make a user's stored status follow their open connections (online while any is open)."""
 AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
 """Which of these user ids are admins in the database now."""
 
@@ -60,7 +61,7 @@ class SocketGateway:
     registry: EventHandlerRegistry
     emitter: EventEmitter
     authenticate: Authenticator
-    on_status_change: StatusChange
+    sync_status: StatusSync
     limits: GatewayLimits
     presence: Presence = field(default_factory=LocalPresence)
     current_admins: AdminLookup | None = None
@@ -68,6 +69,7 @@ class SocketGateway:
     """How often `recheck_admins` runs (`ADMIN_RECHECK_SECONDS`)."""
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _status_turns: UserLocks = field(default_factory=UserLocks)
 
     def bind(self) -> None:
         sio = self.service.sio
@@ -110,6 +112,11 @@ class SocketGateway:
                 "presence: could not count a connection of user %s: %s", viewer.user_id, exc
             )
             first_connection = False
+        if self._transport_closed(sid):
+            # The client left while this handler ran: python-socketio would still mark the
+            # socket connected and never call `disconnect` for it (a presence that leaks).
+            await self._forget(sid, viewer, counted=True)
+            return False
         # Runs after python-socketio has queued the CONNECT packet, so the client is
         # connected when `connection_established` arrives.
         self._spawn(self._after_connect(sid, viewer, first_connection))
@@ -128,13 +135,28 @@ class SocketGateway:
             return False
         return open_now >= self.limits.max_connections_per_user
 
+    def _transport_closed(self, sid: str) -> bool:
+        """Whether the Engine.IO connection behind `sid` has already gone."""
+        eio = self.service.sio.eio
+        eio_sid = self.service.sio.manager.eio_sid_from_sid(sid, "/")
+        socket = eio.sockets.get(eio_sid) if eio_sid is not None else None
+        return socket is None or bool(socket.closed)
+
+    async def _forget(self, sid: str, viewer: Viewer, *, counted: bool) -> None:
+        """Undo a connect whose client left before it was accepted."""
+        self._clients.pop(sid, None)
+        self.service.metrics.connected_sockets.dec()
+        await self.service.leave_room(sid, user_room(viewer.user_id))
+        if counted:
+            await self._spawn(self._after_disconnect(sid, viewer))
+
     async def _after_connect(self, sid: str, viewer: Viewer, first_connection: bool) -> None:
         try:
             await self.emitter.emit_connection_established(sid, viewer.user_id)
-            if first_connection:
-                await self.on_status_change(viewer.user_id, "online")
         except Exception:
             logger.exception("connect follow-up for user %s failed", viewer.user_id)
+        if first_connection:
+            await self.follow_presence(viewer.user_id)
 
     async def _on_disconnect(self, sid: str, reason: Any = None, *_extra: Any) -> None:  # noqa: ARG002
         if self.service.sio.manager.is_connected(sid, "/"):
@@ -154,14 +176,25 @@ class SocketGateway:
             logger.exception("could not count user %s's disconnection", viewer.user_id)
             return
         if last_connection:
-            await self.mark_offline(viewer.user_id)
+            await self.follow_presence(viewer.user_id)
 
     async def mark_offline(self, user_id: int) -> None:
-        """The user's last connection closed (here, or on a worker that died)."""
+        """The user's last connection closed on a worker that died (the reaper)."""
+        await self.follow_presence(user_id)
+
+    async def follow_presence(self, user_id: int) -> None:
+        """Store the status the user's connection count says, one change at a time.
+
+        Called after each first connection and each last disconnection (counted atomically,
+        across workers with Redis). The calls of one user run in turn here, and each writes
+        what the count says when it runs (not "online" for a first, "offline" for a last), so
+        the last one leaves a user with no socket open offline, whatever the interleaving.
+        """
         try:
-            await self.on_status_change(user_id, "offline")
+            async with self._status_turns.turn(user_id):
+                await self.sync_status(user_id)
         except Exception:
-            logger.exception("could not mark user %s offline", user_id)
+            logger.exception("could not update user %s's status", user_id)
 
     async def recheck_admins(self) -> list[str]:
         """Withdraw admin rights from the sockets of users who are no longer admins.

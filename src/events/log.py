@@ -125,9 +125,19 @@ class EventLog:
         return LoggedEvent(meta=meta, data=data, rooms=unique_rooms)
 
     async def read(
-        self, session: AsyncSession, room: str, *, after: int = 0, limit: int = 100
+        self,
+        session: AsyncSession,
+        room: str,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        all_rooms: bool = False,
     ) -> list[LoggedEvent]:
-        """Retained events carried by delivery room `room` with id > `after`, in id order."""
+        """Retained events carried by delivery room `room` with id > `after`, in id order.
+
+        Each event's `rooms` is `(room,)`, or with `all_rooms` every delivery room of it (a
+        replay needs them to tell whether the socket already received it through another).
+        """
         query = (
             select(EventRecord)
             .join(EventRoom, EventRoom.event_id == EventRecord.id)
@@ -140,7 +150,15 @@ class EventLog:
             .limit(limit)
         )
         records = (await session.scalars(query)).all()
-        return [LoggedEvent.from_record(record, (room,)) for record in records]
+        if not all_rooms or not records:
+            return [LoggedEvent.from_record(record, (room,)) for record in records]
+        rooms: dict[int, list[str]] = {record.id: [] for record in records}
+        pairs = await session.execute(
+            select(EventRoom.event_id, EventRoom.room).where(EventRoom.event_id.in_(rooms))
+        )
+        for event_id, event_room in pairs:
+            rooms[event_id].append(event_room)
+        return [LoggedEvent.from_record(record, tuple(rooms[record.id])) for record in records]
 
     async def read_all(self, session: AsyncSession, *, after: int, limit: int) -> list[LoggedEvent]:
         """Events with id > `after`, in id order, with all their delivery rooms (the relay).

@@ -3,13 +3,16 @@
 `LocalPresence` counts in one process. `RedisPresence` counts across every process sharing a
 Redis: a user with tabs on two workers goes offline only when the last tab closes, and the
 connections of a worker that died (its heartbeat stopped) are reaped by a survivor.
+`UserLocks` lets a process take one user's status changes in turn.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -33,6 +36,34 @@ class Presence(Protocol):
         ...
 
     async def online_users(self) -> list[int]: ...
+
+
+class UserLocks:
+    """One `asyncio.Lock` per user, forgotten when no one holds or waits for it.
+
+    A user's status changes run in turn in a process, so the last to run reads the last
+    count: a tab's connect follow-up can no longer land after its own disconnect's.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users == 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 class LocalPresence:

@@ -125,32 +125,42 @@ class SocketService:
     async def join_and_replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
         """Join `room` and send `sid` every retained event of it after `since`, in id order.
 
-        Live events for `sid` are held while the log is read: an event committed during the
-        replay is in the log (sent by the replay) or arrives live after it, never before an
-        older replayed one. So the socket sees ids in order even while events are written.
-        Returns how many were replayed and whether the log still held everything.
+        Live events for `sid` are held until its last replay in progress ends (a client
+        resubscribes all its rooms at once after a reconnect): an event committed meanwhile
+        is in the log (sent by the replay) or arrives live after the replays, never before
+        an older replayed one. The replay skips what the socket already has (received live
+        through another room, or sent by another replay), and the manager drops the live copy
+        of a replayed event. Returns how many were sent and whether the log still held
+        everything.
         """
         manager = self.sio.manager
         manager.hold(sid)
         try:
             await self.enter_room(sid, room)
-            return await self._replay(sid, room, since)
+            replayed, complete = await self._replay(sid, room, since)
+            manager.covered(sid, room, since)
+            return replayed, complete
         finally:
             await manager.release(sid)
 
     async def _replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+        manager = self.sio.manager
         replayed = 0
         async with self.sessionmaker() as session:
             complete = await self.event_log.is_complete_after(session, since)
             cursor = since
             while True:
-                batch = await self.event_log.read(session, room, after=cursor, limit=REPLAY_BATCH)
+                batch = await self.event_log.read(
+                    session, room, after=cursor, limit=REPLAY_BATCH, all_rooms=True
+                )
                 for logged in batch:
+                    if not manager.claim(sid, logged.meta.event_id, logged.rooms):
+                        continue  # the socket has it already
                     meta = logged.meta.model_dump(mode="json")
                     await self.sio.emit(
                         meta["event_type"], (logged.data, meta), to=sid, ignore_queue=True
                     )
-                replayed += len(batch)
+                    replayed += 1
                 if len(batch) < REPLAY_BATCH:
                     break
                 cursor = batch[-1].meta.event_id
