@@ -8,11 +8,16 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.auth.exceptions import EmailTaken
+from src.auth.exceptions import EmailTaken, PasswordCheckBusy
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
 from src.core.db import utcnow
-from src.core.security import decode_access_token, hash_password_async, verify_password_async
+from src.core.security import (
+    HashQueueFull,
+    decode_access_token,
+    hash_password_async,
+    verify_password_async,
+)
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
@@ -50,11 +55,17 @@ async def create_user(
     password: str,
     display_name: str | None = None,
     is_admin: bool = False,
+    hash_queue: int | None = None,
 ) -> User:
-    """Create and commit a user; raises `EmailTaken` when the email is in use."""
+    """Create and commit a user; raises `EmailTaken` when the email is in use, and
+    `PasswordCheckBusy` when `hash_queue` hashes are waiting already."""
+    try:
+        hashed_password = await hash_password_async(password, queue_limit=hash_queue)
+    except HashQueueFull:
+        raise PasswordCheckBusy() from None
     user = User(
         email=normalize_email(email),
-        hashed_password=await hash_password_async(password),
+        hashed_password=hashed_password,
         display_name=display_name,
         is_admin=is_admin,
     )
@@ -67,12 +78,18 @@ async def create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
-    """The user whose email and password match; unknown emails cost a full hash check too."""
+async def authenticate(
+    session: AsyncSession, *, email: str, password: str, hash_queue: int | None = None
+) -> User | None:
+    """The user whose email and password match; unknown emails cost a full hash check too.
+    `PasswordCheckBusy` when `hash_queue` hashes are waiting already."""
     user = await get_user_by_email(session, email)
-    if not await verify_password_async(password, user.hashed_password if user else None):
-        return None
-    return user
+    hashed = user.hashed_password if user else None
+    try:
+        matches = await verify_password_async(password, hashed, queue_limit=hash_queue)
+    except HashQueueFull:
+        raise PasswordCheckBusy() from None
+    return user if matches else None
 
 
 async def set_status(

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"
+    # Throttles (src/core/rate_limit.py, src/auth/throttle.py, src/core/limiters.py).
+    login_known_address_days: float = Field(default=30, gt=0)
+    """How long an address that signed in to an account is exempt from its failure limit."""
+    register_rate_limit: str = "5/60s burst 5"
+    """Registrations per client address."""
+    write_rate_limit: str = "20/1s burst 40"
+    """REST writes per user (memory logs, mental notes, status, notifications)."""
+    max_concurrent_writes_per_user: int = Field(default=4, gt=0)
+    """REST writes of one user under way at once, per process."""
+    password_hash_queue: int = Field(default=16, gt=0)
+    """Password hashes waiting for a thread past which sign-ins and registrations get 503."""
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     environment: Literal["development", "production"] = "development"
@@ -88,7 +99,9 @@ class Settings(BaseSettings):
     def _empty_redis_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("socket_rate_limit", "login_rate_limit")
+    @field_validator(
+        "socket_rate_limit", "login_rate_limit", "register_rate_limit", "write_rate_limit"
+    )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)
@@ -140,6 +153,14 @@ class Settings(BaseSettings):
     def login_rate(self) -> RateLimit:
         """`LOGIN_RATE_LIMIT`: sign-in attempts per client address and per email."""
         return parse_rate_limit(self.login_rate_limit)
+
+    @property
+    def register_rate(self) -> RateLimit:
+        return parse_rate_limit(self.register_rate_limit)
+
+    @property
+    def write_rate(self) -> RateLimit:
+        return parse_rate_limit(self.write_rate_limit)
 
 
 @lru_cache

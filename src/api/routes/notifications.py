@@ -13,6 +13,7 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate
 
@@ -23,11 +24,13 @@ router = APIRouter(tags=["notifications"])
     "/api/notifications",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=NotificationAccepted,
+    dependencies=WRITE_LIMITED,
     responses={
         **UNAUTHORIZED,
         **ADMINS_ONLY,
         **BAD_BODY,
         404: error("audience `user` with a `user_id` that names no user"),
+        **WRITE_LIMIT_RESPONSES,
     },
 )
 async def send_notification(
