@@ -123,7 +123,7 @@ class LoginThrottle:
         await self.known.add(address, email)
 
 
-def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
+async def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
     """The app's throttle, made on first use (one per app, so test apps never share one)."""
     state = request.app.state
     throttle: LoginThrottle | None = getattr(state, "login_throttle", None)

@@ -119,6 +119,20 @@ async def test_workers_sharing_redis_share_the_limit(settings_factory, stack, al
     assert statuses == [401, 401, 401, 429]
 
 
+async def test_workers_sharing_redis_share_the_known_addresses(settings_factory, stack, alice):
+    """An address that signed in through one worker is known to the others."""
+    if stack != "services":
+        pytest.skip("one process without Redis has nothing to share")
+    settings = settings_factory(login_rate_limit="2/3600s burst 2")
+    async with app_for(settings) as first, app_for(settings) as second:
+        assert (await sign_in(first("198.51.100.8"), alice.email, alice.password)).is_success
+        for n in range(2):
+            await sign_in(first(f"192.0.2.{n}"), alice.email, "wrong-password")
+        refused = await sign_in(second("192.0.2.20"), alice.email, alice.password)
+        at_home = await sign_in(second("198.51.100.8"), alice.email, alice.password)
+    assert (refused.status_code, at_home.status_code) == (429, 200)
+
+
 async def test_without_redis_each_worker_still_limits_on_its_own():
     """Redis unreachable (a port nobody listens on): the throttle falls back to local buckets."""
     redis = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
