@@ -33,6 +33,14 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 # One template per test session, so concurrent runs on one server never collide.
 TEMPLATE_DATABASE = f"mindwire_template_{uuid.uuid4().hex[:8]}"
 
+GENEROUS_THROTTLES = {
+    "write_rate_limit": "100000/1s",
+    "max_concurrent_writes_per_user": 100000,
+    "register_rate_limit": "100000/1s",
+}
+"""Tests of other things write and register as fast as they like (and the REST fuzzer is not
+throttled into failures); tests/security/test_throttles.py sets the tight limits it attacks."""
+
 STACKS = [
     pytest.param("embedded", id="sqlite-memory"),
     pytest.param(
@@ -124,6 +132,7 @@ def settings_factory(stack: str, database_url: str) -> Callable[..., Settings]:
             "redis_url": TEST_REDIS_URL if stack == "services" else None,
             "redis_channel": channel,
             "secret_key": TEST_SECRET,
+            **GENEROUS_THROTTLES,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

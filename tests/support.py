@@ -26,6 +26,15 @@ from src.main import create_app
 T = TypeVar("T")
 
 
+def throttles_env(settings: Settings) -> dict[str, str]:
+    """The test settings' throttles, for a server started with environment variables."""
+    return {
+        "WRITE_RATE_LIMIT": settings.write_rate_limit,
+        "MAX_CONCURRENT_WRITES_PER_USER": str(settings.max_concurrent_writes_per_user),
+        "REGISTER_RATE_LIMIT": settings.register_rate_limit,
+    }
+
+
 class LiveServer(uvicorn.Server):
     """uvicorn in a thread on a socket bound to port 0 (the pattern of httpx's TestServer)."""
 

@@ -206,6 +206,8 @@ async def test_past_the_hash_queue_a_check_is_refused_at_once():
 # -- writes: one user's flood does not delay another's -----------------------------------------
 
 FLOOD_WRITES = 400
+POOL = 50
+"""Connections per flooding client."""
 
 
 async def test_a_write_flood_is_limited_and_others_writes_are_not_delayed(
@@ -217,7 +219,9 @@ async def test_a_write_flood_is_limited_and_others_writes_are_not_delayed(
     as long as the server takes to answer 400 trivial requests (the floor of any flood)."""
     server = server_process(WRITE_RATE_LIMIT="20/1s burst 40", MAX_CONCURRENT_WRITES_PER_USER="4")
     innocent = client_from(server.url, INNOCENT)
-    flooder = client_from(server.url, ATTACKERS[0], FLOOD_WRITES)
+    # The flood on several clients: one httpx pool of 400 connections costs the test's own
+    # event loop seconds of bookkeeping, which the innocent client's timings would include.
+    flooders = [client_from(server.url, ATTACKERS[0], POOL) for _ in range(FLOOD_WRITES // POOL)]
 
     async def innocent_writes(count: int) -> list[tuple[httpx.Response, float]]:
         results = []
@@ -230,13 +234,14 @@ async def test_a_write_flood_is_limited_and_others_writes_are_not_delayed(
         return results
 
     idle = await innocent_writes(10)
-    floor = await http_floor(server.url, ATTACKERS[:1], FLOOD_WRITES)
+    floor = await http_floor(server.url, ATTACKERS[:1] * len(flooders), POOL)
     body = {"content": "flood"}
     started = time.perf_counter()
     flood = asyncio.gather(
         *[
             flooder.post("/api/memory-logs", json=body, headers=alice.headers)
-            for _ in range(FLOOD_WRITES)
+            for flooder in flooders
+            for _ in range(POOL)
         ]
     )
     await asyncio.sleep(0.1)  # the flood is on
@@ -244,8 +249,8 @@ async def test_a_write_flood_is_limited_and_others_writes_are_not_delayed(
     answers = await flood
     flood_seconds = time.perf_counter() - started
     listed = await innocent.get("/api/memory-logs", headers=alice.headers)
-    await innocent.aclose()
-    await flooder.aclose()
+    for http in [innocent, *flooders]:
+        await http.aclose()
 
     statuses = [answer.status_code for answer in answers]
     counts = {code: statuses.count(code) for code in sorted(set(statuses))}
@@ -261,4 +266,6 @@ async def test_a_write_flood_is_limited_and_others_writes_are_not_delayed(
     assert counts.get(201, 0) <= 40 + 20 * flood_seconds
     assert listed.json()["total"] == counts.get(201, 0)
     assert_throttled(next(a for a in answers if a.status_code == 429), 429, "too many writes")
-    assert max(latencies) < 1.0 + 1.5 * floor, (latencies, floor)
+    # Before: 400 writes reached the database, and the other user's write waited up to
+    # 1.5 s (0.8 s on PostgreSQL) where 400 trivial requests take 0.6 s.
+    assert max(latencies) < 0.5 + floor, (latencies, floor)
