@@ -267,6 +267,8 @@ def start_server(server: Server, options: Options, run_id: str) -> subprocess.Po
                 "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
                 "SECRET_KEY": SECRET,
                 "MAX_CONNECTIONS_PER_USER": "1000000",
+                "WRITE_RATE_LIMIT": "1000000/1s",  # one admin posts every event
+                "MAX_CONCURRENT_WRITES_PER_USER": "1000000",
                 "LOG_LEVEL": "WARNING",
                 "ENVIRONMENT": "development",
                 "SOCKET_TRANSPORTS": "polling,websocket",

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import socketio
 
+from src.core.config import Settings
 from src.testing.clients import Received, RecordingClient, SocketFactory
 from src.testing.server import LiveServer
 from src.testing.users import TestUser, UserFactory
@@ -49,6 +50,15 @@ EMAIL_RULE_CASES = [
 """The email rule (`src/auth/email_rule.py`): an address and its stored form, or None when it
 is refused; register (tests/api/test_auth_routes.py) and `create-user` (tests/test_cli.py)
 both apply it."""
+
+
+def throttles_env(settings: Settings) -> dict[str, str]:
+    """The test settings' throttles, for a server started with environment variables."""
+    return {
+        "WRITE_RATE_LIMIT": settings.write_rate_limit,
+        "MAX_CONCURRENT_WRITES_PER_USER": str(settings.max_concurrent_writes_per_user),
+        "REGISTER_RATE_LIMIT": settings.register_rate_limit,
+    }
 
 
 def run_mindwire(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

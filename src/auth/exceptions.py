@@ -31,3 +31,14 @@ class NotAuthenticated(HTTPException):
 class AdminRequired(HTTPException):
     def __init__(self) -> None:
         super().__init__(status.HTTP_403_FORBIDDEN, "admins only")
+
+
+class PasswordCheckBusy(HTTPException):
+    """`503`: `PASSWORD_HASH_QUEUE` hashes wait already; refused at once, not queued."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "too many password checks are waiting (PASSWORD_HASH_QUEUE): try again shortly",
+            headers={"Retry-After": "1"},
+        )

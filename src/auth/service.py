@@ -9,12 +9,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.email_rule import email_address, lookup_form
-from src.auth.exceptions import EmailTaken
+from src.auth.exceptions import EmailTaken, PasswordCheckBusy
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
 from src.core.clock import utcnow
 from src.core.db import MAX_INTEGER_ID
-from src.core.security import decode_access_token, hash_password_async, verify_password_async
+from src.core.security import (
+    HashQueueFull,
+    decode_access_token,
+    hash_password_async,
+    verify_password_async,
+)
 from src.events.emitters import EventEmitter
 from src.events.schemas import UserStatus
 
@@ -43,12 +48,19 @@ async def create_user(
     password: str,
     display_name: str | None = None,
     is_admin: bool = False,
+    hash_queue: int | None = None,
 ) -> User:
     """Create and commit a user; raises `EmailTaken` when the email is in use, and
-    `InvalidEmail` when the email rule (`src/auth/email_rule.py`) refuses it."""
+    `InvalidEmail` when the email rule (`src/auth/email_rule.py`) refuses it, and
+    `PasswordCheckBusy` when `hash_queue` hashes are waiting already."""
+    address = email_address(email)
+    try:
+        hashed_password = await hash_password_async(password, queue_limit=hash_queue)
+    except HashQueueFull:
+        raise PasswordCheckBusy() from None
     user = User(
-        email=email_address(email),
-        hashed_password=await hash_password_async(password),
+        email=address,
+        hashed_password=hashed_password,
         display_name=display_name,
         is_admin=is_admin,
     )
@@ -61,12 +73,18 @@ async def create_user(
     return user
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
-    """The user whose email and password match; unknown emails cost a full hash check too."""
+async def authenticate(
+    session: AsyncSession, *, email: str, password: str, hash_queue: int | None = None
+) -> User | None:
+    """The user whose email and password match; unknown emails cost a full hash check too.
+    `PasswordCheckBusy` when `hash_queue` hashes are waiting already."""
     user = await get_user_by_email(session, email)
-    if not await verify_password_async(password, user.hashed_password if user else None):
-        return None
-    return user
+    hashed = user.hashed_password if user else None
+    try:
+        matches = await verify_password_async(password, hashed, queue_limit=hash_queue)
+    except HashQueueFull:
+        raise PasswordCheckBusy() from None
+    return user if matches else None
 
 
 async def set_status(

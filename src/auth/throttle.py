@@ -1,198 +1,171 @@
-"""`LOGIN_RATE_LIMIT`: sign-in attempts per client address and per email (token buckets).
+"""Sign-in and registration throttles that an attacker cannot turn against someone else.
 
-`POST /api/auth/token` takes one token from the bucket of the caller's address, then one from
-the bucket of the email it names, before any password is checked (so a refused attempt costs
-no hashing). Every attempt counts, successful or not. An empty bucket answers `429` with
-`Retry-After`. The email bucket exists whether or not the email belongs to a user, so the
-limit reveals nothing about who is registered.
+`POST /api/auth/token` (`LOGIN_RATE_LIMIT`), before any password is checked:
 
-With Redis (`REDIS_URL`), the buckets live there, shared by every worker: the limit holds
-for the whole service however many workers share the attempts. Keys hold a hash of the
-address or email, never the text. Should Redis fail, each worker falls back to buckets of
-its own until it is back.
+1. Per client address, every attempt takes a token, right password or not: this bounds one
+   address's guesses, and the hashing it can make the server do.
+2. Per email, only failed attempts count (an attempt takes a token before the check, and a
+   success gives it back), and an empty bucket refuses further attempts on that email,
+   from anywhere, unless the address has signed in to that account before (within
+   `LOGIN_KNOWN_ADDRESS_DAYS`; such attempts neither take nor need a token). Attackers who
+   spend an email's bucket from many addresses thus stop each other and any new address,
+   never the owner at an address they signed in from. The bucket exists whether or not
+   the email belongs to a user, so the limit reveals nothing about who is registered.
+
+`POST /api/auth/register` (`REGISTER_RATE_LIMIT`): attempts per client address.
+
+With Redis (`REDIS_URL`), buckets and known addresses live there, shared by every worker;
+keys hold a hash of the address or email, never the text. Should Redis fail, each worker
+counts (and remembers) on its own until it is back.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth.email_rule import lookup_form
-from src.core.config import RateLimit
-from src.core.deps import ServicesDep
+from src.core.config import Settings
+from src.core.deps import ServicesDep, services_of
+from src.core.limiters import app_rate_limiter, client_address
+from src.core.rate_limit import MAX_TRACKED_KEYS, RateLimiter, TooManyRequests, key_digest
 from src.events.cluster import RedisCluster
 
 logger = logging.getLogger("mindwire.auth")
 
-MAX_TRACKED_KEYS = 100_000
-"""Buckets kept per limiter; past this the least recently used are forgotten (memory bound)."""
 
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
-class KeyedRateLimiter:
-    """A token bucket per key, e.g. per client address or per email.
-
-    Example::
-
-        limiter = KeyedRateLimiter(parse_rate_limit("10/60s burst 10"))
-        wait = limiter.take("203.0.113.7")  # 0.0 when allowed, else seconds until a token
-    """
+class KnownAddresses:
+    """Client addresses that have signed in to an account, each remembered for `seconds`."""
 
     def __init__(
-        self,
-        limit: RateLimit,
-        *,
-        max_keys: int = MAX_TRACKED_KEYS,
-        clock: Callable[[], float] = time.monotonic,
+        self, seconds: float, redis: aioredis.Redis | None = None, prefix: str = "mindwire"
     ) -> None:
-        self.limit = limit
-        self.max_keys = max_keys
-        self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.seconds = seconds
+        self._redis = redis
+        self._prefix = prefix
+        self._local: OrderedDict[str, float] = OrderedDict()  # key -> when it is forgotten
 
-    def take(self, key: str) -> float:
-        """Take a token for `key`: 0.0 if there was one, else the seconds until there is."""
-        now = self._clock()
-        capacity = float(self.limit.burst)
-        bucket = self._buckets.pop(key, None) or _Bucket(capacity, now)
-        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.stamp) * self.limit.per_second)
-        bucket.stamp = now
-        self._buckets[key] = bucket  # most recently used last
-        while len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.limit.per_second
+    async def add(self, address: str, email: str) -> None:
+        key = key_digest(f"{address} {lookup_form(email)}")
+        self._local.pop(key, None)
+        self._local[key] = time.monotonic() + self.seconds  # kept here too, for outages
+        while len(self._local) > MAX_TRACKED_KEYS:
+            self._local.popitem(last=False)
+        if self._redis is not None:
+            try:
+                await self._redis.set(f"{self._prefix}:{key}", 1, ex=int(self.seconds) or 1)
+            except Exception as exc:
+                logger.warning("known sign-in addresses: Redis failed (%s)", exc)
 
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-
-_TAKE = """
-local capacity, per_second, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens = tonumber(state[1]) or capacity
-local stamp = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - stamp) * per_second)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / per_second end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
-redis.call('EXPIRE', KEYS[1], ttl)
-return tostring(wait)
-"""
-"""`KeyedRateLimiter.take` as one atomic step in Redis, on its clock (workers' clocks differ)."""
+    async def __call__(self, address: str, email: str) -> bool:
+        """Whether `address` has signed in to the account of `email` before."""
+        key = key_digest(f"{address} {lookup_form(email)}")
+        if self._local.get(key, 0.0) > time.monotonic():
+            return True
+        if self._redis is not None:
+            try:
+                return bool(await self._redis.exists(f"{self._prefix}:{key}"))
+            except Exception as exc:
+                logger.warning("known sign-in addresses: Redis failed (%s)", exc)
+        return False
 
 
-class SharedRateLimiter:
-    """Token buckets in Redis, shared by every worker; a key expires once its bucket is full."""
-
-    def __init__(self, redis: aioredis.Redis, prefix: str, limit: RateLimit) -> None:
-        self.prefix = prefix
-        self.limit = limit
-        self._take = redis.register_script(_TAKE)
-        self._ttl = math.ceil(limit.burst / limit.per_second) + 1
-
-    async def take(self, key: str) -> float:
-        """Take a token for `key`: 0.0 if there was one, else the seconds until there is."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        args: list[int | str] = [self.limit.burst, repr(self.limit.per_second), self._ttl]
-        return float(await self._take(keys=[f"{self.prefix}:{digest}"], args=args))
+class TooManyLoginAttempts(TooManyRequests):
+    def __init__(self, scope: str, wait_seconds: float) -> None:
+        super().__init__(f"too many sign-in attempts for {scope}", wait_seconds)
 
 
 @dataclass
 class LoginThrottle:
-    """The two limiters of one app: by client address and by email.
+    """The sign-in limits of one app: attempts by address, failures by email."""
 
-    `shared` (Redis) counts for every worker; the local limiters stand in when it fails.
-    """
-
-    by_address: KeyedRateLimiter
-    by_email: KeyedRateLimiter
-    shared_by_address: SharedRateLimiter | None = None
-    shared_by_email: SharedRateLimiter | None = None
+    by_address: RateLimiter
+    failures_by_email: RateLimiter
+    known: KnownAddresses
 
     @classmethod
-    def create(
-        cls, limit: RateLimit, redis: aioredis.Redis | None = None, prefix: str = "mindwire"
-    ) -> LoginThrottle:
-        if redis is None:
-            return cls(KeyedRateLimiter(limit), KeyedRateLimiter(limit))
+    def create(cls, settings: Settings, redis: aioredis.Redis | None = None) -> LoginThrottle:
+        prefix = f"{settings.redis_channel}:login"
+        limit = settings.login_rate
         return cls(
-            KeyedRateLimiter(limit),
-            KeyedRateLimiter(limit),
-            SharedRateLimiter(redis, f"{prefix}:login:address", limit),
-            SharedRateLimiter(redis, f"{prefix}:login:email", limit),
+            RateLimiter(limit, redis, f"{prefix}:address"),
+            RateLimiter(limit, redis, f"{prefix}:email"),
+            KnownAddresses(settings.login_known_address_days * 86400, redis, f"{prefix}:known"),
         )
 
-    async def check(self, address: str, email: str) -> None:
-        """Raise `TooManyLoginAttempts` when either bucket is empty."""
-        # The address first: an address already refused does not also drain the email's
-        # bucket (which would lock its owner out for longer).
-        address_wait = await _take(self.shared_by_address, self.by_address, address)
+    async def check(self, address: str, email: str) -> bool:
+        """Raise `TooManyLoginAttempts` when this attempt may not check a password; else
+        whether it took a token of the email's (to give back should it succeed)."""
+        # The address first: an address already refused spends nothing of the email's.
+        address_wait = await self.by_address.take(address)
         if address_wait > 0:
             raise TooManyLoginAttempts("this address", address_wait)
-        email_wait = await _take(self.shared_by_email, self.by_email, lookup_form(email))
+        if await self.known(address, email):
+            return False
+        # Taken before the check, not after a failure: attempts in flight at once cannot
+        # overshoot the limit.
+        email_wait = await self.failures_by_email.take(lookup_form(email))
         if email_wait > 0:
             raise TooManyLoginAttempts("this email", email_wait)
+        return True
+
+    async def succeeded(self, address: str, email: str, *, took_email_token: bool) -> None:
+        """A success does not count against the email, and makes its address known."""
+        if took_email_token:
+            await self.failures_by_email.take(lookup_form(email), cost=-1)
+        await self.known.add(address, email)
 
 
-async def _take(shared: SharedRateLimiter | None, local: KeyedRateLimiter, key: str) -> float:
-    if shared is not None:
-        try:
-            return await shared.take(key)
-        except Exception as exc:  # Redis down: this worker counts on its own meanwhile
-            logger.warning("sign-in rate limit: Redis failed (%s); counting in this process", exc)
-    return local.take(key)
-
-
-class TooManyLoginAttempts(HTTPException):
-    """`429` with `Retry-After` (whole seconds) and a reason a person can read."""
-
-    def __init__(self, scope: str, wait_seconds: float) -> None:
-        retry_after = max(1, math.ceil(wait_seconds))
-        super().__init__(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many sign-in attempts for {scope}: try again in {retry_after} seconds",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
+async def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
     """The app's throttle, made on first use (one per app, so test apps never share one)."""
     state = request.app.state
     throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
     if throttle is None:
-        settings = services.settings
         cluster = services.cluster
         redis = cluster.redis if isinstance(cluster, RedisCluster) else None
-        throttle = LoginThrottle.create(settings.login_rate, redis, settings.redis_channel)
-        state.login_throttle = throttle
+        throttle = state.login_throttle = LoginThrottle.create(services.settings, redis)
     return throttle
+
+
+@dataclass
+class LoginAttempt:
+    """A sign-in attempt the throttle let through; the route tells it how it ended."""
+
+    throttle: LoginThrottle
+    address: str
+    email: str
+    took_email_token: bool
+
+    async def succeeded(self) -> None:
+        await self.throttle.succeeded(
+            self.address, self.email, took_email_token=self.took_email_token
+        )
 
 
 async def throttle_login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     throttle: Annotated[LoginThrottle, Depends(get_login_throttle)],
-) -> None:
+) -> LoginAttempt:
     """Dependency of `POST /api/auth/token`: refuse with 429 before any password is checked."""
-    address = request.client.host if request.client else "unknown"
-    await throttle.check(address, form.username)
+    address = client_address(request)
+    took_email_token = await throttle.check(address, form.username)
+    return LoginAttempt(throttle, address, form.username, took_email_token)
+
+
+LoginAttemptDep = Annotated[LoginAttempt, Depends(throttle_login)]
+
+
+async def throttle_registration(request: Request) -> None:
+    """Dependency of `POST /api/auth/register`: `REGISTER_RATE_LIMIT` per client address."""
+    limit = services_of(request).settings.register_rate
+    wait = await app_rate_limiter(request, "register:address", limit).take(client_address(request))
+    if wait > 0:
+        raise TooManyRequests("too many registrations from this address", wait)

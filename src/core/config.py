@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     """Connections opened past `DATABASE_POOL_SIZE` under load, closed when returned."""
     database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     """How long a request waits for a free connection before it is answered 503."""
+    # Throttles (src/core/rate_limit.py, src/auth/throttle.py, src/core/limiters.py).
+    login_known_address_days: float = Field(default=30, gt=0)
+    """How long an address that signed in to an account is exempt from its failure limit."""
+    register_rate_limit: str = "5/60s burst 5"
+    """Registrations per client address."""
+    write_rate_limit: str = "20/1s burst 40"
+    """REST writes per user (memory logs, mental notes, status, notifications)."""
+    max_concurrent_writes_per_user: int = Field(default=4, gt=0)
+    """REST writes of one user under way at once, per process."""
+    password_hash_queue: int = Field(default=16, gt=0)
+    """Password hashes waiting for a thread past which sign-ins and registrations get 503."""
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -109,7 +120,9 @@ class Settings(BaseSettings):
     def _empty_redis_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("socket_rate_limit", "login_rate_limit")
+    @field_validator(
+        "socket_rate_limit", "login_rate_limit", "register_rate_limit", "write_rate_limit"
+    )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         try:
@@ -174,6 +187,14 @@ class Settings(BaseSettings):
     def login_rate(self) -> RateLimit:
         """`LOGIN_RATE_LIMIT`: sign-in attempts per client address and per email."""
         return parse_rate_limit(self.login_rate_limit)
+
+    @property
+    def register_rate(self) -> RateLimit:
+        return parse_rate_limit(self.register_rate_limit)
+
+    @property
+    def write_rate(self) -> RateLimit:
+        return parse_rate_limit(self.write_rate_limit)
 
 
 @lru_cache

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -13,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from src.core.clock import utcnow
 
+T = TypeVar("T")
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
@@ -22,9 +26,34 @@ _DUMMY_HASH = _hasher.hash("mindwire-dummy-password")
 # Argon2 takes ~0.1 s of CPU (and 64 MiB) per hash. The event loop hands it to these threads
 # (argon2-cffi releases the GIL), so sign-ins never stall sockets, and at most this many run
 # at once.
-_HASHING = ThreadPoolExecutor(
-    max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="mindwire-argon2"
-)
+HASHING_THREADS = max(1, min(4, os.cpu_count() or 1))
+_HASHING = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="mindwire-argon2")
+_queued = 0
+"""Hashes handed to the threads and not finished (running or waiting), in this process."""
+_queued_lock = threading.Lock()
+
+
+class HashQueueFull(Exception):
+    """`PASSWORD_HASH_QUEUE` hashes are waiting already: refused at once rather than queued
+    behind them (each waiting hash delays every later sign-in by ~0.1 s / threads)."""
+
+
+def _release(_done: Future[Any]) -> None:
+    global _queued
+    with _queued_lock:
+        _queued -= 1
+
+
+async def _hash_job(queue_limit: int | None, work: Callable[..., T], *args: Any) -> T:
+    """Run `work` on a hashing thread, unless `queue_limit` hashes wait already."""
+    global _queued
+    with _queued_lock:
+        if queue_limit is not None and _queued - HASHING_THREADS >= queue_limit:
+            raise HashQueueFull()
+        _queued += 1
+    job = _HASHING.submit(work, *args)
+    job.add_done_callback(_release)  # counted until it has run, even if its caller is gone
+    return await asyncio.wrap_future(job)
 
 
 def hash_password(password: str) -> str:
@@ -39,15 +68,16 @@ def verify_password(password: str, hashed: str | None) -> bool:
         return False
 
 
-async def hash_password_async(password: str) -> str:
-    """`hash_password` off the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(_HASHING, hash_password, password)
+async def hash_password_async(password: str, *, queue_limit: int | None = None) -> str:
+    """`hash_password` off the event loop; `HashQueueFull` past `queue_limit` waiting."""
+    return await _hash_job(queue_limit, hash_password, password)
 
 
-async def verify_password_async(password: str, hashed: str | None) -> bool:
-    """`verify_password` off the event loop."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_HASHING, verify_password, password, hashed)
+async def verify_password_async(
+    password: str, hashed: str | None, *, queue_limit: int | None = None
+) -> bool:
+    """`verify_password` off the event loop; `HashQueueFull` past `queue_limit` waiting."""
+    return await _hash_job(queue_limit, verify_password, password, hashed)
 
 
 def create_access_token(user_id: int, *, secret_key: str, ttl_seconds: int) -> str:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import time
 
+from src.core import rate_limit
 from src.core.config import RateLimit
 
 
 class TokenBucket:
-    """Starts full; each event takes a token; tokens refill at `limit.per_second`."""
+    """`src.core.rate_limit.TokenBucket` on the monotonic clock, answering yes or no."""
 
-    __slots__ = ("_refill", "_capacity", "_tokens", "_stamp")
+    __slots__ = ("_bucket",)
 
     def __init__(self, limit: RateLimit) -> None:
-        self._refill = limit.per_second
-        self._capacity = float(limit.burst)
-        self._tokens = self._capacity
-        self._stamp = time.monotonic()
+        self._bucket = rate_limit.TokenBucket(limit, time.monotonic())
 
     def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._refill)
-        self._stamp = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
+        return self._bucket.take(time.monotonic()) == 0.0

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from src.testing.stacks import EMBEDDED, STACKS, TEST_REDIS_URL, TEST_SECRET
+from src.testing.stacks import EMBEDDED, GENEROUS_THROTTLES, STACKS, TEST_REDIS_URL, TEST_SECRET
 
 if TYPE_CHECKING:
     import httpx
@@ -84,6 +84,7 @@ def settings_factory(stack: str, database_url: str) -> Callable[..., Settings]:
             "redis_url": None if stack == EMBEDDED else TEST_REDIS_URL,
             "redis_channel": channel,
             "secret_key": TEST_SECRET,
+            **GENEROUS_THROTTLES,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -13,6 +13,13 @@ import pytest
 
 # The secret every test app signs and checks tokens with (never a real one).
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+GENEROUS_THROTTLES: dict[str, str | int] = {
+    "write_rate_limit": "100000/1s",
+    "max_concurrent_writes_per_user": 100000,
+    "register_rate_limit": "100000/1s",
+}
+"""The test settings write and register as fast as a test likes (a test that attacks a throttle
+passes its own tight limits to `settings_factory`)."""
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 # One template per test session, so concurrent runs on one server never collide.

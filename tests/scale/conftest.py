@@ -10,6 +10,7 @@ import pytest
 from src.core.config import Settings
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRET
 from tests.scale.workers import Worker
+from tests.support import throttles_env
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +43,7 @@ def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., W
             "SOCKET_TRANSPORTS": "websocket",
             "SOCKET_RATE_LIMIT": "1000/1s",
             "LOG_LEVEL": "WARNING",
+            **throttles_env(settings),
         }
         if workers > 1:
             del defaults["SOCKET_TRANSPORTS"]  # `serve --workers N` chooses it

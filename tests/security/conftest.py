@@ -11,6 +11,7 @@ import pytest
 from src.core.config import Settings
 from tests.conftest import TEST_SECRET
 from tests.security.support import FIGURES, ServerProcess
+from tests.support import throttles_env
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def server_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[...,
             "REDIS_CHANNEL": settings.redis_channel,
             "SECRET_KEY": TEST_SECRET,
             "LOG_LEVEL": "WARNING",
+            **throttles_env(settings),
             **env,
         }
         server = ServerProcess(values, tmp_path / f"server-{len(started)}.log")

@@ -17,7 +17,7 @@ from src.auth.schemas import (
     UserCreate,
     UserPublic,
 )
-from src.auth.throttle import throttle_login
+from src.auth.throttle import LoginAttemptDep, throttle_registration
 from src.core.deps import (
     ADMINS_ONLY,
     BAD_BODY,
@@ -25,28 +25,47 @@ from src.core.deps import (
     AdminUser,
     CurrentUser,
     EmitterDep,
+    Responses,
     SessionDep,
     SettingsDep,
     error,
 )
+from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.core.security import create_access_token
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
+
+HASHING_BUSY: Responses = {
+    503: error(
+        "PASSWORD_HASH_QUEUE password checks are waiting already: refused at once",
+        headers={"Retry-After": "seconds to wait before trying again"},
+    )
+}
 
 
 @router.post(
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
+    dependencies=[Depends(throttle_registration)],
     responses={
         **BAD_BODY,
         409: error("a user with this email already exists (emails are compared lowercased)"),
+        429: error(
+            "too many registrations from this address (REGISTER_RATE_LIMIT)",
+            headers={"Retry-After": "seconds to wait before trying again"},
+        ),
+        **HASHING_BUSY,
     },
 )
-async def register(data: UserCreate, session: SessionDep) -> UserPublic:
+async def register(data: UserCreate, session: SessionDep, settings: SettingsDep) -> UserPublic:
     user = await auth_service.create_user(
-        session, email=data.email, password=data.password, display_name=data.display_name
+        session,
+        email=data.email,
+        password=data.password,
+        display_name=data.display_name,
+        hash_queue=settings.password_hash_queue,
     )
     return UserPublic.model_validate(user)
 
@@ -54,26 +73,34 @@ async def register(data: UserCreate, session: SessionDep) -> UserPublic:
 @router.post(
     "/api/auth/token",
     response_model=Token,
-    dependencies=[Depends(throttle_login)],
     responses={
         401: error(
             "incorrect email or password (the same answer for an unknown email)",
             headers={"WWW-Authenticate": "`Bearer`"},
         ),
         429: error(
-            "too many sign-in attempts from this address or for this email (LOGIN_RATE_LIMIT)",
+            "too many sign-in attempts from this address, or too many failed ones for this "
+            "email from an address that never signed in to it (LOGIN_RATE_LIMIT)",
             headers={"Retry-After": "seconds to wait before trying again"},
         ),
+        **HASHING_BUSY,
     },
 )
 async def login(
+    attempt: LoginAttemptDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    user = await auth_service.authenticate(session, email=form.username, password=form.password)
+    user = await auth_service.authenticate(
+        session,
+        email=form.username,
+        password=form.password,
+        hash_queue=settings.password_hash_queue,
+    )
     if user is None:
         raise InvalidCredentials()
+    await attempt.succeeded()
     token = create_access_token(
         user.id, secret_key=settings.secret_key, ttl_seconds=settings.access_token_ttl_seconds
     )
@@ -86,7 +113,10 @@ async def read_me(user: CurrentUser) -> UserPublic:
 
 
 @router.put(
-    "/api/users/me/status", response_model=StatusPublic, responses={**UNAUTHORIZED, **BAD_BODY}
+    "/api/users/me/status",
+    response_model=StatusPublic,
+    dependencies=WRITE_LIMITED,
+    responses={**UNAUTHORIZED, **BAD_BODY, **WRITE_LIMIT_RESPONSES},
 )
 async def update_my_status(
     data: StatusUpdate, user: CurrentUser, session: SessionDep, emitter: EmitterDep

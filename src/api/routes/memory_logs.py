@@ -13,6 +13,7 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.core.ownership import PageDep, list_page
 from src.core.strict_json import StrictJSONRoute
 from src.memory_logs import service
@@ -28,12 +29,16 @@ from src.memory_logs.schemas import (
 router = APIRouter(prefix="/api/memory-logs", tags=["memory logs"], route_class=StrictJSONRoute)
 
 AUTH: Responses = {**UNAUTHORIZED}
-WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}
+WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY, **WRITE_LIMIT_RESPONSES}
 FOUND: Responses = {**UNAUTHORIZED, 404: error("no such log, or not yours (the same answer)")}
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=MemoryLogPublic, responses=WRITE
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=WRITE_LIMITED,
+    response_model=MemoryLogPublic,
+    responses=WRITE,
 )
 async def create_memory_log(
     data: MemoryLogCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
@@ -57,7 +62,12 @@ async def read_memory_log(log: VisibleMemoryLog) -> MemoryLogPublic:
     return MemoryLogPublic.model_validate(log)
 
 
-@router.patch("/{log_id}", response_model=MemoryLogPublic, responses={**FOUND, **BAD_BODY})
+@router.patch(
+    "/{log_id}",
+    response_model=MemoryLogPublic,
+    dependencies=WRITE_LIMITED,
+    responses={**FOUND, **BAD_BODY, **WRITE_LIMIT_RESPONSES},
+)
 async def update_memory_log(
     data: MemoryLogUpdate, log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
 ) -> MemoryLogPublic:
@@ -65,7 +75,12 @@ async def update_memory_log(
     return MemoryLogPublic.model_validate(log)
 
 
-@router.delete("/{log_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FOUND)
+@router.delete(
+    "/{log_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=WRITE_LIMITED,
+    responses={**FOUND, **WRITE_LIMIT_RESPONSES},
+)
 async def delete_memory_log(
     log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
 ) -> Response:

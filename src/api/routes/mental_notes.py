@@ -13,6 +13,7 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.core.ownership import PageDep, list_page
 from src.core.strict_json import StrictJSONRoute
 from src.mental_notes import service
@@ -28,12 +29,16 @@ from src.mental_notes.schemas import (
 router = APIRouter(prefix="/api/mental-notes", tags=["mental notes"], route_class=StrictJSONRoute)
 
 AUTH: Responses = {**UNAUTHORIZED}
-WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY}
+WRITE: Responses = {**UNAUTHORIZED, **BAD_BODY, **WRITE_LIMIT_RESPONSES}
 FOUND: Responses = {**UNAUTHORIZED, 404: error("no such note, or not yours (the same answer)")}
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=MentalNotePublic, responses=WRITE
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=WRITE_LIMITED,
+    response_model=MentalNotePublic,
+    responses=WRITE,
 )
 async def create_mental_note(
     data: MentalNoteCreate, user: CurrentUser, session: SessionDep, emitter: EmitterDep
@@ -57,7 +62,12 @@ async def read_mental_note(note: VisibleMentalNote) -> MentalNotePublic:
     return MentalNotePublic.model_validate(note)
 
 
-@router.patch("/{note_id}", response_model=MentalNotePublic, responses={**FOUND, **BAD_BODY})
+@router.patch(
+    "/{note_id}",
+    response_model=MentalNotePublic,
+    dependencies=WRITE_LIMITED,
+    responses={**FOUND, **BAD_BODY, **WRITE_LIMIT_RESPONSES},
+)
 async def update_mental_note(
     data: MentalNoteUpdate, note: VisibleMentalNote, session: SessionDep, emitter: EmitterDep
 ) -> MentalNotePublic:
@@ -65,7 +75,12 @@ async def update_mental_note(
     return MentalNotePublic.model_validate(note)
 
 
-@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FOUND)
+@router.delete(
+    "/{note_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=WRITE_LIMITED,
+    responses={**FOUND, **WRITE_LIMIT_RESPONSES},
+)
 async def delete_mental_note(
     note: VisibleMentalNote, session: SessionDep, emitter: EmitterDep
 ) -> Response:

@@ -13,6 +13,7 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.core.strict_json import StrictJSONRoute
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate
@@ -24,11 +25,13 @@ router = APIRouter(tags=["notifications"], route_class=StrictJSONRoute)
     "/api/notifications",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=NotificationAccepted,
+    dependencies=WRITE_LIMITED,
     responses={
         **UNAUTHORIZED,
         **ADMINS_ONLY,
         **BAD_BODY,
         404: error("audience `user` with a `user_id` that names no user"),
+        **WRITE_LIMIT_RESPONSES,
     },
 )
 async def send_notification(
