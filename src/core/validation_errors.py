@@ -10,7 +10,6 @@ rules of the socket's `validation_error` (`src/events/errors.py`).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -18,29 +17,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from src.events.errors import MAX_ECHOED_CHARS, safe_text
+from src.core.echo import echo, safe_text
 
 MAX_MESSAGE_CHARS = 300
 """A message may quote the input (the email validator's do): cut like the input."""
-
-
-def echo(value: Any) -> Any:
-    """What a 422 may say about one rejected value: small scalars as they are, else its kind."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 2**63 else f"<integer, {value.bit_length()} bits>"
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return safe_text(value, MAX_ECHOED_CHARS)
-    if isinstance(value, bytes | bytearray):
-        return f"<binary, {len(value)} bytes>"
-    if isinstance(value, dict):
-        return "<object>" if value else {}  # `{}`: FastAPI's input of a JSON decode error
-    if isinstance(value, list | tuple):
-        return "<list>" if value else []
-    return f"<{type(value).__name__}>"
 
 
 def _plain(value: Any) -> Any:
@@ -49,7 +29,7 @@ def _plain(value: Any) -> Any:
         return {safe_text(str(key)): _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    return echo(value)
+    return echo(value, keep_empty=True)
 
 
 def short_error(error: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +39,7 @@ def short_error(error: dict[str, Any]) -> dict[str, Any]:
         "msg": safe_text(str(error["msg"]), MAX_MESSAGE_CHARS),
     }
     if "input" in error:
-        answer["input"] = echo(error["input"])
+        answer["input"] = echo(error["input"], keep_empty=True)
     if "ctx" in error:
         answer["ctx"] = _plain(jsonable_encoder(error["ctx"]))
     return answer

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from src.events.errors import SocketError, safe_text
+from src.core.echo import safe_text
+from src.events.errors import SocketError
 from src.events.rooms import RoomError, Viewer
 from src.events.schemas import AckError, ErrorAck, ErrorCode, ErrorEvent, EventType
 
