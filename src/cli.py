@@ -13,9 +13,10 @@ from alembic.config import Config
 
 from src.core.config import Settings, get_settings
 from src.core.logging import configure_logging, logging_config
+from src.core.paths import PACKAGE_DIR
 from src.core.settings_errors import SettingsError
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = PACKAGE_DIR / "migrations"
 """Alembic's scripts (env.py, versions/), shipped inside the package."""
 
 
@@ -183,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_contract_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from src.contract.files import EVENTS_README, SOURCE_CHECKOUT, TYPESCRIPT_EVENTS
+    from src.contract.files import EVENTS_README, TYPESCRIPT_EVENTS
+    from src.core.paths import SOURCE_CHECKOUT
 
     asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3 document of the events")
     asyncapi.add_argument("--out", type=Path, default=None, help="write it to a file instead")

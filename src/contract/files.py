@@ -10,13 +10,11 @@ from pathlib import Path
 from src.contract.asyncapi import asyncapi_document
 from src.contract.markdown import events_table, replace_marked
 from src.contract.model import Contract
+from src.core.paths import SOURCE_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SOURCE_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
-"""Whether this package runs from a source checkout (an editable install), where the generated
-files live. An installed package's PROJECT_ROOT is site-packages, which has none of them."""
-TYPESCRIPT_EVENTS = PROJECT_ROOT / "clients" / "typescript" / "src" / "events.ts"
-EVENTS_README = PROJECT_ROOT / "src" / "events" / "README.md"
+TYPESCRIPT_EVENTS = SOURCE_ROOT / "clients" / "typescript" / "src" / "events.ts"
+EVENTS_README = SOURCE_ROOT / "src" / "events" / "README.md"
+"""The generated files; they exist only in a source checkout (`SOURCE_CHECKOUT`)."""
 
 
 def asyncapi_json(contract: Contract) -> str:

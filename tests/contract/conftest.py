@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from src.contract.files import PROJECT_ROOT
+from src.core.paths import SOURCE_ROOT
 from tests.support import npm_ci
 
 VALIDATOR = Path(__file__).parent / "asyncapi_validator"
-TYPESCRIPT_CLIENT = PROJECT_ROOT / "clients" / "typescript"
+TYPESCRIPT_CLIENT = SOURCE_ROOT / "clients" / "typescript"
 
 Validate = Callable[[dict[str, Any]], dict[str, Any]]
 

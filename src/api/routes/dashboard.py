@@ -8,12 +8,13 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from src.core.paths import PACKAGE_DIR, SOURCE_ROOT
+
 router = APIRouter(include_in_schema=False)
 
-PACKAGE = Path(__file__).resolve().parents[2]
-PACKAGED_DASHBOARD = PACKAGE / "dashboard"
+PACKAGED_DASHBOARD = PACKAGE_DIR / "dashboard"
 """Where a wheel built with npm present carries the page (setup.py copies `web/dist` there)."""
-SOURCE_DASHBOARD = PACKAGE.parent / "web" / "dist"
+SOURCE_DASHBOARD = SOURCE_ROOT / "web" / "dist"
 """Where `make run` (or `npm run build` in web/) builds it in a source checkout."""
 
 
