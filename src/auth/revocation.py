@@ -27,13 +27,6 @@ async def revoke(session: AsyncSession, claims: TokenClaims) -> None:
     await session.commit()
 
 
-async def is_revoked(session: AsyncSession, jti: str | None) -> bool:
-    if jti is None:
-        return False
-    found = await session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == jti))
-    return found is not None
-
-
 async def revoked_among(session: AsyncSession, jtis: set[str]) -> set[str]:
     """Those of `jtis` that were revoked (the periodic recheck of open sockets)."""
     if not jtis:
