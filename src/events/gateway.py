@@ -263,6 +263,11 @@ class SocketGateway:
         )
         await self.emitter.emit_error(sid, error)
 
+    @property
+    def token_timers(self) -> int:
+        """Expiry timers armed: one per open socket, none left behind by a closed one."""
+        return len(self._timers)
+
     async def refresh(self, sid: str, token: str) -> datetime:
         """Swap the socket's token for `token` (`refresh_token`): a new expiry, a new timer.
 

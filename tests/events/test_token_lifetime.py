@@ -156,3 +156,23 @@ async def test_a_deleted_users_socket_is_closed_within_the_recheck_period(
     ack = await stays.call("ping", {"timestamp": 1})
     assert ack["timestamp"] == 1
     assert not stays.events("error")
+
+
+async def test_each_open_socket_holds_one_expiry_timer_and_a_closed_one_none(
+    live_server, connect, settings, alice
+):
+    gateway = live_server.services.gateway
+
+    async def timers_armed():
+        return gateway.token_timers
+
+    async def close_and_count(sids):
+        for sid in sids:  # the disconnect handler has run when `disconnect` returns
+            await gateway.service.sio.disconnect(sid)
+        return gateway.token_timers
+
+    socks = [await connect(alice) for _ in range(3)]
+    await socks[0].call("refresh_token", {"token": token_for(alice, settings, 3600)})
+    assert await live_server.run_on_server(timers_armed()) == 3  # a refresh replaces its timer
+    sids = [sock.sio.get_sid() for sock in socks]
+    assert await live_server.run_on_server(close_and_count(sids)) == 0
