@@ -1,10 +1,10 @@
-"""The `users` table."""
+"""The `users` table, and `revoked_tokens` (access tokens signed out before they expire)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.core.clock import utcnow
@@ -24,3 +24,14 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RevokedToken(Base):
+    """An access token signed out (`POST /api/auth/logout`), kept until it would expire."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No foreign key: a revocation outlives nothing, and a deleted user's tokens fail anyway.
+    user_id: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.email_rule import email_address, lookup_form
 from src.auth.exceptions import EmailTaken, PasswordCheckBusy
-from src.auth.models import User
+from src.auth.models import RevokedToken, User
 from src.auth.schemas import StatusPublic
 from src.core.clock import utcnow
 from src.core.db import MAX_INTEGER_ID
 from src.core.security import (
     HashQueueFull,
-    decode_access_token,
+    TokenClaims,
     hash_password_async,
+    read_access_token,
     verify_password_async,
 )
 from src.events.emitters import EventEmitter
@@ -27,6 +28,16 @@ _USER_BY_ID = (
     select(User).where(User.id == bindparam("user_id")).execution_options(populate_existing=True)
 )
 """Built once: cheaper than `session.get` (which builds its query on every call)."""
+_TOKEN_HOLDER = (
+    select(User)
+    .where(
+        User.id == bindparam("user_id"),
+        ~exists().where(RevokedToken.jti == bindparam("jti")),
+    )
+    .execution_options(populate_existing=True)
+)
+"""The user a token names unless the token was revoked: one query per authenticated request
+(a NULL `jti`, from a token signed before tokens had one, matches no revocation)."""
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
@@ -149,13 +160,31 @@ async def mark_all_offline(session: AsyncSession, emitter: EventEmitter) -> int:
     return len(stale)
 
 
+async def existing_ids(session: AsyncSession, user_ids: set[int]) -> set[int]:
+    """Those of `user_ids` still in the database (the periodic recheck of open sockets)."""
+    if not user_ids:
+        return set()
+    return set((await session.scalars(select(User.id).where(User.id.in_(user_ids)))).all())
+
+
+async def holder_of_token(
+    session: AsyncSession, token: str | None, *, secret_key: str
+) -> tuple[User, TokenClaims] | None:
+    """The user a bearer token names, and its claims; None when the token is invalid or
+    revoked, or its user was deleted (the user is read from the database)."""
+    if not token:
+        return None
+    claims = read_access_token(token, secret_key=secret_key)
+    if claims is None or not 1 <= claims.user_id <= MAX_INTEGER_ID:
+        return None
+    result = await session.execute(_TOKEN_HOLDER, {"user_id": claims.user_id, "jti": claims.jti})
+    user = result.scalar_one_or_none()
+    return None if user is None else (user, claims)
+
+
 async def viewer_for_token(
     session: AsyncSession, token: str | None, *, secret_key: str
 ) -> User | None:
     """The user a bearer token names, read from the database (a deleted user gets None)."""
-    if not token:
-        return None
-    user_id = decode_access_token(token, secret_key=secret_key)
-    if user_id is None or not 1 <= user_id <= MAX_INTEGER_ID:
-        return None
-    return await get_user(session, user_id)
+    held = await holder_of_token(session, token, secret_key=secret_key)
+    return None if held is None else held[0]

@@ -84,7 +84,10 @@ class Settings(BaseSettings):
     max_pending_connections_per_address: int = Field(default=50, gt=0)
     """Engine.IO sessions one client address may hold open before their Socket.IO CONNECT."""
     admin_recheck_seconds: float = Field(default=10.0, gt=0)
-    """How often the admin rights of connected admins are read again from the database."""
+    """How often open sockets are checked again against the database: admin rights, deleted
+    users, revoked (signed-out) tokens."""
+    token_refresh_grace_seconds: float = Field(default=30.0, ge=0)
+    """How long a socket whose access token expired may send `refresh_token` before it closes."""
     socket_fanout: FanoutMode = "direct"
     """How a room event reaches its sockets; `src/events/fastpath.py` explains the modes."""
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)

@@ -46,7 +46,8 @@ def error(description: str, *, headers: dict[str, str] | None = None) -> dict[st
 
 UNAUTHORIZED: Responses = {
     401: error(
-        "missing, malformed, expired or forged token, or its user no longer exists",
+        "missing, malformed, expired, forged or revoked (signed-out) token, or its user "
+        "no longer exists",
         headers={"WWW-Authenticate": "`Bearer`"},
     )
 }

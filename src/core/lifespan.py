@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import socketio
 from fastapi import FastAPI
 
+from src.auth import revocation
 from src.auth import service as auth_service
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
@@ -22,6 +23,7 @@ from src.core.state import AppServices
 from src.events.bus import EventBus, forward_to_sockets
 from src.events.cluster import STOP_SECONDS, RedisCluster, create_cluster
 from src.events.emitters import EventEmitter
+from src.events.expiry import Credentials
 from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
@@ -64,12 +66,15 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
     bus = EventBus()
     forward_to_sockets(bus, emitter)
 
-    async def authenticate(token: str | None) -> Viewer | None:
+    async def authenticate(token: str | None) -> Credentials | None:
         async with sessionmaker() as session:
-            user = await auth_service.viewer_for_token(
+            held = await auth_service.holder_of_token(
                 session, token, secret_key=settings.secret_key
             )
-            return Viewer(user.id, user.is_admin) if user else None
+        if held is None:
+            return None
+        user, claims = held
+        return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
 
     async def sync_status(user_id: int) -> None:
         async with sessionmaker() as session:
@@ -80,6 +85,14 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
     async def current_admins(user_ids: set[int]) -> set[int]:
         async with sessionmaker() as session:
             return await auth_service.admin_ids(session, user_ids)
+
+    async def existing_users(user_ids: set[int]) -> set[int]:
+        async with sessionmaker() as session:
+            return await auth_service.existing_ids(session, user_ids)
+
+    async def revoked_tokens(jtis: set[str]) -> set[str]:
+        async with sessionmaker() as session:
+            return await revocation.revoked_among(session, jtis)
 
     gateway = SocketGateway(
         service=socket_service,
@@ -96,6 +109,9 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         presence=presence,
         current_admins=current_admins,
         admin_recheck_seconds=settings.admin_recheck_seconds,
+        existing_users=existing_users,
+        revoked_tokens=revoked_tokens,
+        token_grace_seconds=settings.token_refresh_grace_seconds,
     )
     gateway.bind()
     return AppServices(
@@ -129,10 +145,15 @@ async def prune_forever(services: AppServices) -> None:
             logger.exception("pruning the event log failed; retrying later")
 
 
-async def recheck_admins_forever(gateway: SocketGateway) -> None:
-    """Read connected admins' rights again every `ADMIN_RECHECK_SECONDS` (see `recheck_admins`)."""
+async def recheck_sockets_forever(gateway: SocketGateway) -> None:
+    """Every `ADMIN_RECHECK_SECONDS`, check open sockets against the database again: admin
+    rights (`recheck_admins`), deleted users and revoked tokens (`recheck_access`)."""
     while True:
         await asyncio.sleep(gateway.admin_recheck_seconds)
+        try:
+            await gateway.recheck_access()
+        except Exception:
+            logger.exception("re-checking sockets' users and tokens failed; retrying later")
         try:
             await gateway.recheck_admins()
         except Exception:
@@ -167,7 +188,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await services.cluster.start()
     pruner = asyncio.create_task(prune_forever(services), name="mindwire-prune")
     admin_checker = asyncio.create_task(
-        recheck_admins_forever(services.gateway), name="mindwire-admin-recheck"
+        recheck_sockets_forever(services.gateway), name="mindwire-socket-recheck"
     )
     background = [
         pruner,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import jwt
@@ -18,6 +20,8 @@ from src.core.clock import utcnow
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
+JTI_MAX_LENGTH = 64
+"""A token id longer than this is refused (it is stored when the token is revoked)."""
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("mindwire-dummy-password")
@@ -80,10 +84,21 @@ async def verify_password_async(
     return await _hash_job(queue_limit, verify_password, password, hashed)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid access token says: whose it is, its id (for revocation), when it ends."""
+
+    user_id: int
+    jti: str | None
+    """None for a token signed before tokens carried an id: it cannot be revoked alone."""
+    expires_at: datetime
+
+
 def create_access_token(user_id: int, *, secret_key: str, ttl_seconds: int) -> str:
     now = utcnow()
     claims = {
         "sub": str(user_id),
+        "jti": uuid.uuid4().hex,
         "iat": now,
         "nbf": now,
         "exp": now + timedelta(seconds=ttl_seconds),
@@ -91,8 +106,8 @@ def create_access_token(user_id: int, *, secret_key: str, ttl_seconds: int) -> s
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret_key: str) -> int | None:
-    """The user id of a valid token; None for a missing, expired, forged or malformed one."""
+def read_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
+    """The claims of a valid token; None for a missing, expired, forged or malformed one."""
     try:
         claims = jwt.decode(
             token,
@@ -100,6 +115,16 @@ def decode_access_token(token: str, *, secret_key: str) -> int | None:
             algorithms=[ALGORITHM],
             options={"require": ["sub", "exp", "iat"]},
         )
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError):
+        jti = claims.get("jti")
+        if jti is not None and (not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX_LENGTH):
+            return None
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        return TokenClaims(int(claims["sub"]), jti, expires_at)
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         return None
+
+
+def decode_access_token(token: str, *, secret_key: str) -> int | None:
+    """The user id of a valid token; None for a missing, expired, forged or malformed one."""
+    claims = read_access_token(token, secret_key=secret_key)
+    return None if claims is None else claims.user_id

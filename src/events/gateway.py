@@ -1,7 +1,10 @@
 """`SocketGateway`: the Socket.IO connection lifecycle and the inbound event pipeline.
 
 Connect: authenticate the token, join `user_{id}`, send `connection_established`, count
-presence. Each inbound event: rate limit, size limit, then the `EventHandlerRegistry`.
+presence, arm the token's expiry timer. Each inbound event: rate limit, size limit, then the
+`EventHandlerRegistry`. A socket's access holds over time: its token expires (`token_expired`,
+then closed after a grace unless refreshed in band), and it is closed when its token is
+revoked or its user deleted.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -18,6 +22,7 @@ import socketio
 from src.core.config import RateLimit
 from src.events.emitters import EventEmitter
 from src.events.errors import SocketError
+from src.events.expiry import Credentials, TokenTimers
 from src.events.fastpath import slim_environ
 from src.events.handlers import EventHandlerRegistry, HandlerContext
 from src.events.packets import MALFORMED_EVENT, TolerantPacket
@@ -29,11 +34,16 @@ from src.events.socket_service import SocketService
 
 logger = logging.getLogger("mindwire.events")
 
-Authenticator = Callable[[str | None], Awaitable[Viewer | None]]
+Authenticator = Callable[[str | None], Awaitable[Credentials | None]]
+"""The credentials of a valid, unrevoked token of an existing user; None otherwise."""
 StatusSync = Callable[[int], Awaitable[None]]
 """Make a user's stored status follow their open connections (online while any is open)."""
 AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
 """Which of these user ids are admins in the database now."""
+UserLookup = Callable[[set[int]], Awaitable[set[int]]]
+"""Which of these user ids still exist in the database."""
+RevocationLookup = Callable[[set[str]], Awaitable[set[str]]]
+"""Which of these token ids were revoked (signed out)."""
 
 UNAUTHORIZED = "unauthorized"
 TOO_MANY_CONNECTIONS = "too_many_connections"
@@ -43,6 +53,8 @@ TOO_MANY_CONNECTIONS = "too_many_connections"
 class ConnectedClient:
     viewer: Viewer
     bucket: TokenBucket
+    jti: str | None = None
+    """The id of the token the socket holds now (the last one refreshed in band)."""
 
 
 @dataclass
@@ -66,10 +78,20 @@ class SocketGateway:
     presence: Presence = field(default_factory=LocalPresence)
     current_admins: AdminLookup | None = None
     admin_recheck_seconds: float = 10.0
-    """How often `recheck_admins` runs (`ADMIN_RECHECK_SECONDS`)."""
+    """How often `recheck_admins` and `recheck_access` run (`ADMIN_RECHECK_SECONDS`)."""
+    existing_users: UserLookup | None = None
+    revoked_tokens: RevocationLookup | None = None
+    token_grace_seconds: float = 30.0
+    """How long a socket whose token expired may refresh it (`TOKEN_REFRESH_GRACE_SECONDS`)."""
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _status_turns: UserLocks = field(default_factory=UserLocks)
+    _timers: TokenTimers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._timers = TokenTimers(
+            self.token_grace_seconds, self._token_expired, self._token_grace_over
+        )
 
     def bind(self) -> None:
         sio = self.service.sio
@@ -93,15 +115,17 @@ class SocketGateway:
             return None
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            viewer = await self.authenticate(token if isinstance(token, str) else None)
+            credentials = await self.authenticate(token if isinstance(token, str) else None)
         except Exception:
             logger.exception("authentication of a socket failed")
             raise socketio.exceptions.ConnectionRefusedError("service unavailable") from None
-        if viewer is None:
+        if credentials is None:
             raise socketio.exceptions.ConnectionRefusedError(UNAUTHORIZED)
+        viewer = credentials.viewer
         if await self._at_connection_cap(viewer.user_id):
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
-        self._clients[sid] = ConnectedClient(viewer, TokenBucket(self.limits.rate))
+        bucket = TokenBucket(self.limits.rate)
+        self._clients[sid] = ConnectedClient(viewer, bucket, credentials.jti)
         slim_environ(environ)  # kept by python-socketio for the connection's life
         await self.service.enter_room(sid, user_room(viewer.user_id))
         self.service.metrics.connected_sockets.inc()
@@ -117,6 +141,7 @@ class SocketGateway:
             # socket connected and never call `disconnect` for it (a presence that leaks).
             await self._forget(sid, viewer, counted=True)
             return False
+        self._timers.start(sid, credentials.expires_at)
         # Runs after python-socketio has queued the CONNECT packet, so the client is
         # connected when `connection_established` arrives.
         self._spawn(self._after_connect(sid, viewer, first_connection))
@@ -145,6 +170,7 @@ class SocketGateway:
     async def _forget(self, sid: str, viewer: Viewer, *, counted: bool) -> None:
         """Undo a connect whose client left before it was accepted."""
         self._clients.pop(sid, None)
+        self._timers.cancel(sid)
         self.service.metrics.connected_sockets.dec()
         await self.service.leave_room(sid, user_room(viewer.user_id))
         if counted:
@@ -163,6 +189,7 @@ class SocketGateway:
             # A connected client sent an event named "disconnect": ignore it.
             return
         client = self._clients.pop(sid, None)
+        self._timers.cancel(sid)
         if client is None:
             return
         self.service.metrics.connected_sockets.dec()
@@ -236,6 +263,94 @@ class SocketGateway:
         )
         await self.emitter.emit_error(sid, error)
 
+    @property
+    def token_timers(self) -> int:
+        """Expiry timers armed: one per open socket, none left behind by a closed one."""
+        return len(self._timers)
+
+    async def refresh(self, sid: str, token: str) -> datetime:
+        """Swap the socket's token for `token` (`refresh_token`): a new expiry, a new timer.
+
+        Raises `SocketError` (`unauthorized` for a token that is not valid now, `forbidden`
+        for another user's) and changes nothing then. Returns the new expiry.
+        """
+        client = self._clients.get(sid)
+        if client is None:
+            raise SocketError(ErrorCode.UNAUTHORIZED, "the socket is closing")
+        credentials = await self.authenticate(token)
+        if credentials is None:
+            raise SocketError(ErrorCode.UNAUTHORIZED, "the token is invalid, expired or revoked")
+        if credentials.viewer.user_id != client.viewer.user_id:
+            raise SocketError(ErrorCode.FORBIDDEN, "the token is another user's")
+        if sid not in self._clients:  # closed while the token was checked
+            raise SocketError(ErrorCode.UNAUTHORIZED, "the socket is closing")
+        client.jti = credentials.jti
+        self._timers.start(sid, credentials.expires_at)
+        return credentials.expires_at
+
+    def _token_expired(self, sid: str) -> None:
+        if sid not in self._clients:
+            return
+        error = ErrorEvent(
+            code=ErrorCode.TOKEN_EXPIRED,
+            message="the access token expired: send refresh_token with a new one",
+            details={"grace_seconds": self.token_grace_seconds},
+        )
+        self._spawn(self.emitter.emit_error(sid, error))
+
+    def _token_grace_over(self, sid: str) -> None:
+        if sid in self._clients:
+            logger.info("socket %s closed: its token expired and was not refreshed", sid)
+            self._spawn(self._close(sid))
+
+    async def close_token(self, jti: str) -> int:
+        """Close this worker's sockets that hold token `jti` (signed out). Returns how many."""
+        sids = [sid for sid, client in self._clients.items() if client.jti == jti]
+        for sid in sids:
+            await self._close(sid, "the access token was revoked (signed out)")
+        return len(sids)
+
+    async def recheck_access(self) -> list[str]:
+        """Close the sockets whose token was revoked or whose user was deleted.
+
+        Catches what other workers decided (a sign-out answered by another process) and
+        deletions, which no request announces. Returns the sids closed.
+        """
+        if not self._clients:
+            return []
+        holders = {sid: (c.viewer.user_id, c.jti) for sid, c in self._clients.items()}
+        gone: set[int] = set()
+        revoked: set[str] = set()
+        if self.existing_users is not None:
+            user_ids = {user_id for user_id, _jti in holders.values()}
+            gone = user_ids - await self.existing_users(user_ids)
+        if self.revoked_tokens is not None:
+            jtis = {jti for _user_id, jti in holders.values() if jti is not None}
+            revoked = await self.revoked_tokens(jtis)
+        closed: list[str] = []
+        for sid, (user_id, jti) in holders.items():
+            if user_id in gone:
+                await self._close(sid, "the user no longer exists")
+            elif jti is not None and jti in revoked:
+                await self._close(sid, "the access token was revoked (signed out)")
+            else:
+                continue
+            closed.append(sid)
+        return closed
+
+    async def _close(self, sid: str, reason: str | None = None) -> None:
+        """Tell the socket why (an `unauthorized` error) when there is a reason, then close it."""
+        client = self._clients.get(sid)
+        if client is None:
+            return
+        if reason is not None:
+            error = ErrorEvent(code=ErrorCode.UNAUTHORIZED, message=reason)
+            await self.emitter.emit_error(sid, error)
+        try:
+            await self.service.sio.disconnect(sid)
+        except Exception:
+            logger.exception("could not close socket %s", sid)
+
     async def _on_event(self, event: str, sid: str, *args: Any) -> Any:
         client = self._clients.get(sid)
         if client is None:
@@ -270,6 +385,7 @@ class SocketGateway:
             sessionmaker=self.service.sessionmaker,
             logger=self.registry.logger,
             max_subscriptions=self.limits.max_subscriptions,
+            tokens=self,
         )
 
     def _spawn(self, coroutine: Awaitable[None]) -> asyncio.Task[None]:

@@ -12,7 +12,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
     from src.events.socket_service import SocketService
 
 
+class TokenRefresher(Protocol):
+    """Swaps a socket's access token in band (the gateway)."""
+
+    async def refresh(self, sid: str, token: str) -> datetime: ...
+
+
 @dataclass
 class HandlerContext:
     """What a handler may use: who sent the event and the services to answer with."""
@@ -40,6 +47,7 @@ class HandlerContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     logger: logging.Logger
     max_subscriptions: int = 100
+    tokens: TokenRefresher | None = None
 
     async def reply(self, event_type: str, payload: BaseModel) -> None:
         """Send an event to the socket that sent the current one (not logged, no meta)."""

@@ -27,6 +27,7 @@ class EventType(StrEnum):
     CONNECTION_ESTABLISHED = "connection_established"
     PING = "ping"
     PONG = "pong"
+    REFRESH_TOKEN = "refresh_token"
     # subscriptions
     SUBSCRIBE_EVENT = "subscribe_event"
     UNSUBSCRIBE_EVENT = "unsubscribe_event"
@@ -57,6 +58,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    TOKEN_EXPIRED = "token_expired"
+    UNAUTHORIZED = "unauthorized"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -76,6 +79,14 @@ class EventModel(BaseModel):
 
 class PingEvent(EventModel):
     timestamp: StrictNumber
+
+
+class RefreshTokenEvent(EventModel):
+    token: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="a new access token of the same user (POST /api/auth/token)",
+    )
 
 
 class SubscribeEvent(EventModel):
@@ -192,6 +203,11 @@ class ErrorAck(BaseModel):
     error: AckError
 
 
+class RefreshTokenAck(BaseModel):
+    ok: Literal[True] = True
+    expires_at: UTCTimestamp
+
+
 class SubscribeAck(BaseModel):
     ok: Literal[True] = True
     event_type: str
@@ -234,6 +250,7 @@ EVENT_PAYLOADS: dict[EventType, type[BaseModel]] = {
     EventType.CONNECTION_ESTABLISHED: ConnectionEstablishedEvent,
     EventType.PING: PingEvent,
     EventType.PONG: PongEvent,
+    EventType.REFRESH_TOKEN: RefreshTokenEvent,
     EventType.SUBSCRIBE_EVENT: SubscribeEvent,
     EventType.UNSUBSCRIBE_EVENT: UnsubscribeEvent,
     EventType.SUBSCRIBED: SubscribedEvent,

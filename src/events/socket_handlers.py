@@ -15,6 +15,8 @@ from src.events.schemas import (
     EventType,
     PingEvent,
     PongEvent,
+    RefreshTokenAck,
+    RefreshTokenEvent,
     SubscribeAck,
     SubscribeEvent,
     UnsubscribeAck,
@@ -27,6 +29,16 @@ def register_connection_handlers(registry: EventHandlerRegistry, sio: Any = None
     async def handle_ping(sid: str, data: PingEvent, context: HandlerContext) -> PongEvent:
         """Answer `pong {timestamp, server_time}`, as an event and as the ack."""
         return await context.emitter.emit_pong(sid, data.timestamp)
+
+    @registry.register(EventType.REFRESH_TOKEN, payload=RefreshTokenEvent, ack=RefreshTokenAck)
+    async def handle_refresh_token(
+        sid: str, data: RefreshTokenEvent, context: HandlerContext
+    ) -> RefreshTokenAck:
+        """Swap the socket's access token for a new one of the same user, before it closes."""
+        if context.tokens is None:
+            raise SocketError(ErrorCode.INTERNAL_ERROR, "tokens cannot be refreshed here")
+        expires_at = await context.tokens.refresh(sid, data.token)
+        return RefreshTokenAck(expires_at=expires_at)
 
 
 def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = None) -> None:  # noqa: ARG001

@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   "connection_established",
   "ping",
   "pong",
+  "refresh_token",
   "subscribe_event",
   "unsubscribe_event",
   "subscribed",
@@ -32,6 +33,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "rate_limited",
   "payload_too_large",
   "too_many_subscriptions",
+  "token_expired",
+  "unauthorized",
   "internal_error",
 ];
 
@@ -66,6 +69,8 @@ export type ErrorCode =
   | "rate_limited"
   | "payload_too_large"
   | "too_many_subscriptions"
+  | "token_expired"
+  | "unauthorized"
   | "internal_error";
 
 export interface ErrorEvent {
@@ -136,6 +141,17 @@ export interface PongEvent {
   timestamp: number;
   /** ISO 8601 date-time */
   server_time: string;
+}
+
+export interface RefreshTokenAck {
+  ok: true;
+  /** ISO 8601 date-time */
+  expires_at: string;
+}
+
+export interface RefreshTokenEvent {
+  /** a new access token of the same user (POST /api/auth/token) */
+  token: string;
 }
 
 export interface SubscribeAck {
@@ -246,6 +262,7 @@ export type RoomEventType = (typeof ROOM_EVENT_TYPES)[number];
 /** The payload of every client -> server event (validated by the server). */
 export interface ClientToServerPayloads {
   ping: PingEvent;
+  refresh_token: RefreshTokenEvent;
   subscribe_event: SubscribeEvent;
   unsubscribe_event: UnsubscribeEvent;
 }
@@ -253,6 +270,7 @@ export interface ClientToServerPayloads {
 /** The ack of every client -> server event: its result, or `ErrorAck` on failure. */
 export interface ClientToServerAcks {
   ping: PongEvent | ErrorAck;
+  refresh_token: RefreshTokenAck | ErrorAck;
   subscribe_event: SubscribeAck | ErrorAck;
   unsubscribe_event: UnsubscribeAck | ErrorAck;
 }
@@ -263,6 +281,11 @@ export interface ClientToServerEvents {
   ping: (
     payload: ClientToServerPayloads["ping"],
     ack: (response: ClientToServerAcks["ping"]) => void,
+  ) => void;
+  /** Swap the socket's access token for a new one of the same user, before it closes. */
+  refresh_token: (
+    payload: ClientToServerPayloads["refresh_token"],
+    ack: (response: ClientToServerAcks["refresh_token"]) => void,
   ) => void;
   /** Join a room; with `since`, first replay the retained events after it. */
   subscribe_event: (

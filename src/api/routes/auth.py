@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from src.auth import revocation
 from src.auth import service as auth_service
 from src.auth.exceptions import InvalidCredentials
 from src.auth.schemas import (
@@ -26,12 +27,14 @@ from src.core.deps import (
     CurrentUser,
     EmitterDep,
     Responses,
+    ServicesDep,
     SessionDep,
     SettingsDep,
     error,
+    oauth2_scheme,
 )
 from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
-from src.core.security import create_access_token
+from src.core.security import create_access_token, read_access_token
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
@@ -105,6 +108,33 @@ async def login(
         user.id, secret_key=settings.secret_key, ttl_seconds=settings.access_token_ttl_seconds
     )
     return Token(access_token=token, expires_in=settings.access_token_ttl_seconds)
+
+
+@router.post(
+    "/api/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=UNAUTHORIZED,
+    summary="Sign out: revoke this token and close its sockets",
+)
+async def logout(
+    _user: CurrentUser,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    """Revoke the bearer token of this request until it expires.
+
+    From then on REST answers it 401 and a socket connect with it fails (`unauthorized`).
+    Sockets opened with it (and not refreshed to another token since) are sent an `error`
+    (`unauthorized`) and closed: at once on the worker that answers, within
+    `ADMIN_RECHECK_SECONDS` on the others. The user's other tokens keep working.
+    """
+    claims = read_access_token(token or "", secret_key=services.settings.secret_key)
+    if claims is not None and claims.jti is not None:
+        await revocation.revoke(session, claims)
+        await services.gateway.close_token(claims.jti)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/api/users/me", response_model=UserPublic, responses=UNAUTHORIZED)
