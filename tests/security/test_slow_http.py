@@ -1,0 +1,208 @@
+"""Slow HTTP clients (slowloris) against a `mindwire serve` process, over raw sockets.
+
+A client that drips its request line, headers or body must not keep a connection (and a
+server file descriptor) past HTTP_HEADER_TIMEOUT_SECONDS / HTTP_BODY_TIMEOUT_SECONDS, while
+an innocent client's requests stay fast and keep-alive and WebSocket clients are untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+
+from tests.security.support import ServerProcess, report
+from tests.security.test_socket_limits import (
+    answer_or_close,
+    fds_settled,
+    open_fds,
+    signed_in,
+    sockets_closed,
+)
+
+ATTACKERS = 50
+DRIP_EVERY = 0.5
+TIMEOUT = 2
+MARGIN = 3  # a timer's expiry and the close reaching the client
+
+
+def host_port(server: ServerProcess) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+async def drip(
+    server: ServerProcess, head: bytes, drops: bytes, every: float
+) -> tuple[float, bytes]:
+    """Send `head`, then `drops` one byte every `every` seconds (then nothing) until the
+    server closes the connection: the seconds that took and what the server answered."""
+    reader, writer = await asyncio.open_connection(*host_port(server))
+    started = time.monotonic()
+    answer = bytearray()
+
+    async def read_to_eof() -> float:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(4096):
+                answer.extend(chunk)
+        return time.monotonic() - started
+
+    reading = asyncio.create_task(read_to_eof())
+    try:
+        with contextlib.suppress(ConnectionError):
+            writer.write(head)
+            for byte in drops:
+                if reading.done():
+                    break
+                await asyncio.sleep(every)
+                writer.write(bytes([byte]))
+        async with asyncio.timeout(TIMEOUT + MARGIN + 30):
+            held = await reading
+        return held, bytes(answer)
+    finally:
+        reading.cancel()
+        writer.close()
+
+
+@contextlib.asynccontextmanager
+async def innocent_client(server: ServerProcess) -> AsyncIterator[list[float]]:
+    """`GET /health` every 0.1 s on fresh connections while inside; yields the seconds each
+    took (filled in as they come)."""
+    times: list[float] = []
+
+    async def ask() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            while True:
+                started = time.perf_counter()
+                response = await client.get(f"{server.url}/health", headers={"Connection": "close"})
+                assert response.status_code == 200
+                times.append(time.perf_counter() - started)
+                await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(ask())
+    try:
+        yield times
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def summary(times: list[float]) -> str:
+    return (
+        f"{len(times)} GET /health median {statistics.median(times) * 1000:.1f} ms, "
+        f"max {max(times) * 1000:.1f} ms"
+    )
+
+
+SLOW_HEADERS = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+DRIPPED_HEADER = b"X-Slow: " + b"a" * 200  # 100 s at one byte every 0.5 s
+
+
+async def test_dripped_headers_are_answered_408_and_closed(server_process):
+    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
+    baseline = open_fds(server)
+    async with innocent_client(server) as times:
+        await asyncio.sleep(1)
+        calm = list(times)
+        attack = [drip(server, SLOW_HEADERS, DRIPPED_HEADER, DRIP_EVERY) for _ in range(ATTACKERS)]
+        silent = [drip(server, b"", b"", DRIP_EVERY) for _ in range(10)]  # never send a byte
+        results = await asyncio.gather(*attack, *silent)
+        during = times[len(calm) :]
+    left = await fds_settled(server, baseline)
+    held = [seconds for seconds, _ in results]
+    answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results)
+    report(
+        f"{ATTACKERS} connections dripping a header byte every {DRIP_EVERY}s + 10 silent, "
+        f"HTTP_HEADER_TIMEOUT_SECONDS={TIMEOUT}: all closed by the server after "
+        f"{min(held):.1f}-{max(held):.1f}s, {answered_408} answered 408, fds left {left:+d}; "
+        f"innocent client before: {summary(calm)}; during: {summary(during)}"
+    )
+    assert max(held) < TIMEOUT + MARGIN
+    assert answered_408 == ATTACKERS + 10
+    assert left <= 5
+    assert during and max(during) < 1.0 and statistics.median(during) < 0.1
+
+
+async def test_a_dripped_body_is_answered_408_and_closed(server_process):
+    server = server_process(HTTP_BODY_TIMEOUT_SECONDS=str(TIMEOUT), HTTP_HEADER_TIMEOUT_SECONDS="5")
+    baseline = open_fds(server)
+    head = (
+        b"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    async with innocent_client(server) as times:
+        await asyncio.sleep(0.5)
+        started = len(times)
+        results = await asyncio.gather(
+            *(drip(server, head, b"u" * 1000, DRIP_EVERY) for _ in range(ATTACKERS))
+        )
+        during = times[started:]
+    left = await fds_settled(server, baseline)
+    held = [seconds for seconds, _ in results]
+    answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results)
+    report(
+        f"{ATTACKERS} POSTs dripping a body byte every {DRIP_EVERY}s, "
+        f"HTTP_BODY_TIMEOUT_SECONDS={TIMEOUT}: all closed by the server after "
+        f"{min(held):.1f}-{max(held):.1f}s, {answered_408} answered 408, fds left {left:+d}; "
+        f"innocent client during: {summary(during)}"
+    )
+    assert max(held) < TIMEOUT + MARGIN
+    assert answered_408 == ATTACKERS
+    assert left <= 5
+    assert during and max(during) < 1.0
+    assert "Traceback" not in server.log() and "ERROR" not in server.log(), server.log()
+
+
+async def request_on(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
+) -> tuple[bytes, bytes]:
+    """One keep-alive GET on an open connection: its status line and body."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    return head.split(b"\r\n")[0], await reader.readexactly(length)
+
+
+async def test_keep_alive_requests_and_a_slow_app_are_not_cut(server_process):
+    """Requests on one connection, each sent within the header timeout of the previous
+    answer, and one request whose headers arrive in pieces within it, are all answered."""
+    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
+    reader, writer = await asyncio.open_connection(*host_port(server))
+    statuses = []
+    try:
+        for _ in range(5):
+            await asyncio.sleep(TIMEOUT * 0.6)  # 1.2 s apart: 6 s on the connection in all
+            status, body = await request_on(reader, writer, "/health")
+            statuses.append(status)
+            assert json.loads(body)
+        # Headers in three pieces, within the timeout in all.
+        for piece in (b"GET /health HT", b"TP/1.1\r\nHost: 127", b".0.0.1\r\n\r\n"):
+            writer.write(piece)
+            await asyncio.sleep(TIMEOUT / 4)
+        head = await reader.readuntil(b"\r\n\r\n")
+        statuses.append(head.split(b"\r\n")[0])
+    finally:
+        writer.close()
+    report(
+        f"one keep-alive connection, 6 requests over ~7 s (header timeout {TIMEOUT}s): {statuses}"
+    )
+    assert statuses == [b"HTTP/1.1 200 OK"] * 6
+
+
+async def test_a_websocket_outlives_the_header_timeout(server_process, alice):
+    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1")
+    ws = await signed_in(server, alice.token)
+    async with sockets_closed([ws]):
+        await asyncio.sleep(3)  # past both timeouts: the upgraded connection stays
+        await ws.send('421["ping",{"timestamp":7}]')
+        ack = await answer_or_close(ws, "431")
+    assert ack is not None and json.loads(ack[3:])[0]["timestamp"] == 7
