@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.security.support import ServerProcess, report
 from tests.security.test_socket_limits import (
@@ -29,6 +33,32 @@ ATTACKERS = 50
 DRIP_EVERY = 0.5
 TIMEOUT = 2
 MARGIN = 3  # a timer's expiry and the close reaching the client
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def parser(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The HTTP parser uvicorn uses: httptools (its default), or h11 as where httptools is
+    not installed (PyPy), hidden from the server by a module that fails to import."""
+    if request.param == "httptools":
+        return {}
+    hidden = tmp_path / "no-httptools"
+    hidden.mkdir()
+    (hidden / "httptools.py").write_text("raise ImportError('hidden by the test')\n")
+    return {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))
+    }
+
+
+def loads_httptools(server: ServerProcess) -> bool:
+    """Whether the server process has httptools' C parser mapped."""
+    assert server.process is not None
+    return "httptools" in Path(f"/proc/{server.process.pid}/maps").read_text()
+
+
+def serve(server_process: Any, parser: dict[str, str], **env: str) -> ServerProcess:
+    server: ServerProcess = server_process(**parser, **env)
+    assert loads_httptools(server) == (not parser)
+    return server
 
 
 def host_port(server: ServerProcess) -> tuple[str, int]:
@@ -103,8 +133,8 @@ SLOW_HEADERS = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 DRIPPED_HEADER = b"X-Slow: " + b"a" * 200  # 100 s at one byte every 0.5 s
 
 
-async def test_dripped_headers_are_answered_408_and_closed(server_process):
-    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
+async def test_dripped_headers_are_answered_408_and_closed(server_process, parser, stack):
+    server = serve(server_process, parser, HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
     baseline = open_fds(server)
     async with innocent_client(server) as times:
         await asyncio.sleep(1)
@@ -117,7 +147,8 @@ async def test_dripped_headers_are_answered_408_and_closed(server_process):
     held = [seconds for seconds, _ in results]
     answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results)
     report(
-        f"{ATTACKERS} connections dripping a header byte every {DRIP_EVERY}s + 10 silent, "
+        f"{ATTACKERS} connections dripping a header byte every {DRIP_EVERY}s + 10 silent "
+        f"({stack}, {'h11' if parser else 'httptools'}), "
         f"HTTP_HEADER_TIMEOUT_SECONDS={TIMEOUT}: all closed by the server after "
         f"{min(held):.1f}-{max(held):.1f}s, {answered_408} answered 408, fds left {left:+d}; "
         f"innocent client before: {summary(calm)}; during: {summary(during)}"
@@ -128,8 +159,13 @@ async def test_dripped_headers_are_answered_408_and_closed(server_process):
     assert during and max(during) < 1.0 and statistics.median(during) < 0.1
 
 
-async def test_a_dripped_body_is_answered_408_and_closed(server_process):
-    server = server_process(HTTP_BODY_TIMEOUT_SECONDS=str(TIMEOUT), HTTP_HEADER_TIMEOUT_SECONDS="5")
+async def test_a_dripped_body_is_answered_408_and_closed(server_process, parser, stack):
+    server = serve(
+        server_process,
+        parser,
+        HTTP_BODY_TIMEOUT_SECONDS=str(TIMEOUT),
+        HTTP_HEADER_TIMEOUT_SECONDS="5",
+    )
     baseline = open_fds(server)
     head = (
         b"POST /api/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -146,7 +182,8 @@ async def test_a_dripped_body_is_answered_408_and_closed(server_process):
     held = [seconds for seconds, _ in results]
     answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results)
     report(
-        f"{ATTACKERS} POSTs dripping a body byte every {DRIP_EVERY}s, "
+        f"{ATTACKERS} POSTs dripping a body byte every {DRIP_EVERY}s "
+        f"({stack}, {'h11' if parser else 'httptools'}), "
         f"HTTP_BODY_TIMEOUT_SECONDS={TIMEOUT}: all closed by the server after "
         f"{min(held):.1f}-{max(held):.1f}s, {answered_408} answered 408, fds left {left:+d}; "
         f"innocent client during: {summary(during)}"
@@ -172,10 +209,10 @@ async def request_on(
     return head.split(b"\r\n")[0], await reader.readexactly(length)
 
 
-async def test_keep_alive_requests_and_a_slow_app_are_not_cut(server_process):
+async def test_keep_alive_requests_and_headers_in_pieces_are_answered(server_process, parser):
     """Requests on one connection, each sent within the header timeout of the previous
     answer, and one request whose headers arrive in pieces within it, are all answered."""
-    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
+    server = serve(server_process, parser, HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
     reader, writer = await asyncio.open_connection(*host_port(server))
     statuses = []
     try:
@@ -193,13 +230,16 @@ async def test_keep_alive_requests_and_a_slow_app_are_not_cut(server_process):
     finally:
         writer.close()
     report(
-        f"one keep-alive connection, 6 requests over ~7 s (header timeout {TIMEOUT}s): {statuses}"
+        f"one keep-alive connection ({'h11' if parser else 'httptools'}), 6 requests over ~7 s "
+        f"(header timeout {TIMEOUT}s): {[status.decode() for status in statuses]}"
     )
     assert statuses == [b"HTTP/1.1 200 OK"] * 6
 
 
-async def test_a_websocket_outlives_the_header_timeout(server_process, alice):
-    server = server_process(HTTP_HEADER_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1")
+async def test_a_websocket_outlives_the_header_timeout(server_process, parser, alice):
+    server = serve(
+        server_process, parser, HTTP_HEADER_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1"
+    )
     ws = await signed_in(server, alice.token)
     async with sockets_closed([ws]):
         await asyncio.sleep(3)  # past both timeouts: the upgraded connection stays
