@@ -9,8 +9,11 @@ a file descriptor) for as long as it likes. Here each connection carries one tim
 - body: from the headers until the request body is complete. Time during which the server
   itself stopped reading (uvicorn's flow control) is not held against the client.
 
-On expiry a client that has had no response to its request yet is answered 408, then the
-connection is closed. A WebSocket upgrade disarms the timer when its headers are complete.
+On expiry a client that has sent part of a request and had no response to it yet is
+answered 408, then the connection is closed. A connection that has sent nothing since it
+opened or since the previous response is closed silently, as uvicorn's keep-alive timeout
+does: a 408 written there could cross a request the client is sending at that moment, and
+be taken for its answer. A WebSocket upgrade disarms the timer when its headers are complete.
 `protocol_factory(settings)` gives the `http=` option of uvicorn (see `src/core/serving.py`).
 """
 
@@ -64,10 +67,13 @@ class Deadline:
         self.body_timeout = body_timeout
         self.deadline: asyncio.TimerHandle | None = None
         self.deadline_phase: Phase | None = None
+        self.heard = False
+        """Whether bytes arrived since the headers deadline was armed."""
 
     def arm(self, phase: Phase) -> None:
         """(Re)start the timer for `phase`."""
         self.disarm()
+        self.heard = False
         seconds = self.header_timeout if phase == "headers" else self.body_timeout
         self.deadline = self.loop.call_later(seconds, self.expired)
         self.deadline_phase = phase
@@ -88,7 +94,7 @@ class Deadline:
             self.arm("body")  # the server paused reading, not the client: wait on
             return
         cycle = self.cycle
-        if phase == "headers" or not cycle.response_started:
+        if (phase == "headers" and self.heard) or (phase == "body" and not cycle.response_started):
             self.transport.write(timeout_response(self.server_state.default_headers))
         if phase == "body":
             # As connection_lost does: the app's receive() answers http.disconnect, its
@@ -111,6 +117,10 @@ if HttpToolsProtocol is not None:
         def connection_lost(self, exc: Exception | None) -> None:
             self.disarm()
             super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            self.heard = True
+            super().data_received(data)
 
         def on_headers_complete(self) -> None:
             super().on_headers_complete()
@@ -148,6 +158,7 @@ class H11DeadlineProtocol(Deadline, H11Protocol):
         super().handle_websocket_upgrade(event)
 
     def data_received(self, data: bytes) -> None:
+        self.heard = True
         super().data_received(data)
         self.follow_states()
 

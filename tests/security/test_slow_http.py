@@ -145,16 +145,18 @@ async def test_dripped_headers_are_answered_408_and_closed(server_process, parse
         during = times[len(calm) :]
     left = await fds_settled(server, baseline)
     held = [seconds for seconds, _ in results]
-    answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results)
+    answered_408 = sum(answer.startswith(b"HTTP/1.1 408 ") for _, answer in results[:ATTACKERS])
+    unanswered = sum(answer == b"" for _, answer in results[ATTACKERS:])
     report(
         f"{ATTACKERS} connections dripping a header byte every {DRIP_EVERY}s + 10 silent "
         f"({stack}, {'h11' if parser else 'httptools'}), "
         f"HTTP_HEADER_TIMEOUT_SECONDS={TIMEOUT}: all closed by the server after "
-        f"{min(held):.1f}-{max(held):.1f}s, {answered_408} answered 408, fds left {left:+d}; "
+        f"{min(held):.1f}-{max(held):.1f}s, {answered_408} dripping ones answered 408, "
+        f"{unanswered} silent ones closed unanswered, fds left {left:+d}; "
         f"innocent client before: {summary(calm)}; during: {summary(during)}"
     )
     assert max(held) < TIMEOUT + MARGIN
-    assert answered_408 == ATTACKERS + 10
+    assert answered_408 == ATTACKERS and unanswered == 10
     assert left <= 5
     assert during and max(during) < 1.0 and statistics.median(during) < 0.1
 
@@ -195,11 +197,8 @@ async def test_a_dripped_body_is_answered_408_and_closed(server_process, parser,
     assert "Traceback" not in server.log() and "ERROR" not in server.log(), server.log()
 
 
-async def request_on(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
-) -> tuple[bytes, bytes]:
-    """One keep-alive GET on an open connection: its status line and body."""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+async def response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """The next response on a connection: its status line and body."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(
         int(line.split(b":")[1])
@@ -209,31 +208,41 @@ async def request_on(
     return head.split(b"\r\n")[0], await reader.readexactly(length)
 
 
-async def test_keep_alive_requests_and_headers_in_pieces_are_answered(server_process, parser):
+async def test_keep_alive_requests_are_answered_and_an_idle_one_closed_silently(
+    server_process, parser
+):
     """Requests on one connection, each sent within the header timeout of the previous
-    answer, and one request whose headers arrive in pieces within it, are all answered."""
+    answer, and one whose headers arrive in pieces within it, are all answered; once idle
+    past the timeout, the connection is closed without a word (no 408 that could cross a
+    request the client is sending)."""
     server = serve(server_process, parser, HTTP_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
     reader, writer = await asyncio.open_connection(*host_port(server))
     statuses = []
     try:
         for _ in range(5):
             await asyncio.sleep(TIMEOUT * 0.6)  # 1.2 s apart: 6 s on the connection in all
-            status, body = await request_on(reader, writer, "/health")
+            writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, body = await response(reader)
             statuses.append(status)
             assert json.loads(body)
         # Headers in three pieces, within the timeout in all.
-        for piece in (b"GET /health HT", b"TP/1.1\r\nHost: 127", b".0.0.1\r\n\r\n"):
+        for n, piece in enumerate((b"GET /health HT", b"TP/1.1\r\nHost: 127", b".0.0.1\r\n\r\n")):
+            await asyncio.sleep(TIMEOUT / 4 if n else 0)
             writer.write(piece)
-            await asyncio.sleep(TIMEOUT / 4)
-        head = await reader.readuntil(b"\r\n\r\n")
-        statuses.append(head.split(b"\r\n")[0])
+        statuses.append((await response(reader))[0])
+        idle_from = time.monotonic()
+        async with asyncio.timeout(TIMEOUT + MARGIN):
+            after_idle = await reader.read()
+        idle = time.monotonic() - idle_from
     finally:
         writer.close()
     report(
         f"one keep-alive connection ({'h11' if parser else 'httptools'}), 6 requests over ~7 s "
-        f"(header timeout {TIMEOUT}s): {[status.decode() for status in statuses]}"
+        f"(header timeout {TIMEOUT}s): {[status.decode() for status in statuses]}; then idle, "
+        f"closed after {idle:.1f}s with {len(after_idle)} bytes written"
     )
     assert statuses == [b"HTTP/1.1 200 OK"] * 6
+    assert after_idle == b""
 
 
 async def test_a_websocket_outlives_the_header_timeout(server_process, parser, alice):
@@ -246,3 +255,42 @@ async def test_a_websocket_outlives_the_header_timeout(server_process, parser, a
         await ws.send('421["ping",{"timestamp":7}]')
         ack = await answer_or_close(ws, "431")
     assert ack is not None and json.loads(ack[3:])[0]["timestamp"] == 7
+
+
+async def test_a_long_poll_outlives_the_header_timeout(server_process, parser, alice):
+    """A request the app holds longer than both timeouts (an Engine.IO long-poll) is
+    answered: the deadlines stop once a request has arrived."""
+    server = serve(
+        server_process, parser, HTTP_HEADER_TIMEOUT_SECONDS="1", HTTP_BODY_TIMEOUT_SECONDS="1"
+    )
+    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    async with httpx.AsyncClient(timeout=40) as client:
+        opened = (await client.get(base)).text
+        assert opened.startswith("0"), opened
+        url = f"{base}&sid={json.loads(opened[1:])['sid']}"
+        assert (
+            await client.post(url, content="40" + json.dumps({"token": alice.token}))
+        ).status_code == 200
+
+        async def ping_later() -> float:
+            await asyncio.sleep(3)
+            assert (
+                await client.post(url, content='421["ping",{"timestamp":7}]')
+            ).status_code == 200
+            return time.monotonic()
+
+        pinging = asyncio.create_task(ping_later())
+        longest = 0.0
+        while True:
+            started = time.monotonic()
+            packets = (await client.get(url)).text.split("\x1e")
+            longest = max(longest, time.monotonic() - started)
+            if acks := [packet for packet in packets if packet.startswith("431")]:
+                break
+        await pinging
+    report(
+        f"Engine.IO long-poll ({'h11' if parser else 'httptools'}) held {longest:.1f}s "
+        "with header and body timeouts of 1s: answered"
+    )
+    assert longest > 2
+    assert json.loads(acks[0][3:])[0]["timestamp"] == 7
