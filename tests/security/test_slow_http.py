@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pickle
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from src.core.serving import uvicorn_options
 from tests.security.support import ServerProcess, report
 from tests.security.test_socket_limits import (
     answer_or_close,
@@ -294,3 +296,12 @@ async def test_a_long_poll_outlives_the_header_timeout(server_process, parser, a
     )
     assert longest > 2
     assert json.loads(acks[0][3:])[0]["timestamp"] == 7
+
+
+def test_the_protocol_option_reaches_worker_processes(settings):
+    """`--workers` hands uvicorn's options to spawned processes by pickling them."""
+    settings = settings.model_copy(
+        update={"http_header_timeout_seconds": 3.5, "http_body_timeout_seconds": 7.0}
+    )
+    factory = pickle.loads(pickle.dumps(uvicorn_options(settings)["http"]))
+    assert factory.keywords == {"header_timeout": 3.5, "body_timeout": 7.0}
