@@ -120,6 +120,44 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
             "send",
         )
     ],  # fmt: skip
+    # uvicorn: the HTTP protocols with header and body deadlines subclass uvicorn's own.
+    *[
+        ("uvicorn", "uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol", name, "slow_http")
+        for name in (
+            "on_headers_complete",
+            "on_message_complete",
+            "on_response_complete",
+            "_should_upgrade",
+            "parser",
+            "pipeline",
+            "cycle",
+            "flow",
+            "loop",
+            "transport",
+            "server_state",
+        )
+    ],  # fmt: skip
+    *[
+        ("uvicorn", "uvicorn.protocols.http.h11_impl", "H11Protocol", name, "slow_http")
+        for name in (
+            "handle_websocket_upgrade",
+            "on_response_complete",
+            "conn",
+            "cycle",
+            "flow",
+            "loop",
+            "transport",
+            "server_state",
+        )
+    ],  # fmt: skip
+    *[
+        ("uvicorn", f"uvicorn.protocols.http.{module}", "RequestResponseCycle", name, "slow_http")
+        for module in ("httptools_impl", "h11_impl")
+        for name in ("response_started", "disconnected", "message_event")
+    ],  # fmt: skip
+    ("uvicorn", "uvicorn.protocols.http.flow_control", "FlowControl", "read_paused", "slow_http"),
+    ("uvicorn", "uvicorn.server", "ServerState", "default_headers", "slow_http"),
+    ("uvicorn", "uvicorn.config", "Config", "http_protocol_class", "serving (http=a partial)"),
     # aiosqlite: one trip to the connection's thread per statement.
     ("aiosqlite", "aiosqlite.core", "Connection", "_conn", "sqlite_driver"),
     ("aiosqlite", "aiosqlite.core", "Connection", "_execute", "sqlite_driver"),

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """A REST request body past this is refused with 413 before it is read further (the
     largest valid body, a note with every character escaped as `\\uXXXX`, is ~62 kB)."""
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """An HTTP request line and headers not complete this long after the connection opened
+    (or after the previous response) are answered 408 and the connection closed."""
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body not complete this long after its headers is answered 408 and closed."""
     database_pool_size: int = Field(default=5, gt=0)
     """Connections each process keeps open to the database."""
     database_max_overflow: int = Field(default=10, ge=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.core.config import Settings
+from src.core.slow_http import protocol_factory
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -18,8 +19,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     that Engine.IO refuses only once it has all arrived; at the inbound limit, `websockets`
     refuses the frame from its header (close code 1009), before buffering its payload.
     `ws_per_message_deflate`: off, the fast path writes uncompressed frames itself.
+    `http`: uvicorn's HTTP/1.1 protocol with deadlines for a request's headers and body
+    (`src/core/slow_http.py`), which uvicorn lacks.
     """
     return {
+        "http": protocol_factory(settings),
         "ws_max_size": settings.max_inbound_message_bytes,
         "ws_per_message_deflate": False,
     }
