@@ -5,6 +5,7 @@ from __future__ import annotations
 API_ROUTES = {
     "/api/auth/register": {"post"},
     "/api/auth/token": {"post"},
+    "/api/auth/logout": {"post"},
     "/api/users/me": {"get"},
     "/api/users/me/status": {"put"},
     "/api/users/online": {"get"},
