@@ -144,7 +144,11 @@ class SocketService:
             await manager.release(sid)
 
     async def _replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+        """Send the events in batches read from the log, each one once the socket has drained
+        to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
+        holds at most that much, and its replay stops when it is closed."""
         manager = self.sio.manager
+        outbox = manager.outbox
         replayed = 0
         async with self.sessionmaker() as session:
             complete = await self.event_log.is_complete_after(session, since)
@@ -154,6 +158,8 @@ class SocketService:
                     session, room, after=cursor, limit=REPLAY_BATCH, all_rooms=True
                 )
                 for logged in batch:
+                    if outbox is not None and not await outbox.drain(sid):
+                        return replayed, complete  # closed: it resubscribes with `since`
                     if not manager.claim(sid, logged.meta.event_id, logged.rooms):
                         continue  # the socket has it already
                     meta = logged.meta.model_dump(mode="json")
