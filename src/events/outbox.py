@@ -30,7 +30,10 @@ logger = logging.getLogger("mindwire.events")
 PACKET_OVERHEAD = 16
 """Bytes counted for a packet without a string or bytes payload (ping, noop, open...)."""
 DRAIN_POLL = 0.01
-"""Seconds between two looks at a socket's pending bytes while a replay waits for it."""
+DRAIN_POLL_MAX = 0.2
+"""Seconds between two looks at a socket's pending bytes while a replay waits for it: from
+DRAIN_POLL, doubled after each look without progress up to DRAIN_POLL_MAX (a replay stuck on
+a reader that reads nothing costs 5 wake-ups a second), back to DRAIN_POLL on progress."""
 
 
 def packet_bytes(pkt: Any) -> int:
@@ -126,16 +129,19 @@ class Outbox:
             return waiting is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.drain_timeout
+        pause = DRAIN_POLL
         while waiting > threshold:
-            await asyncio.sleep(DRAIN_POLL)
+            await asyncio.sleep(pause)
             now = self.pending(sid)
             if now is None:
                 return False
-            if now < waiting:
-                deadline = loop.time() + self.drain_timeout  # the reader reads: wait on
+            if now < waiting:  # the reader reads: wait on
+                deadline, pause = loop.time() + self.drain_timeout, DRAIN_POLL
             elif loop.time() > deadline:
                 self.cut(sid, now, f"its reader read nothing for {self.drain_timeout:g}s")
                 return False
+            else:
+                pause = min(pause * 2, DRAIN_POLL_MAX)
             waiting = now
         return True
 
