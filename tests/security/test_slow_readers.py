@@ -145,10 +145,10 @@ async def test_polling_readers_that_never_read_are_closed_and_memory_stays_bound
     room_mib = ROOM_EVENTS * EVENT_BYTES / 2**20
     report(
         f"polling readers that never read ({stack}, {fanout} fan-out): {SUBSCRIBES} replays "
-        f"of {ROOM_EVENTS} events ({room_mib:.1f} MiB) and {LIVE_EVENTS} live events of {EVENT_BYTES} bytes, "
-        f"SOCKET_WRITE_BUFFER_LIMIT={LIMIT // 1024} KiB: server RSS {before:.1f} MiB before, "
-        f"{during_replay:.1f} MiB during the replay, {after:.1f} MiB after "
-        f"(+{after - before:.1f} MiB); a later GET of each answers "
+        f"of {ROOM_EVENTS} events ({room_mib:.1f} MiB) and {LIVE_EVENTS} live events of "
+        f"{EVENT_BYTES} bytes, SOCKET_WRITE_BUFFER_LIMIT={LIMIT // 1024} KiB: server RSS "
+        f"{before:.1f} MiB before, {during_replay:.1f} MiB during the replay, "
+        f"{after:.1f} MiB after (+{after - before:.1f} MiB); a later GET of each answers "
         f"{replaying_status}, {plain_status}; another user's live event took "
         f"{delay * 1000:.0f} ms"
     )
