@@ -77,12 +77,19 @@ class PollingReader:
         await self.post("\x1e".join(["42" + json.dumps(["subscribe_event", data])] * times))
 
     async def status(self) -> int | None:
-        """The answer to one more GET: 400 once the server has closed the session; None when
-        the GET is still waiting for a packet after 3 s (the session lives, its queue is empty)."""
-        try:
-            return (await self.http.get(self.path(), timeout=3)).status_code
-        except httpx.ReadTimeout:
-            return None
+        """GET until the session is gone: 400 then. A GET that comes while the server is still
+        closing it is answered at once with no packets (what waited was dropped), and the next
+        one is tried; a GET that brings packets (the reader read) or waits 3 s for one (the
+        session lives) ends the look: 200, or None."""
+        for _ in range(50):
+            try:
+                answer = await self.http.get(self.path(), timeout=3)
+            except httpx.ReadTimeout:
+                return None
+            if answer.status_code != 200 or answer.content:
+                return answer.status_code
+            await asyncio.sleep(0.05)
+        return 200
 
     async def close(self) -> None:
         await self.http.aclose()
