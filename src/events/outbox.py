@@ -154,15 +154,17 @@ class Outbox:
 
     def cut_queue(self, queue: BoundedQueue) -> None:
         """`queue` holds more than the limit: close the Engine.IO socket it belongs to."""
-        waiting = queue.pending
-        queue.drop()
         for socket in list(self.sio.eio.sockets.values()):  # rare: only on an overflow
             if socket.queue is queue:
-                self._close(socket, waiting, "its queue is over the limit")
-                return
+                self._close(socket, queue.pending, "its queue is over the limit")
+                break
+        if not queue.overflowed:  # no socket, or one already closing: just forget
+            queue.drop()
 
     def _close(self, socket: Any, waiting: int, why: str) -> None:
-        if socket.closed or socket.closing:
+        """Drop what waits for `socket` and close it, once (the close itself runs in a task)."""
+        queue = socket.queue
+        if socket.closed or socket.closing or getattr(queue, "overflowed", False):
             return
         logger.warning(
             "closing socket %s: %s (%d bytes wait for its reader, SOCKET_WRITE_BUFFER_LIMIT=%d)",
@@ -171,8 +173,7 @@ class Outbox:
             waiting,
             self.limit,
         )
-        queue = socket.queue
-        if isinstance(queue, BoundedQueue) and not queue.overflowed:
+        if isinstance(queue, BoundedQueue):
             queue.drop()
         link = self.hub.links.get(socket.sid) if self.hub is not None else None
         if link is not None:

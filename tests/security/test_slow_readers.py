@@ -164,6 +164,8 @@ async def test_polling_readers_that_never_read_are_closed_and_memory_stays_bound
     assert "its held live events are over the limit" in log, log
     assert "its queue is over the limit" in log, log
     assert f"SOCKET_WRITE_BUFFER_LIMIT={LIMIT}" in log, log
+    for reader in (replaying, plain):  # one warning line per closed socket
+        assert log.count(f"closing socket {reader.sid}:") == 1, log
     assert during_replay - before < 30, (before, during_replay, after)
     assert after - before < 30, (before, during_replay, after)
     assert delay < 2.0
