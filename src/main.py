@@ -20,7 +20,7 @@ from src.core.races import add_race_handler
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
 from src.core.validation_errors import add_validation_handler
-from src.events import fastpath
+from src.events import fastpath, outbox
 from src.events.door import DoorLimits, DoorServer
 
 logger = logging.getLogger("mindwire")
@@ -59,10 +59,16 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    fastpath.install(  # room broadcasts encoded once, written below the queue
+    hub = fastpath.install(  # room broadcasts encoded once, written below the queue
         sio,
         write_buffer_limit=settings.socket_write_buffer_limit,
         gc_freeze=settings.socket_gc_freeze,
+    )
+    outbox.install(  # every socket's queue bounded, replays paced, on every transport
+        sio,
+        hub,
+        limit=settings.socket_write_buffer_limit,
+        drain_timeout=settings.socket_drain_timeout_seconds,
     )
     return sio
 

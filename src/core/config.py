@@ -91,7 +91,10 @@ class Settings(BaseSettings):
     socket_fanout: FanoutMode = "direct"
     """How a room event reaches its sockets; `src/events/fastpath.py` explains the modes."""
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
-    """Bytes a slow reader may have waiting in its link before its connection is aborted."""
+    """Bytes that may wait for one socket (its Engine.IO queue, its WebSocket link, the live
+    events held during its replay) before it is closed; a replay waits below half of it."""
+    socket_drain_timeout_seconds: float = Field(default=20.0, gt=0)
+    """How long a replay waits for a socket that reads nothing before closing it."""
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"

@@ -23,7 +23,8 @@ default protocol:
   resubscribes with `since`, so it misses nothing);
 - **memory**: after the accept, a link drops what uvicorn and `websockets` keep of the handshake,
   swaps uvicorn's receive queue and `writable` event for light ones (`LightQueue`,
-  `LightEvent`), and serves a fresh WebSocket connection with two tasks fewer than Engine.IO's
+  `LightEvent`; each socket's Engine.IO queue is a `LightQueue` too, with a byte bound, see
+  `outbox.py`), and serves a fresh WebSocket connection with two tasks fewer than Engine.IO's
   own handler (`DirectWebSocket._serve`); the gateway trims the environ python-socketio keeps
   (`slim_environ`). About 25 KiB per idle connection instead of 36;
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
@@ -352,6 +353,10 @@ class Link:
             self.buffered,
             self.hub.limit,
         )
+        self.drop()
+
+    def drop(self) -> None:
+        """Forget what waits and cut the connection (`abort` without the log line)."""
         self.closed = True
         self.buffer.clear()
         self.buffered = 0
@@ -678,12 +683,7 @@ def install(
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.
     eio._async = {**eio._async, "websocket": functools.partial(DirectWebSocket, hub)}
-    eio.create_queue = _light_queue  # each Engine.IO socket's queue
     return hub
-
-
-def _light_queue(*_args: Any, **_kwargs: Any) -> LightQueue:
-    return LightQueue()
 
 
 def _as_set(skip_sid: Any) -> frozenset[Any] | set[Any]:

@@ -19,15 +19,18 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
-from socketio.packet import Packet
+from socketio.packet import EVENT, Packet
+
+if TYPE_CHECKING:
+    from src.events.outbox import Outbox
 
 logger = logging.getLogger("mindwire.events")
 
-Emit = tuple[int | None, str, Any, str]
-"""A held live emit: (event id, event name, data, namespace)."""
+Emit = tuple[int | None, str, Any, str, int]
+"""A held live emit: (event id, event name, data, namespace, its packet's bytes)."""
 
 
 @dataclass(slots=True)
@@ -45,6 +48,8 @@ class Replays:
     releasing: bool = False
     held: deque[Emit] = field(default_factory=deque)
     held_ids: set[int] = field(default_factory=set)
+    held_bytes: int = 0
+    """Bytes of the held packets: past `SOCKET_WRITE_BUFFER_LIMIT` the socket is closed."""
     replayed: set[int] = field(default_factory=set)
     through: int = 0
     """The highest id replayed."""
@@ -58,11 +63,16 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
     """`AsyncManager` whose local room emits skip held sockets and queue for them instead.
 
     Only emits addressed to rooms are held; an emit addressed to the socket itself (its
-    replay, `pong`, `error`, ...) goes straight through. Live room events carry their `meta`,
-    and are emitted by the relay in id order: `live_through` is the highest id emitted here,
-    and each (socket, room) remembers the watermark when the socket joined it, which tells a
-    replay whether the socket already got an event live.
+    replay, `pong`, `error`, ...) goes straight through. A socket whose held events pass the
+    outbox's limit is closed (a reader that does not read would otherwise hold them all).
+    Live room events carry their `meta`, and are emitted by the relay in id order:
+    `live_through` is the highest id emitted here, and each (socket, room) remembers the
+    watermark when the socket joined it, which tells a replay whether the socket already got
+    an event live.
     """
+
+    outbox: Outbox | None = None
+    """Set by `outbox.install`: the byte limit of what waits for a socket, and its closing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -119,7 +129,8 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
         try:
             # A replay that begins meanwhile stops this; its own release sends the rest.
             while state.held and state.depth == 0:
-                event_id, event, data, namespace = state.held.popleft()
+                event_id, event, data, namespace, size = state.held.popleft()
+                state.held_bytes -= size
                 if event_id is not None:
                     state.held_ids.discard(event_id)
                     if event_id in state.replayed:
@@ -142,7 +153,8 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
         if target is not None and kw.get("callback") is None:
             event_id = _event_id(data)
             if self._replays:
-                skipped = self._hold_or_drop(namespace, target, (event_id, event, data, namespace))
+                emit = (event_id, event, data, namespace, 0)
+                skipped = self._hold_or_drop(namespace, target, emit)
                 if skipped:
                     skip_sid = kw.get("skip_sid")
                     before = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
@@ -160,19 +172,42 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
         socket_rooms = self.rooms.get(namespace, {})
         event_id = emit[0]
         skipped: list[str] = []
+        over: list[tuple[str, int]] = []
         for sid, state in self._replays.items():
             if sid in rooms:
                 continue  # addressed to the socket itself: a replay or a reply
             if not any(sid in socket_rooms.get(room, {}) for room in rooms):
                 continue
             if state.holding:
+                if not emit[4]:  # measured once per emit, only when someone holds it
+                    emit = (*emit[:4], self._packet_bytes(emit))
                 state.held.append(emit)
+                state.held_bytes += emit[4]
                 if event_id is not None:
                     state.held_ids.add(event_id)
                 skipped.append(sid)
+                if self.outbox is not None and state.held_bytes > self.outbox.limit:
+                    over.append((sid, state.held_bytes))
             elif event_id is not None and event_id in state.replayed:
                 skipped.append(sid)
+        for sid, held_bytes in over:  # closed: what it held goes
+            state = self._replays[sid]
+            state.held.clear()
+            state.held_ids.clear()
+            state.held_bytes = 0
+            assert self.outbox is not None
+            self.outbox.cut(sid, held_bytes, "its held live events are over the limit")
         return skipped
+
+    def _packet_bytes(self, emit: Emit) -> int:
+        """The length of `emit`'s encoded Socket.IO packet (its Engine.IO payload)."""
+        _, event, data, namespace, _ = emit
+        arguments = list(data) if isinstance(data, tuple) else [data]
+        encoded = self.server.packet_class(
+            EVENT, namespace=namespace, data=[event, *arguments]
+        ).encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        return sum(len(part) for part in parts)
 
     def _forget_passed(self) -> None:
         """Drop the replay records of sockets whose replayed ids the live stream has passed."""

@@ -22,7 +22,9 @@ from src.events.schemas import EventMeta, SocketEvent
 
 logger = logging.getLogger("mindwire.events")
 
-REPLAY_BATCH = 500
+REPLAY_BATCH = 200
+"""Events a replay reads from the log at once: what one replay waiting for its reader holds
+(at most ~2 MB of the largest events)."""
 
 
 class SocketService:
@@ -144,26 +146,34 @@ class SocketService:
             await manager.release(sid)
 
     async def _replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+        """Send the events in batches read from the log, each one once the socket has drained
+        to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
+        holds at most that much, and its replay stops when it is closed."""
         manager = self.sio.manager
+        outbox = manager.outbox
         replayed = 0
         async with self.sessionmaker() as session:
             complete = await self.event_log.is_complete_after(session, since)
-            cursor = since
-            while True:
+        cursor = since
+        while True:
+            # A session per batch: a replay waiting for a slow reader holds no connection.
+            async with self.sessionmaker() as session:
                 batch = await self.event_log.read(
                     session, room, after=cursor, limit=REPLAY_BATCH, all_rooms=True
                 )
-                for logged in batch:
-                    if not manager.claim(sid, logged.meta.event_id, logged.rooms):
-                        continue  # the socket has it already
-                    meta = logged.meta.model_dump(mode="json")
-                    await self.sio.emit(
-                        meta["event_type"], (logged.data, meta), to=sid, ignore_queue=True
-                    )
-                    replayed += 1
-                if len(batch) < REPLAY_BATCH:
-                    break
-                cursor = batch[-1].meta.event_id
+            for logged in batch:
+                if outbox is not None and not await outbox.drain(sid):
+                    return replayed, complete  # closed: it resubscribes with `since`
+                if not manager.claim(sid, logged.meta.event_id, logged.rooms):
+                    continue  # the socket has it already
+                meta = logged.meta.model_dump(mode="json")
+                await self.sio.emit(
+                    meta["event_type"], (logged.data, meta), to=sid, ignore_queue=True
+                )
+                replayed += 1
+            if len(batch) < REPLAY_BATCH:
+                break
+            cursor = batch[-1].meta.event_id
         return replayed, complete
 
 
