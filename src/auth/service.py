@@ -172,19 +172,15 @@ async def holder_of_token(
 ) -> tuple[User, TokenClaims] | None:
     """The user a bearer token names, and its claims; None when the token is invalid or
     revoked, or its user was deleted (the user is read from the database)."""
-    if not token:
-        return None
-    claims = read_access_token(token, secret_key=secret_key)
+    claims = read_access_token(token, secret_key=secret_key) if token else None
+    user = await user_for_claims(session, claims)
+    return None if user is None or claims is None else (user, claims)
+
+
+async def user_for_claims(session: AsyncSession, claims: TokenClaims | None) -> User | None:
+    """The user verified token claims name, read from the database in one query with the
+    token's revocation; None when the token was revoked or its user deleted."""
     if claims is None or not 1 <= claims.user_id <= MAX_INTEGER_ID:
         return None
     result = await session.execute(_TOKEN_HOLDER, {"user_id": claims.user_id, "jti": claims.jti})
-    user = result.scalar_one_or_none()
-    return None if user is None else (user, claims)
-
-
-async def viewer_for_token(
-    session: AsyncSession, token: str | None, *, secret_key: str
-) -> User | None:
-    """The user a bearer token names, read from the database (a deleted user gets None)."""
-    held = await holder_of_token(session, token, secret_key=secret_key)
-    return None if held is None else held[0]
+    return result.scalar_one_or_none()

@@ -14,6 +14,7 @@ from src.auth import service as auth_service
 from src.auth.exceptions import AdminRequired, NotAuthenticated
 from src.auth.models import User
 from src.core.config import Settings
+from src.core.security import TokenClaims, read_access_token
 from src.core.state import AppServices
 from src.events.emitters import EventEmitter
 from src.events.rooms import Viewer
@@ -98,14 +99,22 @@ async def get_emitter(request: Request) -> EventEmitter:
 EmitterDep = Annotated[EventEmitter, Depends(get_emitter)]
 
 
-async def get_current_user(
-    session: SessionDep,
-    request: Request,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+async def get_token_claims(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> TokenClaims | None:
+    """The request's bearer token, verified once per request (FastAPI caches a dependency's
+    value within a request: the write throttle and the signed-in user share it)."""
+    if not token:
+        return None
+    return read_access_token(token, secret_key=services_of(request).settings.secret_key)
+
+
+TokenClaimsDep = Annotated[TokenClaims | None, Depends(get_token_claims)]
+
+
+async def get_current_user(session: SessionDep, claims: TokenClaimsDep) -> User:
     """The signed-in user, loaded from the database so admin rights are always current."""
-    secret_key = services_of(request).settings.secret_key
-    user = await auth_service.viewer_for_token(session, token, secret_key=secret_key)
+    user = await auth_service.user_for_claims(session, claims)
     if user is None:
         raise NotAuthenticated()
     return user

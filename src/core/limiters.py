@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Annotated
 
 from fastapi import Depends, Request
 
 from src.core.config import RateLimit
-from src.core.deps import Responses, error, oauth2_scheme, services_of
+from src.core.deps import Responses, TokenClaimsDep, error, services_of
 from src.core.rate_limit import RateLimiter, TooManyRequests
-from src.core.security import decode_access_token
 from src.events.cluster import RedisCluster
 
 
@@ -32,21 +30,19 @@ def app_rate_limiter(request: Request, name: str, limit: RateLimit) -> RateLimit
     return limiter
 
 
-async def throttle_writes(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> AsyncIterator[None]:
+async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIterator[None]:
     """Dependency of every REST write: per user, `MAX_CONCURRENT_WRITES_PER_USER` at once
     in this process, and `WRITE_RATE_LIMIT` in all; refused with 429 before the database is
-    touched (the token is only decoded here: the route still loads the user, and answers
+    touched (the token's claims are enough here: the route still loads the user, and answers
     401 to a token this lets through without one).
 
     The rate alone is not enough: a user's whole burst, sent at once, would queue for the
     database ahead of everyone else's writes; at most a few at a time, others wait for few."""
     settings = services_of(request).settings
-    user_id = decode_access_token(token, secret_key=settings.secret_key) if token else None
-    if user_id is None:
+    if claims is None:
         yield
         return
+    user_id = claims.user_id
     in_flight: Counter[int] = _writes_in_flight(request)
     if in_flight[user_id] >= settings.max_concurrent_writes_per_user:
         raise TooManyRequests("too many writes by this user at once", 1)

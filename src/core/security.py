@@ -122,9 +122,3 @@ def read_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
         return TokenClaims(int(claims["sub"]), jti, expires_at)
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         return None
-
-
-def decode_access_token(token: str, *, secret_key: str) -> int | None:
-    """The user id of a valid token; None for a missing, expired, forged or malformed one."""
-    claims = read_access_token(token, secret_key=secret_key)
-    return None if claims is None else claims.user_id
