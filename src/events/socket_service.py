@@ -110,9 +110,14 @@ class SocketService:
         Raises when the message cannot reach the other workers (Redis down): the relay then
         keeps its cursor and sends the event again later.
         """
-        meta = logged.meta.model_dump(mode="json")
-        await self.sio.emit(meta["event_type"], (logged.data, meta), to=list(logged.rooms))
+        await self._emit_logged(logged, list(logged.rooms))
         self.metrics.events_emitted.labels(logged.meta.event_type).inc()
+
+    async def _emit_logged(self, logged: LoggedEvent, to: str | list[str], **options: Any) -> None:
+        """A stored event on the wire, as live and replay both send it: its name, then the
+        payload and `meta = {event_id, event_type, emitted_at}`."""
+        meta = logged.meta.model_dump(mode="json")
+        await self.sio.emit(meta["event_type"], (logged.data, meta), to=to, **options)
 
     async def enter_room(self, sid: str, room: str) -> None:
         await self.sio.enter_room(sid, room)
@@ -166,10 +171,7 @@ class SocketService:
                     return replayed, complete  # closed: it resubscribes with `since`
                 if not manager.claim(sid, logged.meta.event_id, logged.rooms):
                     continue  # the socket has it already
-                meta = logged.meta.model_dump(mode="json")
-                await self.sio.emit(
-                    meta["event_type"], (logged.data, meta), to=sid, ignore_queue=True
-                )
+                await self._emit_logged(logged, sid, ignore_queue=True)
                 replayed += 1
             if len(batch) < REPLAY_BATCH:
                 break
