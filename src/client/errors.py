@@ -1,0 +1,23 @@
+"""The exceptions the client raises."""
+
+from __future__ import annotations
+
+from src.events.schemas import ErrorCode
+
+
+class MindwireClientError(Exception):
+    """Base of the client's own errors."""
+
+
+class SubscribeError(MindwireClientError):
+    """The server refused a subscription: `code` is e.g. `forbidden` or `unknown_room`."""
+
+    def __init__(self, room: str, code: ErrorCode, message: str) -> None:
+        super().__init__(f"subscribe {room!r} refused: {code}: {message}")
+        self.room = room
+        self.code = code
+        self.message = message
+
+
+class ClientClosedError(MindwireClientError):
+    """The client was closed (or the room unsubscribed) before the subscription was answered."""

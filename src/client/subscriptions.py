@@ -1,0 +1,112 @@
+"""Per-room resume points and the repeat filter: what `since` to send after a reconnect.
+
+The rules are those of `clients/typescript/src/client.ts` and docs/contract.md, section 6: a
+room's last event id moves forward only once its (re)subscription is acknowledged (an event
+about you can arrive through `user_{id}` before the replay that precedes it), and an id handed
+over once is never handed over again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from src.client.events import RoomEvent
+from src.events.schemas import SubscribeAck
+
+RoomHandler = Callable[[RoomEvent], Awaitable[None] | None]
+"""Called with each new event of the room, in event id order; may be sync or async."""
+
+SEEN_LIMIT = 10_000
+"""Ids kept for the repeat filter before the ones no replay can bring again are forgotten."""
+
+
+@dataclass
+class Subscription:
+    """One subscribed room and where it resumes."""
+
+    room: str
+    handler: RoomHandler
+    since: int | None = None
+    """The newest event id handed over, counted once the subscription is acknowledged."""
+    floor: int | None = None
+    """The newest id seen on the socket when the room was subscribed (resume point till then)."""
+    pending: int | None = None
+    """The newest id received while a (re)subscription waited for its ack."""
+    held: list[RoomEvent] = field(default_factory=list)
+    """Events received while a (re)subscription waited for its ack, handed over at the ack."""
+    syncing: bool = False
+    generation: int = 0
+    """Bumped by every (re)subscription, so the late ack of an older one is ignored."""
+    sent: bool = False
+    first: asyncio.Future[SubscribeAck] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    """Resolved by the first ack: what `subscribe()` returns or raises."""
+
+    @property
+    def resume_from(self) -> int | None:
+        """The `since` of the next resubscription."""
+        return self.since if self.since is not None else self.floor
+
+    def receive(self, event: RoomEvent) -> bool:
+        """Take a new event of the room: True to hand it over now, False when it is held.
+
+        While a (re)subscription waits for its ack, the room's events are held: a live event
+        can come through `user_{id}` before older ones the replay brings. At the ack they are
+        handed over sorted, so the handler sees its room in event id order.
+        """
+        event_id = event.event_id
+        if self.syncing:
+            self.held.append(event)
+            self.pending = event_id if self.pending is None else max(self.pending, event_id)
+            return False
+        self.since = event_id if self.since is None else max(self.since, event_id)
+        return True
+
+    def start_sync(self) -> tuple[int, int | None]:
+        """Begin a (re)subscription: its generation and the `since` to send (None: no replay)."""
+        self.generation += 1
+        since = (self.resume_from or 0) if self.sent else self.since
+        self.sent = True
+        self.syncing = True
+        return self.generation, since
+
+    def acknowledged(self, newest_seen: int | None) -> list[RoomEvent]:
+        """The ack came back: what arrived meanwhile counts, and is returned in id order."""
+        self.syncing = False
+        if self.pending is not None:
+            self.since = max(self.since or 0, self.pending)
+            self.pending = None
+        if self.floor is None:
+            self.floor = newest_seen
+        held, self.held = sorted(self.held, key=lambda event: event.event_id), []
+        return held
+
+
+@dataclass
+class SeenIds:
+    """Event ids already handed over, so a replay's repeat is dropped."""
+
+    ids: set[int] = field(default_factory=set)
+    newest: int | None = None
+    limit: int = SEEN_LIMIT
+
+    def observe(self, event_id: int) -> None:
+        """Any room event on the socket, carried by a subscription or not, moves `newest`."""
+        self.newest = event_id if self.newest is None else max(self.newest, event_id)
+
+    def add(self, event_id: int) -> bool:
+        """Record `event_id`; False when it was handed over before (a repeat)."""
+        if event_id in self.ids:
+            return False
+        self.ids.add(event_id)
+        return True
+
+    def forget_old(self, subscriptions: Iterable[Subscription]) -> None:
+        """Over the limit, drop the ids no replay can repeat: at or below every resume point."""
+        if len(self.ids) <= self.limit:
+            return
+        floor = min((s.resume_from or 0 for s in subscriptions), default=0)
+        self.ids = {event_id for event_id in self.ids if event_id > floor}

@@ -1,0 +1,157 @@
+"""`MindwireClient` against a live server over real sockets: typed payloads, refused rooms,
+`complete: false` after retention cut a gap, token refresh, and arguments past `meta`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from itertools import count
+
+import httpx
+import pytest
+
+from src.client import MindwireClient, RoomEvent, SubscribeError
+from src.core.security import create_access_token
+from src.events.schemas import (
+    ErrorCode,
+    ErrorEvent,
+    EventType,
+    MemoryLogDeletedEvent,
+    MemoryLogEvent,
+    MentalNoteEvent,
+    SubscribeAck,
+)
+from tests.client.support import Tally, drop_network, wait_until
+
+
+def collect(events: list[RoomEvent]):
+    return events.append
+
+
+async def test_handlers_receive_the_payload_models_of_the_schemas(live_server, api, alice):
+    logs: list[RoomEvent] = []
+    notes: list[RoomEvent] = []
+    async with MindwireClient(live_server.url, token=alice.token) as client:
+        ack = await client.subscribe("memory_logs", collect(logs))
+        assert ack == SubscribeAck(event_type="memory_logs", replayed=0, complete=True)
+        await client.subscribe("mental_notes", collect(notes))
+        created = await api.post("/api/memory-logs", json={"content": "a"}, headers=alice.headers)
+        log_id = created.json()["id"]
+        await api.post("/api/mental-notes", json={"title": "t"}, headers=alice.headers)
+        await api.delete(f"/api/memory-logs/{log_id}", headers=alice.headers)
+        await wait_until("three events", lambda: len(logs) == 2 and len(notes) == 1)
+        assert client.user_id == alice.id
+
+    created_event, deleted_event = logs
+    assert created_event.type == EventType.MEMORY_LOG_CREATED
+    assert isinstance(created_event.payload, MemoryLogEvent)
+    assert created_event.payload.content == "a"
+    assert created_event.payload.created_at.tzinfo is not None
+    assert isinstance(deleted_event.payload, MemoryLogDeletedEvent)
+    assert isinstance(notes[0].payload, MentalNoteEvent)
+    assert notes[0].payload.title == "t"
+    assert created_event.event_id < notes[0].event_id < deleted_event.event_id
+    assert client.last_event_id("memory_logs") is None  # closed: no subscriptions left
+
+
+@pytest.mark.parametrize(
+    ("room", "code"),
+    [("admin", ErrorCode.FORBIDDEN), ("user_{other}", ErrorCode.FORBIDDEN)]
+    + [("no_such_room", ErrorCode.UNKNOWN_ROOM)],
+)
+async def test_a_refused_room_raises_a_subscribe_error_and_the_client_carries_on(
+    live_server, api, alice, bob, room, code
+):
+    errors: list[ErrorEvent] = []
+    room = room.format(other=bob.id)
+    async with MindwireClient(live_server.url, token=alice.token, on_error=errors.append) as client:
+        with pytest.raises(SubscribeError) as refused:
+            await client.subscribe(room, collect([]))
+        assert refused.value.code == code and refused.value.room == room
+        assert room in str(refused.value) and code in str(refused.value)
+        assert client.last_event_id(room) is None
+
+        logs: list[RoomEvent] = []
+        await client.subscribe("memory_logs", collect(logs))
+        await api.post("/api/memory-logs", json={"content": "still"}, headers=alice.headers)
+        await wait_until("the log", lambda: len(logs) == 1)
+    assert [(error.code, error.event) for error in errors] == [(code, "subscribe_event")]
+
+
+async def test_on_incomplete_fires_when_retention_cut_the_gap(live_server_factory, alice):
+    server = live_server_factory(event_retention_seconds=1)
+    incomplete: list[tuple[str, SubscribeAck]] = []
+    logs: list[RoomEvent] = []
+    client = MindwireClient(
+        server.url,
+        token=alice.token,
+        on_incomplete=lambda room, ack: incomplete.append((room, ack)),
+        reconnection_delay=2.5,  # the event written while away is past retention by then
+        reconnection_delay_max=2.5,
+    )
+    async with client, httpx.AsyncClient(base_url=server.url, headers=alice.headers) as http:
+        await client.subscribe("memory_logs", collect(logs))
+        await http.post("/api/memory-logs", json={"content": "seen"})
+        await wait_until("the first log", lambda: len(logs) == 1)
+        connects = client.stats.connects
+        await drop_network(client)
+        await wait_until("the drop", lambda: not client.connected)
+        await http.post("/api/memory-logs", json={"content": "written while away"})
+        await wait_until("the resubscription's ack", lambda: incomplete != [])
+        assert client.stats.connects == connects + 1
+
+    [(room, ack)] = incomplete
+    assert room == "memory_logs" and ack.complete is False
+    assert [event.payload.content for event in logs] == ["seen"]  # type: ignore[attr-defined]
+
+
+async def test_an_expired_token_is_refreshed_from_the_token_callable(
+    live_server_factory, settings, alice
+):
+    grace = 1.0
+    server = live_server_factory(token_refresh_grace_seconds=grace)
+    ttls = count()
+
+    def token() -> str:  # a 2 s token to connect, then an hour's
+        ttl = 2 if next(ttls) == 0 else 3600
+        return create_access_token(alice.id, secret_key=settings.secret_key, ttl_seconds=ttl)
+
+    errors: list[ErrorEvent] = []
+    tally = Tally()
+    async with (
+        MindwireClient(server.url, token=token, on_error=errors.append) as client,
+        httpx.AsyncClient(base_url=server.url, headers=alice.headers) as http,
+    ):
+        await client.subscribe("memory_logs", tally.handler("memory_logs"))
+        await wait_until("the refresh", lambda: client.stats.token_refreshes == 1)
+        assert [error.code for error in errors] == [ErrorCode.TOKEN_EXPIRED]
+        # Past the first token's grace, the socket is the same one and still receives.
+        await asyncio.sleep(grace + 1)
+        response = await http.post("/api/memory-logs", json={"content": "after the grace"})
+        await wait_until("the log", lambda: sum(tally.received.values()) == 1)
+        assert client.connected and client.stats.connects == 1
+    assert tally.received == {f"memory_log_created:{response.json()['id']}": 1}
+
+
+async def test_arguments_after_meta_are_ignored(live_server, alice):
+    """A server that adds a Connection State Recovery offset sends one more argument."""
+    logs: list[RoomEvent] = []
+    errors: list[ErrorEvent] = []
+    client = MindwireClient(live_server.url, token=alice.token, on_error=errors.append)
+    async with client:
+        await client.subscribe("memory_logs", collect(logs))
+        now = datetime.now(UTC).isoformat()
+        payload = {"id": 1, "user_id": alice.id, "content": "x", "created_at": now}
+        meta = {"event_id": 10**9, "event_type": "memory_log_created", "emitted_at": now}
+        sio, sid = live_server.services.socket_service.sio, client.sio.get_sid()
+        for event, args in [
+            ("memory_log_created", (payload, meta, "offset-1")),
+            ("memory_log_created", (payload, meta, "offset-1")),  # a repeat
+            ("error", ({"code": "rate_limited", "message": "m"}, "offset-2")),
+        ]:
+            await live_server.run_on_server(sio.emit(event, args, to=sid))
+        # The error came last on the same socket: everything before it has been handled.
+        await wait_until("the error", lambda: len(errors) == 1 and len(logs) == 1)
+        assert client.stats.duplicates == 1
+    assert logs[0].event_id == 10**9 and isinstance(logs[0].payload, MemoryLogEvent)
+    assert errors[0].code == ErrorCode.RATE_LIMITED
