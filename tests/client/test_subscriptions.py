@@ -1,0 +1,61 @@
+"""The resume rules of `src.client.subscriptions`, step by step (no socket: the live tests
+in this folder cover the same rules against real servers, where the timing cannot be chosen)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from src.client.events import RoomEvent, carries
+from src.client.subscriptions import SeenIds, Subscription
+from src.events.schemas import EventMeta, EventType, MemoryLogEvent, UserStatusChangedEvent
+
+NOW = datetime.now(UTC)
+
+
+def log_event(event_id: int, user_id: int = 7) -> RoomEvent:
+    payload = MemoryLogEvent(id=event_id, user_id=user_id, content="c", created_at=NOW)
+    meta = EventMeta(event_id=event_id, event_type="memory_log_created", emitted_at=NOW)
+    return RoomEvent(EventType.MEMORY_LOG_CREATED, payload, meta)
+
+
+async def test_events_during_a_resubscription_are_held_and_handed_over_in_id_order() -> None:
+    subscription = Subscription("memory_logs", lambda _event: None)
+    assert subscription.start_sync() == (1, None)  # the first time: no replay asked
+    assert subscription.acknowledged(newest_seen=4) == []
+    assert subscription.receive(log_event(5)) is True
+    assert subscription.since == 5
+
+    assert subscription.start_sync() == (2, 5)  # after a reconnect: since the last one
+    # A live event through user_{id} comes before the replay of older ones.
+    assert [subscription.receive(log_event(i)) for i in (9, 6, 7)] == [False] * 3
+    assert subscription.since == 5  # not moved before the ack
+    assert [event.event_id for event in subscription.acknowledged(newest_seen=9)] == [6, 7, 9]
+    assert subscription.since == 9 and subscription.floor == 4
+
+
+async def test_a_room_with_nothing_handed_over_resumes_from_the_socket_s_newest_id() -> None:
+    subscription = Subscription("mental_notes", lambda _event: None, floor=12)
+    subscription.start_sync()
+    subscription.acknowledged(newest_seen=15)
+    assert subscription.resume_from == 12
+    assert subscription.start_sync() == (2, 12)
+
+
+async def test_repeats_are_dropped_and_old_ids_forgotten_only_below_every_resume_point() -> None:
+    seen = SeenIds(limit=2)
+    subscription = Subscription("memory_logs", lambda _event: None, since=2)
+    assert [seen.add(i) for i in (1, 2, 2, 3)] == [True, True, False, True]
+    seen.forget_old([subscription])
+    assert seen.ids == {3}
+
+
+def test_a_user_room_carries_only_its_user_s_events() -> None:
+    assert carries("user_7", log_event(1, user_id=7))
+    assert not carries("user_8", log_event(1, user_id=7))
+    assert carries("memory_logs", log_event(1, user_id=8))
+    assert not carries("mental_notes", log_event(1))
+    status = UserStatusChangedEvent(user_id=7, status="away", changed_at=NOW)
+    meta = EventMeta(event_id=2, event_type="user_status_changed", emitted_at=NOW)
+    event = RoomEvent(EventType.USER_STATUS_CHANGED, status, meta)
+    assert carries("admin", event) and carries("user_7", event)
+    assert not carries("no_such_room", event)
