@@ -30,13 +30,12 @@ from src.client.callbacks import (
 from src.client.errors import ClientClosedError, SubscribeError
 from src.client.events import ROOM_EVENT_TYPES, RoomEvent, carries, parse_room_event
 from src.client.subscriptions import RoomHandler, SeenIds, Subscription
-from src.client.tokens import TokenSource, can_refresh, current_token
+from src.client.tokens import TokenSource, can_refresh, current_token, send_refreshed_token
 from src.events.schemas import (
     ErrorAck,
     ErrorCode,
     ErrorEvent,
     EventType,
-    RefreshTokenEvent,
     SubscribeAck,
     SubscribeEvent,
     UnsubscribeEvent,
@@ -100,7 +99,8 @@ class MindwireClient:
         )
 
     async def close(self) -> None:
-        """Disconnect for good (no reconnect); pending `subscribe()` calls raise."""
+        """Disconnect for good (no reconnect); pending `subscribe()` calls raise
+        `ClientClosedError`, and events not yet handed to a handler are dropped."""
         for subscription in self._subscriptions.values():
             if not subscription.first.done():
                 subscription.first.set_exception(ClientClosedError("the client was closed"))
@@ -139,7 +139,7 @@ class MindwireClient:
         subscription = Subscription(room, handler, since=since, floor=self._seen.newest)
         self._subscriptions[room] = subscription
         if self.connected:
-            self._spawn(self._sync(subscription))
+            self._sync(subscription)
         return await asyncio.shield(subscription.first)
 
     async def unsubscribe(self, room: str) -> None:
@@ -173,7 +173,7 @@ class MindwireClient:
     def _on_connect(self, *_args: Any) -> None:
         self.stats.connects += 1
         for subscription in self._subscriptions.values():
-            self._spawn(self._sync(subscription))
+            self._sync(subscription)
 
     def _on_established(self, *args: Any) -> None:
         payload = first_argument(args)
@@ -238,13 +238,22 @@ class MindwireClient:
                 else:
                     self._on_handler_error(exc, event)
 
-    async def _sync(self, subscription: Subscription) -> None:
-        """(Re)subscribe one room, with `since` = its resume point after the first time."""
+    def _sync(self, subscription: Subscription) -> None:
+        """(Re)subscribe one room, with `since` = its resume point after the first time.
+
+        The room is marked as syncing at once, before anything can arrive, so no event moves
+        its resume point until the ack; the request and its ack are awaited in a task.
+        """
         again = subscription.sent
         generation, since = subscription.start_sync()
         if again:
             self.stats.resubscriptions += 1
         request = SubscribeEvent(event_type=subscription.room, since=since)
+        self._spawn(self._send_subscribe(subscription, generation, request))
+
+    async def _send_subscribe(
+        self, subscription: Subscription, generation: int, request: SubscribeEvent
+    ) -> None:
         try:
             raw = await self.sio.call(
                 EventType.SUBSCRIBE_EVENT,
@@ -254,7 +263,7 @@ class MindwireClient:
         except socketio.exceptions.SocketIOError:
             # No ack (a timeout, or the connection dropped): the next `connect` subscribes again.
             if generation == subscription.generation and self.connected:
-                self._spawn(self._sync(subscription))
+                self._sync(subscription)
             return
         current = self._subscriptions.get(subscription.room) is subscription
         if current and generation == subscription.generation:
@@ -275,22 +284,14 @@ class MindwireClient:
             self._queue.put_nowait((subscription, event))
         self.stats.replayed += parsed.replayed
         if not parsed.complete and self._on_incomplete is not None:
-            await maybe_await(self._on_incomplete(room, parsed))
+            try:
+                await maybe_await(self._on_incomplete(room, parsed))
+            except Exception:
+                logger.exception("mindwire: on_incomplete(%r) failed", room)
         if not subscription.first.done():
             subscription.first.set_result(parsed)
 
     async def _refresh_token(self) -> None:
         """`token_expired`: ask the token source for a new one and send `refresh_token`."""
-        request = RefreshTokenEvent(token=await current_token(self._token))
-        try:
-            raw = await self.sio.call(
-                EventType.REFRESH_TOKEN, request.model_dump(), timeout=self._ack_timeout
-            )
-        except socketio.exceptions.SocketIOError:
-            logger.warning("mindwire: refresh_token was not answered")
-            return
-        ack = first_argument(raw)
-        if isinstance(ack, dict) and ack.get("ok"):
+        if await send_refreshed_token(self.sio, self._token, self._ack_timeout):
             self.stats.token_refreshes += 1
-        else:
-            logger.warning("mindwire: refresh_token refused: %r", ack)
