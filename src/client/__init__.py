@@ -7,7 +7,12 @@ Handlers receive `RoomEvent`s whose `payload` is the model of `src.events.schema
 
 from src.client.callbacks import ClientStats
 from src.client.client import MindwireClient
-from src.client.errors import ClientClosedError, MindwireClientError, SubscribeError
+from src.client.errors import (
+    ClientClosedError,
+    ConnectError,
+    MindwireClientError,
+    SubscribeError,
+)
 from src.client.events import RoomEvent
 from src.client.subscriptions import RoomHandler
 from src.client.tokens import TokenSource
@@ -15,6 +20,7 @@ from src.client.tokens import TokenSource
 __all__ = [
     "ClientClosedError",
     "ClientStats",
+    "ConnectError",
     "MindwireClient",
     "MindwireClientError",
     "RoomEvent",

@@ -27,8 +27,9 @@ from src.client.callbacks import (
     first_argument,
     maybe_await,
 )
-from src.client.errors import ClientClosedError, SubscribeError
-from src.client.events import ROOM_EVENT_TYPES, RoomEvent, carries, parse_room_event
+from src.client.dispatch import Dispatcher
+from src.client.errors import ClientClosedError, ConnectError, SubscribeError
+from src.client.events import ROOM_EVENT_TYPES, carries, parse_room_event
 from src.client.subscriptions import RoomHandler, SeenIds, Subscription
 from src.client.tokens import TokenSource, can_refresh, current_token, send_refreshed_token
 from src.events.schemas import (
@@ -75,13 +76,12 @@ class MindwireClient:
         self._token = token
         self._on_incomplete = on_incomplete
         self._on_error = on_error
-        self._on_handler_error = on_handler_error
         self._ack_timeout = ack_timeout
         self._transports = list(transports)
         self._subscriptions: dict[str, Subscription] = {}
         self._seen = SeenIds()
-        self._queue: asyncio.Queue[tuple[Subscription, RoomEvent]] = asyncio.Queue()
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._dispatcher = Dispatcher(on_handler_error)
+        self._connect_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._register_handlers()
 
@@ -92,25 +92,34 @@ class MindwireClient:
         return bool(self.sio.connected)
 
     async def connect(self) -> None:
-        """Connect; raises `socketio.exceptions.ConnectionError` if the token is refused."""
-        self._ensure_dispatcher()
-        await self.sio.connect(
-            self.url, auth=self._auth, transports=self._transports, wait_timeout=self._ack_timeout
-        )
+        """Connect; raises `ConnectError` (`.reason`, e.g. `unauthorized`) when it cannot."""
+        self._dispatcher.start()
+        self._connect_error = None
+        try:
+            await self.sio.connect(
+                self.url,
+                auth=self._auth,
+                transports=self._transports,
+                wait_timeout=self._ack_timeout,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            await self._dispatcher.stop()
+            raise ConnectError(self._connect_error or str(exc)) from exc
 
     async def close(self) -> None:
         """Disconnect for good (no reconnect); pending `subscribe()` calls raise
         `ClientClosedError`, and events not yet handed to a handler are dropped."""
         for subscription in self._subscriptions.values():
+            subscription.active = False
             if not subscription.first.done():
                 subscription.first.set_exception(ClientClosedError("the client was closed"))
         self._subscriptions.clear()
         await self.sio.shutdown()
-        for task in [*self._tasks, *([self._dispatcher] if self._dispatcher else [])]:
+        for task in [*self._tasks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._dispatcher = None
+        await self._dispatcher.stop()
 
     async def __aenter__(self) -> MindwireClient:
         await self.connect()
@@ -135,7 +144,7 @@ class MindwireClient:
         """
         if room in self._subscriptions:
             raise ValueError(f"already subscribed to {room!r}")
-        self._ensure_dispatcher()
+        self._dispatcher.start()
         subscription = Subscription(room, handler, since=since, floor=self._seen.newest)
         self._subscriptions[room] = subscription
         if self.connected:
@@ -146,6 +155,7 @@ class MindwireClient:
         subscription = self._subscriptions.pop(room, None)
         if subscription is None:
             return
+        subscription.active = False
         if not subscription.first.done():
             subscription.first.set_exception(ClientClosedError(f"unsubscribed from {room!r}"))
         if self.connected:
@@ -161,6 +171,7 @@ class MindwireClient:
 
     def _register_handlers(self) -> None:
         self.sio.on("connect", self._on_connect)
+        self.sio.on("connect_error", self._on_connect_error)
         self.sio.on(EventType.CONNECTION_ESTABLISHED, self._on_established)
         self.sio.on(EventType.ERROR, self._on_error_event)
         for name in ROOM_EVENT_TYPES:
@@ -174,6 +185,11 @@ class MindwireClient:
         self.stats.connects += 1
         for subscription in self._subscriptions.values():
             self._sync(subscription)
+
+    def _on_connect_error(self, *args: Any) -> None:
+        """The reason of a refusal: `{message: "unauthorized"}` from the server, or a text."""
+        data = first_argument(args)
+        self._connect_error = str(data.get("message") if isinstance(data, dict) else data)
 
     def _on_established(self, *args: Any) -> None:
         payload = first_argument(args)
@@ -210,7 +226,7 @@ class MindwireClient:
         for subscription in targets:
             self.stats.delivered += 1
             if subscription.receive(event):
-                self._queue.put_nowait((subscription, event))
+                self._dispatcher.put(subscription, event)
         self._seen.forget_old(self._subscriptions.values())
 
     # -- background work ------------------------------------------------------------------------
@@ -219,24 +235,6 @@ class MindwireClient:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _ensure_dispatcher(self) -> None:
-        if self._dispatcher is None or self._dispatcher.done():
-            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
-
-    async def _dispatch(self) -> None:
-        """Call the handlers one event at a time, so async handlers also see id order."""
-        while True:
-            subscription, event = await self._queue.get()
-            if self._subscriptions.get(subscription.room) is not subscription:
-                continue  # unsubscribed meanwhile
-            try:
-                await maybe_await(subscription.handler(event))
-            except Exception as exc:
-                if self._on_handler_error is None:
-                    logger.exception("mindwire: the handler of %s failed", subscription.room)
-                else:
-                    self._on_handler_error(exc, event)
 
     def _sync(self, subscription: Subscription) -> None:
         """(Re)subscribe one room, with `since` = its resume point after the first time.
@@ -281,7 +279,7 @@ class MindwireClient:
             return
         parsed = SubscribeAck.model_validate(ack)
         for event in subscription.acknowledged(self._seen.newest):
-            self._queue.put_nowait((subscription, event))
+            self._dispatcher.put(subscription, event)
         self.stats.replayed += parsed.replayed
         if not parsed.complete and self._on_incomplete is not None:
             try:

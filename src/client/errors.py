@@ -21,3 +21,12 @@ class SubscribeError(MindwireClientError):
 
 class ClientClosedError(MindwireClientError):
     """The client was closed (or the room unsubscribed) before the subscription was answered."""
+
+
+class ConnectError(MindwireClientError):
+    """`connect()` failed: `reason` is the server's `connect_error` message (`unauthorized`,
+    `too_many_connections`, `service unavailable`) or why the connection could not be made."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"could not connect: {reason}")
+        self.reason = reason

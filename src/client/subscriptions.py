@@ -40,6 +40,8 @@ class Subscription:
     generation: int = 0
     """Bumped by every (re)subscription, so the late ack of an older one is ignored."""
     sent: bool = False
+    active: bool = True
+    """False once unsubscribed or closed: queued events are no longer handed over."""
     first: asyncio.Future[SubscribeAck] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )

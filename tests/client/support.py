@@ -31,6 +31,20 @@ async def drop_network(client: MindwireClient) -> None:
     await ws.close()
 
 
+class Gate:
+    """The client's token source: while closed, a reconnect waits for its token, so the writes
+    of a phase surely happen while the client is away, however fast it would reconnect."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.open = asyncio.Event()
+        self.open.set()
+
+    async def __call__(self) -> str:
+        await self.open.wait()
+        return self.token
+
+
 @dataclass
 class Tally:
     """Events sent (by REST) and received (by room handlers), keyed `event_type:id`."""

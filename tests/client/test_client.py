@@ -10,7 +10,7 @@ from itertools import count
 import httpx
 import pytest
 
-from src.client import MindwireClient, RoomEvent, SubscribeError
+from src.client import ConnectError, MindwireClient, RoomEvent, SubscribeError
 from src.core.security import create_access_token
 from src.events.schemas import (
     ErrorCode,
@@ -21,7 +21,7 @@ from src.events.schemas import (
     MentalNoteEvent,
     SubscribeAck,
 )
-from tests.client.support import Tally, drop_network, wait_until
+from tests.client.support import Gate, Tally, drop_network, wait_until
 
 
 def collect(events: list[RoomEvent]):
@@ -79,30 +79,37 @@ async def test_a_refused_room_raises_a_subscribe_error_and_the_client_carries_on
 
 
 async def test_on_incomplete_fires_when_retention_cut_the_gap(live_server_factory, alice):
-    server = live_server_factory(event_retention_seconds=1)
+    retention = 1
+    server = live_server_factory(event_retention_seconds=retention)
     incomplete: list[tuple[str, SubscribeAck]] = []
     logs: list[RoomEvent] = []
+    gate = Gate(alice.token)
     client = MindwireClient(
-        server.url,
-        token=alice.token,
-        on_incomplete=lambda room, ack: incomplete.append((room, ack)),
-        reconnection_delay=2.5,  # the event written while away is past retention by then
-        reconnection_delay_max=2.5,
+        server.url, token=gate, on_incomplete=lambda room, ack: incomplete.append((room, ack))
     )
     async with client, httpx.AsyncClient(base_url=server.url, headers=alice.headers) as http:
         await client.subscribe("memory_logs", collect(logs))
         await http.post("/api/memory-logs", json={"content": "seen"})
         await wait_until("the first log", lambda: len(logs) == 1)
-        connects = client.stats.connects
+        gate.open.clear()  # the reconnect waits for its token
         await drop_network(client)
         await wait_until("the drop", lambda: not client.connected)
         await http.post("/api/memory-logs", json={"content": "written while away"})
+        await asyncio.sleep(retention + 0.5)  # that event leaves the retention window
+        gate.open.set()
         await wait_until("the resubscription's ack", lambda: incomplete != [])
-        assert client.stats.connects == connects + 1
 
     [(room, ack)] = incomplete
     assert room == "memory_logs" and ack.complete is False
     assert [event.payload.content for event in logs] == ["seen"]  # type: ignore[attr-defined]
+
+
+async def test_a_refused_token_raises_a_connect_error_with_the_server_s_reason(live_server):
+    client = MindwireClient(live_server.url, token="not-a-token")
+    with pytest.raises(ConnectError) as refused:
+        await client.connect()
+    assert refused.value.reason == "unauthorized"
+    await client.close()
 
 
 async def test_an_expired_token_is_refreshed_from_the_token_callable(

@@ -15,7 +15,7 @@ import pytest
 from src.client import MindwireClient
 from src.core.config import Settings
 from src.testing.stacks import TEST_SECRET
-from tests.client.support import Tally, Writer, drop_network, wait_until
+from tests.client.support import Gate, Tally, Writer, drop_network, wait_until
 from tests.scale.workers import Worker
 from tests.support import throttles_env
 
@@ -51,20 +51,6 @@ async def live(writer: Writer) -> None:
     assert response.status_code == 204, response.text
     writer.expect("mental_note_deleted", note_id, "live")
     await wait_until("the live events", writer.tally.all_received)
-
-
-class Gate:
-    """The client's token source: while closed, a reconnect waits for its token, so the writes
-    of a phase surely happen while the client is away, however fast it would reconnect."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.open = asyncio.Event()
-        self.open.set()
-
-    async def __call__(self) -> str:
-        await self.open.wait()
-        return self.token
 
 
 async def network_drop(writer: Writer, gate: Gate) -> int:
