@@ -28,7 +28,7 @@ from src.client.callbacks import (
     maybe_await,
 )
 from src.client.dispatch import Dispatcher
-from src.client.errors import ClientClosedError, ConnectError, SubscribeError
+from src.client.errors import ClientClosedError, ConnectError, SubscribeError, require_aiohttp
 from src.client.events import ROOM_EVENT_TYPES, carries, parse_room_event
 from src.client.subscriptions import RoomHandler, SeenIds, Subscription
 from src.client.tokens import TokenSource, can_refresh, current_token, send_refreshed_token
@@ -93,6 +93,7 @@ class MindwireClient:
 
     async def connect(self) -> None:
         """Connect; raises `ConnectError` (`.reason`, e.g. `unauthorized`) when it cannot."""
+        require_aiohttp()
         self._dispatcher.start()
         self._connect_error = None
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from src.events.schemas import ErrorCode
 
 
@@ -30,3 +32,9 @@ class ConnectError(MindwireClientError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"could not connect: {reason}")
         self.reason = reason
+
+
+def require_aiohttp() -> None:
+    """python-socketio's AsyncClient only logs that aiohttp is missing, and never connects."""
+    if importlib.util.find_spec("aiohttp") is None:
+        raise MindwireClientError("MindwireClient needs aiohttp: pip install 'mindwire[client]'")
