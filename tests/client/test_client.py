@@ -20,6 +20,7 @@ from src.events.schemas import (
     MemoryLogEvent,
     MentalNoteEvent,
     SubscribeAck,
+    UserStatusChangedEvent,
 )
 from tests.client.support import Gate, Tally, drop_network, wait_until
 
@@ -52,6 +53,42 @@ async def test_handlers_receive_the_payload_models_of_the_schemas(live_server, a
     assert notes[0].payload.title == "t"
     assert created_event.event_id < notes[0].event_id < deleted_event.event_id
     assert client.last_event_id("memory_logs") is None  # closed: no subscriptions left
+
+
+def is_busy(event: RoomEvent) -> bool:
+    return isinstance(event.payload, UserStatusChangedEvent) and event.payload.status == "busy"
+
+
+async def test_a_user_room_hands_every_event_it_carries_to_one_async_handler(
+    live_server, api, alice
+):
+    """`user_{id}` carries logs, notes and statuses; `memory_logs`, unsubscribed, gets none."""
+    mine: list[RoomEvent] = []
+    logs: list[RoomEvent] = []
+
+    async def on_mine(event: RoomEvent) -> None:  # awaits: the order must hold all the same
+        await asyncio.sleep(0)
+        mine.append(event)
+
+    async with MindwireClient(live_server.url, token=alice.token) as client:
+        await client.subscribe(f"user_{alice.id}", on_mine)
+        await client.subscribe("memory_logs", collect(logs))
+        await client.unsubscribe("memory_logs")
+        await api.post("/api/memory-logs", json={"content": "a"}, headers=alice.headers)
+        await api.post("/api/mental-notes", json={"title": "t"}, headers=alice.headers)
+        await api.put("/api/users/me/status", json={"status": "busy"}, headers=alice.headers)
+        # The status event is the last one written: the events before it have surely arrived.
+        await wait_until("the status", lambda: any(is_busy(event) for event in mine))
+        assert client.last_event_id(f"user_{alice.id}") == mine[-1].event_id
+
+    # The connect's own `online` status may come first, depending on when it was subscribed.
+    assert [type(event.payload) for event in mine[-3:]] == [
+        MemoryLogEvent,
+        MentalNoteEvent,
+        UserStatusChangedEvent,
+    ]
+    assert [event.event_id for event in mine] == sorted(event.event_id for event in mine)
+    assert logs == []  # the log came on the socket (through user_{id}), not to memory_logs
 
 
 @pytest.mark.parametrize(
