@@ -103,16 +103,9 @@ class SocketGateway:
         # "*" without its name, shifting the sid into the event's place.
         sio.register_namespace(_InboundEvents(self._on_event))
 
-    async def _on_connect(
-        self,
-        sid: str,
-        environ: Any = None,
-        auth: Any = None,
-        *_extra: Any,  # a client event named "connect" may carry any arguments
-    ) -> bool | None:
-        if sid in self._clients:
-            # A connected client sent an event named "connect": not a new connection.
-            return None
+    async def _on_connect(self, sid: str, environ: Any = None, auth: Any = None) -> bool | None:
+        # Only the lifecycle calls this, with a new sid: `DoorServer` hands a client event
+        # named "connect" (or "disconnect") to `_on_event`, which answers `unknown_event`.
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             credentials = await self.authenticate(token if isinstance(token, str) else None)
@@ -184,10 +177,7 @@ class SocketGateway:
         if first_connection:
             await self.follow_presence(viewer.user_id)
 
-    async def _on_disconnect(self, sid: str, reason: Any = None, *_extra: Any) -> None:  # noqa: ARG002
-        if self.service.sio.manager.is_connected(sid, "/"):
-            # A connected client sent an event named "disconnect": ignore it.
-            return
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:  # noqa: ARG002
         client = self._clients.pop(sid, None)
         self._timers.cancel(sid)
         if client is None:
