@@ -4,7 +4,7 @@ Connect: authenticate the token, join `user_{id}`, send `connection_established`
 presence, arm the token's expiry timer. Each inbound event: rate limit, size limit, then the
 `EventHandlerRegistry`. A socket's access holds over time: its token expires (`token_expired`,
 then closed after a grace unless refreshed in band), and it is closed when its token is
-revoked or its user deleted.
+revoked or its user deleted or disabled.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ StatusSync = Callable[[int], Awaitable[None]]
 AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
 """Which of these user ids are admins in the database now."""
 UserLookup = Callable[[set[int]], Awaitable[set[int]]]
-"""Which of these user ids still exist in the database."""
+"""Which of these user ids still exist in the database, and are not disabled."""
 RevocationLookup = Callable[[set[str]], Awaitable[set[str]]]
 """Which of these token ids were revoked (signed out)."""
 
@@ -213,15 +213,20 @@ class SocketGateway:
         except Exception:
             logger.exception("could not update user %s's status", user_id)
 
-    async def recheck_admins(self) -> list[str]:
+    async def recheck_admins(self, only: set[int] | None = None) -> list[str]:
         """Withdraw admin rights from the sockets of users who are no longer admins.
 
         A token is checked once, at connect; a socket lives on. Each such socket leaves the
         rooms only admins may hold (and moves to its own scope of `memory_logs` and
         `mental_notes`), is told so with an `error` event (`forbidden`), and subscribes from
-        then on as the user it now is. Returns the sids changed.
+        then on as the user it now is. `only`: look at these users' sockets alone. Returns the
+        sids changed.
         """
-        admins = {sid: c.viewer.user_id for sid, c in self._clients.items() if c.viewer.is_admin}
+        admins = {
+            sid: c.viewer.user_id
+            for sid, c in self._clients.items()
+            if c.viewer.is_admin and (only is None or c.viewer.user_id in only)
+        }
         if not admins or self.current_admins is None:
             return []
         still_admins = await self.current_admins(set(admins.values()))
@@ -300,15 +305,20 @@ class SocketGateway:
             await self._close(sid, "the access token was revoked (signed out)")
         return len(sids)
 
-    async def recheck_access(self) -> list[str]:
-        """Close the sockets whose token was revoked or whose user was deleted.
+    async def recheck_access(self, only: set[int] | None = None) -> list[str]:
+        """Close the sockets whose token was revoked or whose user was deleted or disabled.
 
         Catches what other workers decided (a sign-out answered by another process) and
-        deletions, which no request announces. Returns the sids closed.
+        deletions, which no request announces. `only`: look at these users' sockets alone.
+        Returns the sids closed.
         """
-        if not self._clients:
+        holders = {
+            sid: (c.viewer.user_id, c.jti)
+            for sid, c in self._clients.items()
+            if only is None or c.viewer.user_id in only
+        }
+        if not holders:
             return []
-        holders = {sid: (c.viewer.user_id, c.jti) for sid, c in self._clients.items()}
         gone: set[int] = set()
         revoked: set[str] = set()
         if self.existing_users is not None:
@@ -320,7 +330,7 @@ class SocketGateway:
         closed: list[str] = []
         for sid, (user_id, jti) in holders.items():
             if user_id in gone:
-                await self._close(sid, "the user no longer exists")
+                await self._close(sid, "the user was deleted or disabled")
             elif jti is not None and jti in revoked:
                 await self._close(sid, "the access token was revoked (signed out)")
             else:
