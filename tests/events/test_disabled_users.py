@@ -11,6 +11,8 @@ import asyncio
 import os
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 
 from src.testing.stacks import TEST_SECRET
 from tests.events.test_token_lifetime import closed_within, closing, coded
@@ -151,3 +153,34 @@ async def test_mindwire_disable_user_closes_sockets_and_enable_user_lets_them_ba
     unknown = await mindwire("disable-user", "nobody@example.com")
     assert unknown.returncode == 1
     assert "no user with email nobody@example.com" in unknown.stderr
+
+
+async def test_garbage_on_the_notice_channel_is_ignored_and_notices_still_work(
+    live_server_factory, connect, settings, alice
+):
+    """Two workers in this process, one Redis: a sign-out on one closes the socket on the
+    other through the notice alone, after malformed messages on the same channel."""
+    if settings.redis_url is None:
+        pytest.skip("notices between workers travel through Redis")
+    first = live_server_factory(admin_recheck_seconds=NEVER)
+    second = live_server_factory(admin_recheck_seconds=NEVER)
+    sock = await connect(alice, url=second.url)
+    closed = closing(sock)
+    redis = aioredis.from_url(settings.redis_url)
+    try:
+        channel = f"{settings.redis_channel}:cluster:notices"
+        for garbage in (
+            "not json",
+            "[]",
+            '{"from": "x", "kind": "user", "key": "abc"}',
+            '{"from": "x", "kind": "nuke", "key": "1"}',
+            "\xff",
+        ):
+            await redis.publish(channel, garbage)
+    finally:
+        await redis.aclose()
+    async with httpx.AsyncClient(base_url=first.url, timeout=10) as api:
+        assert (await api.post("/api/auth/logout", headers=alice.headers)).status_code == 204
+    [told] = await sock.wait_for("error", coded("unauthorized"), timeout=10)
+    await closed_within(closed, 10)
+    assert "revoked" in told.data["message"]
