@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from src.events.cluster import RedisCluster
+
 logger = logging.getLogger("mindwire.auth")
 
 NoticeKind = Literal["token", "user"]
@@ -115,8 +117,6 @@ class AccessNotices:
 async def tell_workers(redis_url: str, channel: str, user_id: int) -> None:
     """From outside the server (`mindwire disable-user`): every worker re-checks the user's
     sockets now. Without Redis reachable, the periodic recheck does it."""
-    from src.events.cluster import RedisCluster
-
     cluster = RedisCluster(redis_url, channel)
     try:
         payload = encode("user", str(user_id), cluster.process_id)
