@@ -1,4 +1,5 @@
-"""The `mindwire` console script: serve, migrate, create-user, and the contract generators."""
+"""The `mindwire` console script: serve, migrate, create-user, disable-user, enable-user, and
+the contract generators."""
 
 from __future__ import annotations
 
@@ -114,6 +115,31 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         await engine.dispose()
 
 
+async def _set_active(args: argparse.Namespace, settings: Settings) -> int:
+    """`disable-user` / `enable-user`: as `PATCH /api/users/{id}` `{is_active}` does. With
+    `REDIS_URL`, running workers are told at once to close a disabled user's sockets."""
+    from src.auth import service as auth_service
+    from src.auth.notices import tell_workers
+    from src.core.db import create_engine, create_sessionmaker
+
+    active = args.command == "enable-user"
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await auth_service.get_user_by_email(session, args.email)
+            if user is None:
+                print(f"no user with email {args.email}", file=sys.stderr)
+                return 1
+            user.is_active = active
+            await session.commit()
+    finally:
+        await engine.dispose()
+    if not active and settings.redis_url:
+        await tell_workers(settings.redis_url, settings.redis_channel, user.id)
+    print(user.id)
+    return 0
+
+
 CONTRACT_COMMANDS = frozenset({"asyncapi", "gen-ts", "gen-docs"})
 
 
@@ -179,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--admin", action="store_true")
     create.add_argument("--display-name", default=None)
+    for name, verb in (("disable-user", "disable"), ("enable-user", "re-enable")):
+        command_parser = commands.add_parser(name, help=f"{verb} a user; prints their id")
+        command_parser.add_argument("email")
     _add_contract_commands(commands)
     return parser
 
@@ -222,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             print(refusal, file=sys.stderr)
             return 2
         return asyncio.run(_create_user(args, settings))
+    if args.command in ("disable-user", "enable-user"):
+        return asyncio.run(_set_active(args, settings))
     return 2
 
 

@@ -42,3 +42,24 @@ class PasswordCheckBusy(HTTPException):
             "too many password checks are waiting (PASSWORD_HASH_QUEUE): try again shortly",
             headers={"Retry-After": "1"},
         )
+
+
+class AccountDisabled(HTTPException):
+    """`403` at sign-in: the password is right, but an admin disabled the account."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, "this account is disabled")
+
+
+class UserNotFound(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_404_NOT_FOUND, "no such user")
+
+
+class OwnAccessUnchangeable(HTTPException):
+    """`409`: an admin who disabled or demoted themselves could lock every admin out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_409_CONFLICT, "admins cannot disable or demote their own account"
+        )

@@ -27,7 +27,19 @@ class UserPublic(BaseModel):
     email: str
     display_name: str | None
     is_admin: bool
+    is_active: bool
     created_at: UTCTimestamp
+
+
+class UserAccessUpdate(BaseModel):
+    """An admin's change to a user's access: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = Field(
+        default=None, description="false disables the user: no sign-in, every token refused"
+    )
+    is_admin: bool | None = Field(default=None, description="grant or withdraw admin rights")
 
 
 class Token(BaseModel):

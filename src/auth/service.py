@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.email_rule import email_address, lookup_form
-from src.auth.exceptions import EmailTaken, PasswordCheckBusy
+from src.auth.exceptions import EmailTaken, OwnAccessUnchangeable, PasswordCheckBusy
 from src.auth.models import RevokedToken, User
-from src.auth.schemas import StatusPublic
+from src.auth.schemas import StatusPublic, UserAccessUpdate
 from src.core.clock import utcnow
 from src.core.db import MAX_INTEGER_ID
 from src.core.security import (
@@ -32,11 +32,13 @@ _TOKEN_HOLDER = (
     select(User)
     .where(
         User.id == bindparam("user_id"),
+        User.is_active.is_(True),
         ~exists().where(RevokedToken.jti == bindparam("jti")),
     )
     .execution_options(populate_existing=True)
 )
-"""The user a token names unless the token was revoked: one query per authenticated request
+"""The user a token names unless the token was revoked or the user disabled: one query per
+authenticated request
 (a NULL `jti`, from a token signed before tokens had one, matches no revocation)."""
 
 
@@ -96,6 +98,25 @@ async def authenticate(
     except HashQueueFull:
         raise PasswordCheckBusy() from None
     return user if matches else None
+
+
+async def change_access(
+    session: AsyncSession, user: User, change: UserAccessUpdate, *, by: User
+) -> bool:
+    """Apply an admin's change to `user`'s access and commit; True when it was cut down
+    (disabled or demoted: their open sockets must be re-checked). `OwnAccessUnchangeable`
+    when the admin `by` would disable or demote themselves."""
+    cut = (change.is_active is False and user.is_active) or (
+        change.is_admin is False and user.is_admin
+    )
+    if cut and user.id == by.id:
+        raise OwnAccessUnchangeable()
+    if change.is_active is not None:
+        user.is_active = change.is_active
+    if change.is_admin is not None:
+        user.is_admin = change.is_admin
+    await session.commit()
+    return bool(cut)
 
 
 async def set_status(
@@ -160,18 +181,19 @@ async def mark_all_offline(session: AsyncSession, emitter: EventEmitter) -> int:
     return len(stale)
 
 
-async def existing_ids(session: AsyncSession, user_ids: set[int]) -> set[int]:
-    """Those of `user_ids` still in the database (the periodic recheck of open sockets)."""
+async def active_ids(session: AsyncSession, user_ids: set[int]) -> set[int]:
+    """Those of `user_ids` still in the database and not disabled (the recheck of sockets)."""
     if not user_ids:
         return set()
-    return set((await session.scalars(select(User.id).where(User.id.in_(user_ids)))).all())
+    query = select(User.id).where(User.id.in_(user_ids), User.is_active.is_(True))
+    return set((await session.scalars(query)).all())
 
 
 async def holder_of_token(
     session: AsyncSession, token: str | None, *, secret_key: str
 ) -> tuple[User, TokenClaims] | None:
     """The user a bearer token names, and its claims; None when the token is invalid or
-    revoked, or its user was deleted (the user is read from the database)."""
+    revoked, or its user was deleted or disabled (the user is read from the database)."""
     claims = read_access_token(token, secret_key=secret_key) if token else None
     user = await user_for_claims(session, claims)
     return None if user is None or claims is None else (user, claims)
@@ -179,7 +201,7 @@ async def holder_of_token(
 
 async def user_for_claims(session: AsyncSession, claims: TokenClaims | None) -> User | None:
     """The user verified token claims name, read from the database in one query with the
-    token's revocation; None when the token was revoked or its user deleted."""
+    token's revocation; None when the token was revoked or its user deleted or disabled."""
     if claims is None or not 1 <= claims.user_id <= MAX_INTEGER_ID:
         return None
     result = await session.execute(_TOKEN_HOLDER, {"user_id": claims.user_id, "jti": claims.jti})

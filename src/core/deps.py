@@ -48,7 +48,7 @@ def error(description: str, *, headers: dict[str, str] | None = None) -> dict[st
 UNAUTHORIZED: Responses = {
     401: error(
         "missing, malformed, expired, forged or revoked (signed-out) token, or its user "
-        "no longer exists",
+        "no longer exists or was disabled",
         headers={"WWW-Authenticate": "`Bearer`"},
     )
 }

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from src.auth import revocation
 from src.auth import service as auth_service
+from src.auth.notices import AccessNotices
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
@@ -88,7 +89,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
 
     async def existing_users(user_ids: set[int]) -> set[int]:
         async with sessionmaker() as session:
-            return await auth_service.existing_ids(session, user_ids)
+            return await auth_service.active_ids(session, user_ids)
 
     async def revoked_tokens(jtis: set[str]) -> set[str]:
         async with sessionmaker() as session:
@@ -114,6 +115,9 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         token_grace_seconds=settings.token_refresh_grace_seconds,
     )
     gateway.bind()
+    notices = AccessNotices(gateway, cluster)
+    if isinstance(cluster, RedisCluster):
+        cluster.on_notice = notices.received
     return AppServices(
         settings=settings,
         engine=engine,
@@ -128,6 +132,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         cluster=cluster,
         relay=relay,
         presence=presence,
+        notices=notices,
     )
 
 
@@ -147,7 +152,10 @@ async def prune_forever(services: AppServices) -> None:
 
 async def recheck_sockets_forever(gateway: SocketGateway) -> None:
     """Every `ADMIN_RECHECK_SECONDS`, check open sockets against the database again: admin
-    rights (`recheck_admins`), deleted users and revoked tokens (`recheck_access`)."""
+    rights (`recheck_admins`), deleted or disabled users and revoked tokens (`recheck_access`).
+
+    The safety net of the notices (`src/auth/notices.py`), which act at once but are lost
+    while Redis is down, and of changes no request makes (a row deleted by hand)."""
     while True:
         await asyncio.sleep(gateway.admin_recheck_seconds)
         try:
@@ -218,5 +226,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.cancel()  # only a task stuck past STOP_SECONDS
         await services.cluster.stop()
+        await services.notices.drain()
+        await services.gateway.drain()  # closes that notices started
         await close_client_manager(sio.manager)
         await services.engine.dispose()

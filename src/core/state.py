@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from src.auth.notices import AccessNotices
 from src.core.config import Settings
 from src.core.metrics import Metrics
 from src.events.bus import EventBus
@@ -34,3 +35,4 @@ class AppServices:
     cluster: LocalCluster | RedisCluster
     relay: EventRelay
     presence: Presence
+    notices: AccessNotices

@@ -3,6 +3,7 @@
 One process alone (no `REDIS_URL`) is its own cluster: always the relay's leader, woken
 in-process. With Redis, every process writes a heartbeat key, one process at a time holds
 the relay lease, and a write on any process wakes the leader through a pub/sub channel.
+Notices (`src/auth/notices.py`) reach every process through a second channel of it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -77,6 +79,10 @@ class LocalCluster:
     async def alive_processes(self) -> set[str]:
         return {self.process_id}
 
+    def publish_notice(self, payload: str) -> None:  # noqa: ARG002
+        """No other process to tell: the publisher has applied the notice here already."""
+        return None
+
 
 class RedisCluster:
     """Processes sharing one Redis (and one `REDIS_CHANNEL`)."""
@@ -93,6 +99,9 @@ class RedisCluster:
         self._leader_until = 0.0
         self._pubsub: PubSub | None = None
         self._stop = asyncio.Event()
+        self.on_notice: Callable[[str], None] | None = None  # gets every process's notices
+        self._notices: list[str] = []
+        self._wake_pending = False
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -202,10 +211,16 @@ class RedisCluster:
     def wake(self) -> None:
         """Wake the relay here and, through Redis, on whichever process leads."""
         self._woken.set()
+        self._wake_pending = True
+        self._wake_others.set()
+
+    def publish_notice(self, payload: str) -> None:
+        """Send `payload` to every process's `on_notice` (dropped if Redis is down)."""
+        self._notices.append(payload)
         self._wake_others.set()
 
     async def _publish_wakes(self) -> None:
-        """One long-lived task publishes wake-ups (many writes, one message when busy).
+        """One long-lived task publishes notices and wake-ups (one when many writes wait).
 
         Not a task per write: redis-py can lose the cancellation of a task that is opening
         a connection, and such a task would hang the event loop's shutdown.
@@ -215,15 +230,31 @@ class RedisCluster:
             self._wake_others.clear()
             if self._stop.is_set():
                 return
-            try:
-                await self.redis.publish(self.key("wake"), self.process_id)
-            except Exception as exc:
-                logger.warning("could not publish a relay wake-up: %s", exc)
+            messages = [(self.key("notices"), notice) for notice in self._notices]
+            self._notices = []
+            if self._wake_pending:
+                self._wake_pending = False
+                messages.append((self.key("wake"), self.process_id))
+            for channel, payload in messages:
+                try:
+                    await self.redis.publish(channel, payload)
+                except Exception as exc:
+                    logger.warning("could not publish to %s: %s", channel, exc)
 
     async def _subscribe(self) -> PubSub:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self.key("wake"))
+        await pubsub.subscribe(self.key("wake"), self.key("notices"))
         return pubsub
+
+    def _received(self, message: dict[str, Any]) -> None:
+        """A message of the subscription: a notice for `on_notice`, or a relay wake-up."""
+        if _text(message["channel"]) != self.key("notices"):
+            self._woken.set()
+        elif self.on_notice is not None:
+            try:
+                self.on_notice(_text(message["data"]))
+            except Exception:
+                logger.exception("handling a notice failed")
 
     async def _listen_for_wakes(self) -> None:
         while not self._stop.is_set():
@@ -234,7 +265,7 @@ class RedisCluster:
                     ignore_subscribe_messages=True, timeout=LISTEN_POLL_SECONDS
                 )
                 if message is not None:
-                    self._woken.set()
+                    self._received(message)
             except Exception as exc:
                 if self._stop.is_set():
                     return

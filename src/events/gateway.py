@@ -4,7 +4,7 @@ Connect: authenticate the token, join `user_{id}`, send `connection_established`
 presence, arm the token's expiry timer. Each inbound event: rate limit, size limit, then the
 `EventHandlerRegistry`. A socket's access holds over time: its token expires (`token_expired`,
 then closed after a grace unless refreshed in band), and it is closed when its token is
-revoked or its user deleted.
+revoked or its user deleted or disabled.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ StatusSync = Callable[[int], Awaitable[None]]
 AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
 """Which of these user ids are admins in the database now."""
 UserLookup = Callable[[set[int]], Awaitable[set[int]]]
-"""Which of these user ids still exist in the database."""
+"""Which of these user ids still exist in the database, and are not disabled."""
 RevocationLookup = Callable[[set[str]], Awaitable[set[str]]]
 """Which of these token ids were revoked (signed out)."""
 
@@ -103,16 +103,9 @@ class SocketGateway:
         # "*" without its name, shifting the sid into the event's place.
         sio.register_namespace(_InboundEvents(self._on_event))
 
-    async def _on_connect(
-        self,
-        sid: str,
-        environ: Any = None,
-        auth: Any = None,
-        *_extra: Any,  # a client event named "connect" may carry any arguments
-    ) -> bool | None:
-        if sid in self._clients:
-            # A connected client sent an event named "connect": not a new connection.
-            return None
+    async def _on_connect(self, sid: str, environ: Any = None, auth: Any = None) -> bool | None:
+        # Only the lifecycle calls this, with a new sid: `DoorServer` hands a client event
+        # named "connect" (or "disconnect") to `_on_event`, which answers `unknown_event`.
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             credentials = await self.authenticate(token if isinstance(token, str) else None)
@@ -184,10 +177,7 @@ class SocketGateway:
         if first_connection:
             await self.follow_presence(viewer.user_id)
 
-    async def _on_disconnect(self, sid: str, reason: Any = None, *_extra: Any) -> None:  # noqa: ARG002
-        if self.service.sio.manager.is_connected(sid, "/"):
-            # A connected client sent an event named "disconnect": ignore it.
-            return
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:  # noqa: ARG002
         client = self._clients.pop(sid, None)
         self._timers.cancel(sid)
         if client is None:
@@ -223,15 +213,20 @@ class SocketGateway:
         except Exception:
             logger.exception("could not update user %s's status", user_id)
 
-    async def recheck_admins(self) -> list[str]:
+    async def recheck_admins(self, only: set[int] | None = None) -> list[str]:
         """Withdraw admin rights from the sockets of users who are no longer admins.
 
         A token is checked once, at connect; a socket lives on. Each such socket leaves the
         rooms only admins may hold (and moves to its own scope of `memory_logs` and
         `mental_notes`), is told so with an `error` event (`forbidden`), and subscribes from
-        then on as the user it now is. Returns the sids changed.
+        then on as the user it now is. `only`: look at these users' sockets alone. Returns the
+        sids changed.
         """
-        admins = {sid: c.viewer.user_id for sid, c in self._clients.items() if c.viewer.is_admin}
+        admins = {
+            sid: c.viewer.user_id
+            for sid, c in self._clients.items()
+            if c.viewer.is_admin and (only is None or c.viewer.user_id in only)
+        }
         if not admins or self.current_admins is None:
             return []
         still_admins = await self.current_admins(set(admins.values()))
@@ -310,15 +305,20 @@ class SocketGateway:
             await self._close(sid, "the access token was revoked (signed out)")
         return len(sids)
 
-    async def recheck_access(self) -> list[str]:
-        """Close the sockets whose token was revoked or whose user was deleted.
+    async def recheck_access(self, only: set[int] | None = None) -> list[str]:
+        """Close the sockets whose token was revoked or whose user was deleted or disabled.
 
         Catches what other workers decided (a sign-out answered by another process) and
-        deletions, which no request announces. Returns the sids closed.
+        deletions, which no request announces. `only`: look at these users' sockets alone.
+        Returns the sids closed.
         """
-        if not self._clients:
+        holders = {
+            sid: (c.viewer.user_id, c.jti)
+            for sid, c in self._clients.items()
+            if only is None or c.viewer.user_id in only
+        }
+        if not holders:
             return []
-        holders = {sid: (c.viewer.user_id, c.jti) for sid, c in self._clients.items()}
         gone: set[int] = set()
         revoked: set[str] = set()
         if self.existing_users is not None:
@@ -330,7 +330,7 @@ class SocketGateway:
         closed: list[str] = []
         for sid, (user_id, jti) in holders.items():
             if user_id in gone:
-                await self._close(sid, "the user no longer exists")
+                await self._close(sid, "the user was deleted or disabled")
             elif jti is not None and jti in revoked:
                 await self._close(sid, "the access token was revoked (signed out)")
             else:

@@ -46,7 +46,7 @@ async def test_register_returns_201_and_the_public_user(client):
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "display_name", "is_admin", "created_at"}
+    assert set(body) == {"id", "email", "display_name", "is_admin", "is_active", "created_at"}
     assert isinstance(body["id"], int)
     assert body["email"] == "carol@example.com"
     assert body["display_name"] == "Carol"
@@ -258,7 +258,7 @@ async def test_me_returns_the_signed_in_user(client, alice):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "email", "display_name", "is_admin", "created_at"}
+    assert set(body) == {"id", "email", "display_name", "is_admin", "is_active", "created_at"}
     assert body["id"] == alice.id
     assert body["email"] == alice.email
     assert body["is_admin"] is False

@@ -151,7 +151,7 @@ async def test_a_deleted_users_socket_is_closed_within_the_recheck_period(
     await db_session.commit()
 
     [told] = await gone.wait_for("error", coded("unauthorized"), timeout=5)
-    assert "no longer exists" in told.data["message"]
+    assert "deleted" in told.data["message"]
     await closed_within(closed, 5)
     ack = await stays.call("ping", {"timestamp": 1})
     assert ack["timestamp"] == 1

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth import revocation
 from src.auth import service as auth_service
-from src.auth.exceptions import InvalidCredentials
+from src.auth.exceptions import AccountDisabled, InvalidCredentials
 from src.auth.schemas import (
     PresencePublic,
     StatusPublic,
@@ -81,6 +81,7 @@ async def register(data: UserCreate, session: SessionDep, settings: SettingsDep)
             "incorrect email or password (the same answer for an unknown email)",
             headers={"WWW-Authenticate": "`Bearer`"},
         ),
+        403: error("the password is right but an admin disabled this account"),
         429: error(
             "too many sign-in attempts from this address, or too many failed ones for this "
             "email from an address that never signed in to it (LOGIN_RATE_LIMIT)",
@@ -103,6 +104,8 @@ async def login(
     )
     if user is None:
         raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountDisabled()
     await attempt.succeeded()
     token = create_access_token(
         user.id, secret_key=settings.secret_key, ttl_seconds=settings.access_token_ttl_seconds
@@ -127,13 +130,13 @@ async def logout(
 
     From then on REST answers it 401 and a socket connect with it fails (`unauthorized`).
     Sockets opened with it (and not refreshed to another token since) are sent an `error`
-    (`unauthorized`) and closed: at once on the worker that answers, within
-    `ADMIN_RECHECK_SECONDS` on the others. The user's other tokens keep working.
+    (`unauthorized`) and closed at once, on every worker (through Redis; should a notice be
+    lost, within `ADMIN_RECHECK_SECONDS`). The user's other tokens keep working.
     """
     claims = read_access_token(token or "", secret_key=services.settings.secret_key)
     if claims is not None and claims.jti is not None:
         await revocation.revoke(session, claims)
-        await services.gateway.close_token(claims.jti)
+        await services.notices.token_revoked(claims.jti)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
