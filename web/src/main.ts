@@ -64,7 +64,7 @@ class Session implements LiveHooks {
   private live: Live | undefined;
 
   constructor(
-    private readonly token: string,
+    private token: string,
     private readonly user: User,
   ) {
     const getToken = (): string => this.token;
@@ -136,7 +136,7 @@ class Session implements LiveHooks {
       this.online?.refresh(),
     ]);
     this.live = new Live(this.token, this, baseline);
-    await Promise.all(this.rooms.initial().map((room) => this.live?.subscribe(room)));
+    await Promise.all(this.rooms.initial().map((room) => this.live?.subscribe(room, true)));
   }
 
   // -- LiveHooks --------------------------------------------------------------------------------
@@ -222,6 +222,11 @@ class Session implements LiveHooks {
   incomplete(room: Room): void {
     if (room === "memory_logs" || room.startsWith("user_")) void this.logs.load();
     if (room === "mental_notes" || room.startsWith("user_")) void this.notes.load();
+  }
+
+  tokenRefreshed(token: string): void {
+    this.token = token;
+    localStorage.setItem(TOKEN_KEY, token);
   }
 
   unauthorized(): void {
