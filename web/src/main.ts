@@ -129,13 +129,16 @@ class Session implements LiveHooks {
   }
 
   async start(): Promise<void> {
-    const [baseline] = await Promise.all([
+    const [status, logsAt, notesAt] = await Promise.all([
       this.ownStatus.load(),
       this.logs.load(),
       this.notes.load(),
       this.online?.refresh(),
     ]);
-    this.live = new Live(this.token, this, baseline);
+    // The rooms start where the lists were read, so no change falls in between (section 6).
+    const positions = [status.position, logsAt, notesAt];
+    const read = positions.every((at) => at !== undefined) ? Math.min(...positions) : undefined;
+    this.live = new Live(this.token, this, status.newest, read);
     await Promise.all(this.rooms.initial().map((room) => this.live?.subscribe(room, true)));
   }
 
