@@ -95,7 +95,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
       const ack = await socket.timeout(ackTimeout).emitWithAck("refresh_token", { token });
       return ack.ok;
     } catch {
-      return false; // no ack: the connection dropped, and the reconnect sends the new token
+      return true; // no ack: the connection dropped, and the reconnect sends the new token
     }
   }
 

@@ -12,7 +12,7 @@ export interface TokenKeeperOptions {
   source: TokenSource | false;
   /** Refresh this long before `exp` (capped at half the token's lifetime). */
   aheadMs: number;
-  /** Hands a new token to the live socket; resolves false when the server refused it. */
+  /** Hands a new token to the live socket; false: the server refused it (reported). */
   apply: (token: string) => Promise<boolean>;
   /** Called with every new token (e.g. to keep it for the next page load). */
   onRefreshed?: ((token: string) => void) | undefined;
@@ -95,7 +95,9 @@ export class TokenKeeper {
     if (this.stopped) return;
     this.refreshed = token;
     this.options.onRefreshed?.(token);
-    await this.options.apply(token);
+    if (!(await this.options.apply(token))) {
+      this.options.onError?.(new Error("the server refused the new token (refresh_token)"));
+    }
     this.schedule();
   }
 

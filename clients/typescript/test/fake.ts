@@ -40,6 +40,8 @@ export class FakeServer {
   offsets = false;
   /** The tokens received through `refresh_token`. */
   readonly refreshed: string[] = [];
+  /** Refuse `refresh_token` (as for another user's token). */
+  refuseRefresh = false;
   refuse: string | undefined;
   socket = new FakeSocket(this);
 
@@ -71,6 +73,7 @@ export class FakeServer {
   /** What the real server does: join, replay after `since`, then answer with the ack. */
   private answer(request: Request): unknown {
     if (request.event === "refresh_token") {
+      if (this.refuseRefresh) return { ok: false, error: { code: "forbidden", message: "no" } };
       this.refreshed.push((request.payload as unknown as { token: string }).token);
       return { ok: true, expires_at: "2026-01-01T00:00:00Z" };
     }

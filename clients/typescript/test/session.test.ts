@@ -166,6 +166,21 @@ test("a refresh that fails once the token has run out is reported", async () => 
   client.close();
 });
 
+test("a new token the server refuses on the socket is reported", async () => {
+  const server = new FakeServer();
+  server.refuseRefresh = true;
+  const errors: unknown[] = [];
+  const { client } = setup(server, {
+    refreshToken: async () => "someone-else",
+    onTokenError: (error) => errors.push(error),
+  });
+  server.socket.open();
+  server.socket.deliver("error", { code: "token_expired", message: "x", details: {} });
+  await settle();
+  assert.match(String(errors[0]), /refused/);
+  client.close();
+});
+
 test("a recovered session with offsets as the last argument delivers no repeat", async () => {
   const server = new FakeServer();
   server.offsets = true;
