@@ -34,7 +34,9 @@ from src.core.deps import (
     oauth2_scheme,
 )
 from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.core.log_position import POSITIONED
 from src.core.security import read_access_token
+from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
@@ -174,8 +176,13 @@ async def update_my_status(
 @router.get(
     "/api/users/online",
     response_model=list[PresencePublic],
-    responses={**UNAUTHORIZED, **ADMINS_ONLY},
+    responses={**UNAUTHORIZED, **ADMINS_ONLY, **POSITIONED},
 )
-async def list_online_users(_admin: AdminUser, session: SessionDep) -> list[PresencePublic]:
-    """Users whose status is not `offline` (for the admin's who-is-online view)."""
+async def list_online_users(
+    _admin: AdminUser, session: SessionDep, _snapshot: ListSnapshotDep
+) -> list[PresencePublic]:
+    """Users whose status is not `offline` (for the admin's who-is-online view).
+
+    The body stays a bare list (older clients read it so): the position is in the header only.
+    """
     return [PresencePublic.model_validate(user) for user in await auth_service.list_online(session)]
