@@ -172,8 +172,9 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     subscription.syncing = false;
     if (subscription.pending !== undefined) advance(subscription, subscription.pending);
     subscription.pending = undefined;
-    // Subscribed with no cursor: the log's head when the room was joined is where to resume.
-    const { head } = ack as { head?: unknown };
+    // Subscribed with no cursor: the log's head when the room was joined is where to resume
+    // (servers before gap-free snapshots send none).
+    const head: unknown = ack.head;
     if (!subscription.resumes && typeof head === "number") advance(subscription, head);
     subscription.resumes = true;
     subscription.floor ??= newestSeen;

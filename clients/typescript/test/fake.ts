@@ -34,8 +34,8 @@ export class FakeServer {
   /** Replay one event before `since` too, as a real replay may repeat one. */
   repeatOne = false;
   complete = true;
-  /** Answer a subscription with the log's `head` (as a server with gap-free snapshots does). */
-  head = false;
+  /** Answer subscriptions without `head`, as servers before gap-free snapshots did. */
+  noHead = false;
   /** Events sent with one more argument, the recovery offset (connection state recovery). */
   offsets = false;
   /** The tokens received through `refresh_token`. */
@@ -93,8 +93,12 @@ export class FakeServer {
         replayed += 1;
       }
     }
-    const ack: SubscribeAck = { ok: true, event_type: room, replayed, complete: this.complete };
-    return this.head ? { ...ack, head: this.log.length } : ack;
+    const head = this.log.length; // the newest event id: the log's position as the room is joined
+    const { complete } = this;
+    const ack: SubscribeAck = { ok: true, event_type: room, replayed, complete, head };
+    if (!this.noHead) return ack;
+    const { head: _, ...older } = ack;
+    return older;
   }
 }
 
