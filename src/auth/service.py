@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.email_rule import email_address, lookup_form
 from src.auth.exceptions import EmailTaken, OwnAccessUnchangeable, PasswordCheckBusy
 from src.auth.models import RevokedToken, User
-from src.auth.schemas import StatusPublic, UserAccessUpdate
+from src.auth.schemas import StatusPublic, Token, UserAccessUpdate
 from src.core.clock import utcnow
 from src.core.db import MAX_INTEGER_ID
 from src.core.security import (
     HashQueueFull,
     TokenClaims,
+    create_access_token,
     hash_password_async,
     read_access_token,
     verify_password_async,
@@ -117,6 +118,12 @@ async def change_access(
         user.is_admin = change.is_admin
     await session.commit()
     return bool(cut)
+
+
+def issue_token(user_id: int, *, secret_key: str, ttl_seconds: int) -> Token:
+    """A fresh access token (new `jti`, full lifetime): the body of sign-in and of refresh."""
+    token = create_access_token(user_id, secret_key=secret_key, ttl_seconds=ttl_seconds)
+    return Token(access_token=token, expires_in=ttl_seconds)
 
 
 async def set_status(

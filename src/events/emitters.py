@@ -64,8 +64,10 @@ class EventEmitter:
         await self.socket_service.send_to_sid(sid, EventType.PONG, payload)
         return payload
 
-    async def emit_subscribed(self, sid: str, room: str, replayed: int, complete: bool) -> None:
-        payload = SubscribedEvent(event_type=room, replayed=replayed, complete=complete)
+    async def emit_subscribed(
+        self, sid: str, room: str, replayed: int, complete: bool, head: int
+    ) -> None:
+        payload = SubscribedEvent(event_type=room, replayed=replayed, complete=complete, head=head)
         await self.socket_service.send_to_sid(sid, EventType.SUBSCRIBED, payload)
 
     async def emit_unsubscribed(self, sid: str, room: str) -> None:

@@ -59,6 +59,23 @@ def _read_all_query() -> Select[Any]:
 
 
 _READ_ALL = _read_all_query()
+_POSITION = select(
+    func.coalesce(select(func.max(_EVENTS.c.id)).scalar_subquery(), 0),
+    func.coalesce(
+        select(EventLogWatermark.pruned_through)
+        .where(EventLogWatermark.id == _WATERMARK_ID)
+        .scalar_subquery(),
+        0,
+    ),
+)
+
+
+async def log_position(session: AsyncSession) -> int:
+    """The highest event id visible to `session`'s transaction: the newest stored, or the
+    newest pruned when none is left (ids are never reused). Event ids commit in id order
+    (`EventLog.append`), so every id up to it is visible too (`src/core/snapshot.py`)."""
+    newest, pruned = (await session.execute(_POSITION)).one()
+    return max(int(newest), int(pruned))
 
 
 def _logged_from_row(row: Row[Any], rooms: tuple[str, ...]) -> LoggedEvent:

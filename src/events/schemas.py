@@ -116,6 +116,7 @@ class SubscribedEvent(EventModel):
     event_type: str
     replayed: int = 0
     complete: bool = True
+    head: int = 0
 
 
 class UnsubscribedEvent(EventModel):
@@ -213,6 +214,7 @@ class SubscribeAck(BaseModel):
     event_type: str
     replayed: int
     complete: bool
+    head: int
 
 
 class UnsubscribeAck(BaseModel):

@@ -46,7 +46,13 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
     async def handle_subscribe(
         sid: str, data: SubscribeEvent, context: HandlerContext
     ) -> SubscribeAck:
-        """Join a room; with `since`, first replay the retained events after it."""
+        """Join a room; with `since`, first replay the retained events after it.
+
+        `head` (in the ack and in `subscribed`, one value) is the live position when the socket
+        joined: events of the room with a greater id reach it (live, or by the replay); none at
+        or below it comes live after the ack. A list read at `position` and a subscribe with
+        `since=position` therefore meet without a gap or a repeat (docs/contract.md, 6).
+        """
         service = context.socket_service
         room = service.rooms.delivery_room(data.event_type, context.viewer)
         joined = service.rooms_of(sid)
@@ -58,11 +64,13 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
             )
         replayed, complete = 0, True
         if data.since is None:
-            await service.enter_room(sid, room)
+            head = await service.enter_room(sid, room)
         else:
-            replayed, complete = await service.join_and_replay(sid, room, data.since)
-        await context.emitter.emit_subscribed(sid, data.event_type, replayed, complete)
-        return SubscribeAck(event_type=data.event_type, replayed=replayed, complete=complete)
+            replayed, complete, head = await service.join_and_replay(sid, room, data.since)
+        await context.emitter.emit_subscribed(sid, data.event_type, replayed, complete, head)
+        return SubscribeAck(
+            event_type=data.event_type, replayed=replayed, complete=complete, head=head
+        )
 
     @registry.register(EventType.UNSUBSCRIBE_EVENT, payload=UnsubscribeEvent, ack=UnsubscribeAck)
     async def handle_unsubscribe(

@@ -119,8 +119,18 @@ class SocketService:
         meta = logged.meta.model_dump(mode="json")
         await self.sio.emit(meta["event_type"], (logged.data, meta), to=to, **options)
 
-    async def enter_room(self, sid: str, room: str) -> None:
+    async def enter_room(self, sid: str, room: str) -> int:
+        """Put `sid` in `room`; returns the live position at that moment (the ack's `head`).
+
+        Live room events go out in id order and each takes its recipients when it is emitted
+        (`HoldingManager.emit`, with no pause between raising `live_through` and reading the
+        room). So with no pause between joining and reading it here: every live event with a
+        greater id is emitted after the join and reaches `sid`; none at or below it does
+        through this room (the socket was not in it yet). Joining a room it is already in
+        returns the current position: everything at or below it came live before.
+        """
         await self.sio.enter_room(sid, room)
+        return int(self.sio.manager.live_through)
 
     async def leave_room(self, sid: str, room: str) -> None:
         await self.sio.leave_room(sid, room)
@@ -129,7 +139,7 @@ class SocketService:
         """The delivery rooms `sid` is in, without its private sid room."""
         return [room for room in self.sio.rooms(sid) if room != sid]
 
-    async def join_and_replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+    async def join_and_replay(self, sid: str, room: str, since: int) -> tuple[int, bool, int]:
         """Join `room` and send `sid` every retained event of it after `since`, in id order.
 
         Live events for `sid` are held until its last replay in progress ends (a client
@@ -137,16 +147,17 @@ class SocketService:
         is in the log (sent by the replay) or arrives live after the replays, never before
         an older replayed one. The replay skips what the socket already has (received live
         through another room, or sent by another replay), and the manager drops the live copy
-        of a replayed event. Returns how many were sent and whether the log still held
-        everything.
+        of a replayed event. Returns how many were sent, whether the log still held
+        everything, and the live position when `sid` joined (`enter_room`): the events above it
+        are held and sent after the replay (or dropped when the replay sent them).
         """
         manager = self.sio.manager
         manager.hold(sid)
         try:
-            await self.enter_room(sid, room)
+            head = await self.enter_room(sid, room)
             replayed, complete = await self._replay(sid, room, since)
             manager.covered(sid, room, since)
-            return replayed, complete
+            return replayed, complete, head
         finally:
             await manager.release(sid)
 

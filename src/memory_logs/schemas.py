@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from src.core.log_position import PositionedList
 from src.events.schemas import UTCTimestamp
 
 # PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
@@ -29,6 +30,6 @@ class MemoryLogPublic(BaseModel):
     updated_at: UTCTimestamp
 
 
-class MemoryLogsPublic(BaseModel):
+class MemoryLogsPublic(PositionedList):
     items: list[MemoryLogPublic]
     total: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from src.core.log_position import PositionedList
 from src.events.schemas import UTCTimestamp
 
 # PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
@@ -34,6 +35,6 @@ class MentalNotePublic(BaseModel):
     updated_at: UTCTimestamp
 
 
-class MentalNotesPublic(BaseModel):
+class MentalNotesPublic(PositionedList):
     items: list[MentalNotePublic]
     total: int

@@ -26,5 +26,16 @@ async def room_events(
     return items
 
 
+def list_body(response: httpx.Response) -> dict[str, Any]:
+    """A list route's 200 body without its `position`, after checking that `position` is an
+    int and that the `X-Log-Position` header says the same."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    position = body.pop("position")
+    assert isinstance(position, int) and position >= 0
+    assert response.headers["X-Log-Position"] == str(position)
+    return body
+
+
 def event_types(events: list[dict[str, Any]]) -> list[str]:
     return [event["event_type"] for event in events]

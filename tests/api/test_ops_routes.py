@@ -6,6 +6,7 @@ API_ROUTES = {
     "/api/auth/register": {"post"},
     "/api/auth/token": {"post"},
     "/api/auth/logout": {"post"},
+    "/api/auth/refresh": {"post"},
     "/api/users/me": {"get"},
     "/api/users/me/status": {"put"},
     "/api/users/online": {"get"},

@@ -1,4 +1,6 @@
-"""`npm test` in clients/typescript: unit tests and the end-to-end run against `mindwire serve`."""
+"""`npm test` in clients/typescript: unit tests and the end-to-end runs against `mindwire serve`
+(reconnects and restarts; token refresh across several expiries; a list, then events from its
+position)."""
 
 from __future__ import annotations
 
@@ -38,8 +40,13 @@ def test_npm_test_passes_with_no_event_missed(
     assert result.returncode == 0, output
     assert re.search(r"^# fail 0$", output, re.MULTILINE), output
     assert re.search(r"^# skipped 0$", output, re.MULTILINE), output
-    figures = re.search(r"e2e figures: (.*)", output)
-    assert figures is not None, output
-    assert ", missed 0, repeated 0," in figures.group(1)
-    with capsys.disabled():
-        sys.stderr.write(f"\n[clients/typescript e2e] {figures.group(1)}\n")
+    for name, clean in [
+        ("e2e figures", ", missed 0, repeated 0,"),
+        ("e2e token figures", ", missed 0, repeated 0,"),
+        ("e2e snapshot figures", ", missing 0, in both 0, repeated 0"),
+    ]:
+        figures = re.search(rf"{name}: (.*)", output)
+        assert figures is not None, output
+        assert clean in figures.group(1)
+        with capsys.disabled():
+            sys.stderr.write(f"\n[clients/typescript {name}] {figures.group(1)}\n")

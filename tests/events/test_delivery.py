@@ -128,7 +128,14 @@ async def test_replay_after_disconnect_delivers_missed_events_in_order(connect, 
 
     again = await connect(alice)
     ack = await again.call("subscribe_event", {"event_type": "memory_logs", "since": last_id})
-    assert ack == {"ok": True, "event_type": "memory_logs", "replayed": 4, "complete": True}
+    head = ack["head"]
+    assert ack == {
+        "ok": True,
+        "event_type": "memory_logs",
+        "replayed": 4,
+        "complete": True,
+        "head": head,
+    }
     replayed = again.events("memory_log_created")
     assert [e.data for e in replayed] == missed
     ids = [e.meta["event_id"] for e in replayed]

@@ -14,9 +14,10 @@ ROOMS_ANYONE_MAY_JOIN = ["memory_logs", "mental_notes", "notifications"]
 async def test_any_user_may_subscribe_to_open_rooms(connect, alice, room):
     sock = await connect(alice)
     ack = await sock.call("subscribe_event", {"event_type": room})
-    assert ack == {"ok": True, "event_type": room, "replayed": 0, "complete": True}
+    head = ack["head"]
+    assert ack == {"ok": True, "event_type": room, "replayed": 0, "complete": True, "head": head}
     [reply] = await sock.wait_for("subscribed")
-    assert reply.data == {"event_type": room, "replayed": 0, "complete": True}
+    assert reply.data == {"event_type": room, "replayed": 0, "complete": True, "head": head}
 
 
 async def test_user_may_subscribe_to_own_user_room(connect, alice):

@@ -33,6 +33,8 @@ export interface Presence {
 export interface Page<T> {
   items: T[];
   total: number;
+  /** The event-log position the list was read at (servers with gap-free snapshots). */
+  position?: number;
 }
 
 export interface LoggedEvent {
@@ -122,7 +124,7 @@ export const api = {
     request<StatusPublic>("PUT", "/api/users/me/status", { token, json: { status } }),
   online: (token: string) => request<Presence[]>("GET", "/api/users/online", { token }),
   events: (token: string, room: string, after: number, limit: number) =>
-    request<{ items: LoggedEvent[] }>(
+    request<{ items: LoggedEvent[]; position?: number }>(
       "GET",
       `/api/events?${new URLSearchParams({ room, after: String(after), limit: String(limit) })}`,
       { token },

@@ -56,14 +56,17 @@ export class ItemsPanel<T extends Item> {
     };
   }
 
-  async load(): Promise<void> {
+  /** Load the list; returns the log position it was read at (when the server says). */
+  async load(): Promise<number | undefined> {
     try {
       const page = await api.list<T>(this.token(), this.config.path);
       this.items.clear();
       for (const item of page.items) this.items.set(item.id, item);
       this.render();
+      return page.position;
     } catch (error) {
       this.fail(error);
+      return undefined;
     }
   }
 

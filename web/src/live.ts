@@ -7,6 +7,7 @@
 
 import {
   connect,
+  sinceAfterLoad,
   type EventMeta,
   type MindwireClient,
   type Room,
@@ -40,8 +41,10 @@ export interface LiveHooks {
   room(room: Room, state: RoomState, detail?: string): void;
   /** A (re)subscription answered `complete: false`: reload that room's data through REST. */
   incomplete(room: Room): void;
-  /** The token was refused: the person must sign in again. */
+  /** The token was refused, or could not be refreshed in time: the person must sign in again. */
   unauthorized(): void;
+  /** The client refreshed its access token (REST calls and the next page load use it). */
+  tokenRefreshed(token: string): void;
 }
 
 const RECOVERY_TIMEOUT_MS = 15_000;
@@ -71,6 +74,8 @@ export class Live {
     private readonly hooks: LiveHooks,
     /** The newest event id the page already knows of (where first subscriptions start). */
     baseline: number,
+    /** The log position the page's lists were read at, when the server says. */
+    private readonly position: number | undefined = undefined,
   ) {
     this.highestSeen = baseline;
     this.client = connect(window.location.origin, {
@@ -85,6 +90,8 @@ export class Live {
         hooks.room(room, "refused", `${error.code}: ${error.message}`);
         this.finishRecoveryIfDone();
       },
+      onTokenRefreshed: (fresh) => hooks.tokenRefreshed(fresh),
+      onTokenError: () => hooks.unauthorized(),
       // A restart should not leave the page waiting long: retry at least every 3 s.
       socketOptions: { reconnectionDelay: 500, reconnectionDelayMax: 3000 },
     });
@@ -121,12 +128,21 @@ export class Live {
     return [...this.rooms.keys()];
   }
 
-  /** Join `room`; events after the newest id the page knows of are replayed first. */
-  async subscribe(room: Room): Promise<SubscribeAck | undefined> {
+  /** The current access token (the client refreshes it before it expires). */
+  get token(): string {
+    return this.client.token;
+  }
+
+  /** Join `room`. Events after the newest id the page knows of are replayed first; with
+   * `resume` (the rooms joined as the page loads), after the room's cursor kept in this tab
+   * (sessionStorage) if it is older: a reloaded page shows what arrived while it reloaded. */
+  async subscribe(room: Room, resume = false): Promise<SubscribeAck | undefined> {
     if (this.rooms.has(room)) return undefined;
     this.rooms.set(room, "joining");
     this.hooks.room(room, "joining");
-    const since = this.highestSeen > 0 ? { since: this.highestSeen } : {};
+    const kept = resume ? sinceAfterLoad(this.client, room, this.position) : undefined;
+    const from = kept ?? this.highestSeen;
+    const since = from > 0 ? { since: from } : {};
     try {
       const ack = await this.client.subscribe(room, (event) => this.deliver(room, event), since);
       this.rooms.set(room, "joined");

@@ -64,7 +64,7 @@ class Session implements LiveHooks {
   private live: Live | undefined;
 
   constructor(
-    private readonly token: string,
+    private token: string,
     private readonly user: User,
   ) {
     const getToken = (): string => this.token;
@@ -129,14 +129,17 @@ class Session implements LiveHooks {
   }
 
   async start(): Promise<void> {
-    const [baseline] = await Promise.all([
+    const [status, logsAt, notesAt] = await Promise.all([
       this.ownStatus.load(),
       this.logs.load(),
       this.notes.load(),
       this.online?.refresh(),
     ]);
-    this.live = new Live(this.token, this, baseline);
-    await Promise.all(this.rooms.initial().map((room) => this.live?.subscribe(room)));
+    // The rooms start where the lists were read, so no change falls in between (section 6).
+    const positions = [status.position, logsAt, notesAt];
+    const read = positions.every((at) => at !== undefined) ? Math.min(...positions) : undefined;
+    this.live = new Live(this.token, this, status.newest, read);
+    await Promise.all(this.rooms.initial().map((room) => this.live?.subscribe(room, true)));
   }
 
   // -- LiveHooks --------------------------------------------------------------------------------
@@ -222,6 +225,11 @@ class Session implements LiveHooks {
   incomplete(room: Room): void {
     if (room === "memory_logs" || room.startsWith("user_")) void this.logs.load();
     if (room === "mental_notes" || room.startsWith("user_")) void this.notes.load();
+  }
+
+  tokenRefreshed(token: string): void {
+    this.token = token;
+    localStorage.setItem(TOKEN_KEY, token);
   }
 
   unauthorized(): void {

@@ -31,13 +31,18 @@ export class OwnStatus {
   }
 
   /** Find the newest `user_status_changed` of the person's own room; returns the newest
-   * event id of that room, where the page's subscriptions start. */
-  async load(): Promise<number> {
+   * event id of that room (where the page's subscriptions start), and the log position the
+   * last page was read at (when the server says). */
+  async load(): Promise<{ newest: number; position: number | undefined }> {
     let after = 0;
+    let position: number | undefined;
     let latest: UserStatusChangedEvent | undefined;
     try {
       for (let page = 0; page < STATUS_PAGES; page += 1) {
-        const { items } = await api.events(this.token(), `user_${this.userId}`, after, PAGE_SIZE);
+        const room = `user_${this.userId}`;
+        const answer = await api.events(this.token(), room, after, PAGE_SIZE);
+        const { items } = answer;
+        position = answer.position;
         for (const item of items) {
           after = Math.max(after, item.event_id);
           if (item.event_type === "user_status_changed") {
@@ -51,7 +56,7 @@ export class OwnStatus {
       else say(this.error, error instanceof Error ? error.message : String(error));
     }
     if (latest) this.apply(latest);
-    return after;
+    return { newest: after, position };
   }
 
   /** A status change seen on the socket (anyone's when subscribed to `admin`). */

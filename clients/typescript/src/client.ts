@@ -5,84 +5,39 @@
 // was missed, drops repeats by event_id, and reports `complete: false` (events already past the
 // retention window: reload through REST) to the caller.
 
-import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { io } from "socket.io-client";
 
-import {
-  type ClientToServerAcks,
-  type ClientToServerEvents,
-  type ErrorAck,
-  type EventMeta,
-  type Room,
-  type RoomEvent,
-  roomEventTypes,
-  type ServerToClientEvents,
-  type SubscribeAck,
-  type SubscribeEvent,
+import type {
+  ClientToServerAcks,
+  ErrorAck,
+  EventMeta,
+  Room,
+  RoomEvent,
+  SubscribeAck,
+  SubscribeEvent,
 } from "./events.js";
+import { defaultCursorStore } from "./cursors.js";
+import { carries, isMeta } from "./routing.js";
+import { restRefresh, TokenKeeper } from "./tokens.js";
+import type {
+  ClientStats,
+  ConnectOptions,
+  MindwireClient,
+  MindwireSocket,
+  RoomHandler,
+  SubscribeOptions,
+} from "./types.js";
 
-/** socket.io-client's `Socket`, typed with the generated event maps. */
-export type MindwireSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-export type SocketFactory = (
-  url: string,
-  options: Partial<ManagerOptions & SocketOptions>,
-) => MindwireSocket;
-
-export interface ConnectOptions {
-  /** The access token from `POST /api/auth/token`, or a function that returns the current one. */
-  token: string | (() => string);
-  /** Called when a (re)subscription answers `complete: false`: reload that room through REST. */
-  onIncomplete?: (room: Room) => void;
-  /** Called when the server refuses a subscription (the room is then dropped). */
-  onSubscribeError?: (room: Room, error: ErrorAck["error"]) => void;
-  /** Called when a room handler throws (the client carries on). */
-  onHandlerError?: (error: unknown, event: RoomEvent) => void;
-  /** How long to wait for a subscription's ack, in ms (default 10000). */
-  ackTimeoutMs?: number;
-  /** Passed to `io()`; the default transport is WebSocket (needed with several workers). */
-  socketOptions?: Partial<ManagerOptions & SocketOptions>;
-  /** Makes the socket (`io` by default); tests pass a fake. */
-  createSocket?: SocketFactory;
-}
-
-export interface SubscribeOptions {
-  /** Resume after this event_id (e.g. one kept from an earlier session). */
-  since?: number;
-}
-
-export type RoomHandler<R extends Room> = (event: RoomEvent<R>) => void;
-
-export interface ClientStats {
-  /** Room events handed to handlers. */
-  delivered: number;
-  /** Room events dropped because their event_id had been handed over already. */
-  duplicates: number;
-  /** Events the server reported as replayed, over every (re)subscription. */
-  replayed: number;
-  /** Subscriptions sent again after a reconnect. */
-  resubscriptions: number;
-}
-
-export interface MindwireClient {
-  readonly socket: MindwireSocket;
-  readonly stats: Readonly<ClientStats>;
-  /** Subscribe to `room`; resolves with the first ack, rejects if the server refuses. */
-  subscribe<R extends Room>(
-    room: R,
-    handler: RoomHandler<R>,
-    options?: SubscribeOptions,
-  ): Promise<SubscribeAck>;
-  unsubscribe(room: Room): Promise<void>;
-  /** The newest event_id handed over for `room` (what the next `since` will be). */
-  lastEventId(room: Room): number | undefined;
-  close(): void;
-}
+export { carries } from "./routing.js";
+export type * from "./types.js";
 
 interface Subscription {
   room: Room;
   handler: (event: RoomEvent) => void;
   /** The newest event_id handed over, counted once the subscription is acknowledged. */
   since: number | undefined;
+  /** Whether the first request carries `since` (else the ack's `head` is the cursor). */
+  resumes: boolean;
   /** The newest event_id seen on the socket when the room was subscribed (resume point). */
   floor: number | undefined;
   /** Events that arrived while a (re)subscription was waiting for its ack. */
@@ -95,20 +50,28 @@ interface Subscription {
 }
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+const DEFAULT_REFRESH_AHEAD_SECONDS = 60;
 const SEEN_LIMIT = 10_000;
-const USER_ROOM = /^user_([0-9]+)$/;
 
 /** Connect to Mindwire at `url` (e.g. `http://127.0.0.1:8000`) as the token's user. */
 export function connect(url: string, options: ConnectOptions): MindwireClient {
-  const { token } = options;
   const createSocket = options.createSocket ?? ((u, o) => io(u, o) as MindwireSocket);
+  const ackTimeout = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  const tokens = new TokenKeeper({
+    initial: options.token,
+    source: options.refreshToken ?? restRefresh(url),
+    aheadMs: (options.refreshAheadSeconds ?? DEFAULT_REFRESH_AHEAD_SECONDS) * 1000,
+    apply: sendToken,
+    onRefreshed: options.onTokenRefreshed,
+    onError: options.onTokenError,
+  });
+  // A function: every reconnect sends the newest token.
   const socket = createSocket(url, {
     transports: ["websocket"],
     ...options.socketOptions,
-    auth: (callback: (data: object) => void) =>
-      callback({ token: typeof token === "function" ? token() : token }),
+    auth: (callback: (data: object) => void) => callback({ token: tokens.current }),
   });
-  const ackTimeout = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  const cursors = options.cursors ?? defaultCursorStore(url, tokens.current);
   const subscriptions = new Map<Room, Subscription>();
   const seen = new Set<number>();
   let newestSeen: number | undefined;
@@ -117,9 +80,30 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   socket.on("connect", () => {
     for (const subscription of subscriptions.values()) void sync(subscription);
   });
+  // With connection state recovery, events carry one more argument (the offset): ignored.
   socket.onAny((event: string, payload: unknown, meta: unknown) => {
     if (isMeta(meta)) onRoomEvent(event, payload, meta);
   });
+  socket.on("error", (error) => {
+    if (error.code === "token_expired") void tokens.refresh();
+  });
+
+  /** Hand a new token to the live socket; a closed one sends it at its next connect. */
+  async function sendToken(token: string): Promise<boolean> {
+    if (!socket.connected) return true;
+    try {
+      const ack = await socket.timeout(ackTimeout).emitWithAck("refresh_token", { token });
+      return ack.ok;
+    } catch {
+      return true; // no ack: the connection dropped, and the reconnect sends the new token
+    }
+  }
+
+  /** The room's new cursor: kept in the subscription and in the store. */
+  function advance(subscription: Subscription, id: number): void {
+    subscription.since = Math.max(subscription.since ?? id, id);
+    cursors.save(subscription.room, subscription.since);
+  }
 
   function onRoomEvent(type: string, payload: unknown, meta: EventMeta): void {
     const id = meta.event_id;
@@ -134,7 +118,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     const event = { type, payload, meta } as RoomEvent;
     for (const subscription of targets) {
       if (subscription.syncing) subscription.pending = Math.max(subscription.pending ?? id, id);
-      else subscription.since = Math.max(subscription.since ?? id, id);
+      else advance(subscription, id);
       stats.delivered += 1;
       try {
         subscription.handler(event);
@@ -159,7 +143,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     if (subscription.sent) {
       request.since = resumeFrom(subscription) ?? 0;
       stats.resubscriptions += 1;
-    } else if (subscription.since !== undefined) {
+    } else if (subscription.resumes && subscription.since !== undefined) {
       request.since = subscription.since;
     }
     subscription.sent = true;
@@ -186,10 +170,13 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
       return;
     }
     subscription.syncing = false;
-    if (subscription.pending !== undefined) {
-      subscription.since = Math.max(subscription.since ?? 0, subscription.pending);
-      subscription.pending = undefined;
-    }
+    if (subscription.pending !== undefined) advance(subscription, subscription.pending);
+    subscription.pending = undefined;
+    // Subscribed with no cursor: the log's head when the room was joined is where to resume
+    // (servers before gap-free snapshots send none).
+    const head: unknown = ack.head;
+    if (!subscription.resumes && typeof head === "number") advance(subscription, head);
+    subscription.resumes = true;
     subscription.floor ??= newestSeen;
     stats.replayed += ack.replayed;
     if (!ack.complete) options.onIncomplete?.(room);
@@ -199,15 +186,21 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   return {
     socket,
     stats,
+    get token() {
+      return tokens.current;
+    },
+    storedCursor: (room: Room) => cursors.load(room),
     subscribe<R extends Room>(room: R, handler: RoomHandler<R>, opts?: SubscribeOptions) {
       if (subscriptions.has(room)) {
         return Promise.reject(new Error(`already subscribed to ${room}`));
       }
       return new Promise<SubscribeAck>((resolve, reject) => {
+        const since = opts?.since ?? cursors.load(room);
         const subscription: Subscription = {
           room,
           handler: handler as (event: RoomEvent) => void,
-          since: opts?.since,
+          since,
+          resumes: since !== undefined,
           floor: newestSeen,
           pending: undefined,
           syncing: false,
@@ -237,6 +230,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
         subscription.first?.reject(new Error("the client was closed"));
       }
       subscriptions.clear();
+      tokens.stop();
       socket.disconnect();
     },
   };
@@ -247,20 +241,3 @@ function resumeFrom(subscription: Subscription): number | undefined {
   return subscription.since ?? subscription.floor;
 }
 
-/** Whether an event of `type` with `payload` belongs to `room` (by the generated room table). */
-export function carries(room: string, type: string, payload: unknown): boolean {
-  if (!(roomEventTypes(room) as readonly string[]).includes(type)) return false;
-  const user = USER_ROOM.exec(room);
-  if (user === null || typeof payload !== "object" || payload === null) return true;
-  const owner = (payload as { user_id?: unknown }).user_id;
-  return typeof owner !== "number" || owner === Number(user[1]);
-}
-
-function isMeta(value: unknown): value is EventMeta {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as EventMeta).event_id === "number" &&
-    typeof (value as EventMeta).event_type === "string"
-  );
-}

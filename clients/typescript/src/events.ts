@@ -159,6 +159,7 @@ export interface SubscribeAck {
   event_type: string;
   replayed: number;
   complete: boolean;
+  head: number;
 }
 
 export interface SubscribeEvent {
@@ -172,6 +173,7 @@ export interface SubscribedEvent {
   event_type: string;
   replayed: number;
   complete: boolean;
+  head: number;
 }
 
 export interface UnsubscribeAck {

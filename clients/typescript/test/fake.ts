@@ -34,6 +34,14 @@ export class FakeServer {
   /** Replay one event before `since` too, as a real replay may repeat one. */
   repeatOne = false;
   complete = true;
+  /** Answer subscriptions without `head`, as servers before gap-free snapshots did. */
+  noHead = false;
+  /** Events sent with one more argument, the recovery offset (connection state recovery). */
+  offsets = false;
+  /** The tokens received through `refresh_token`. */
+  readonly refreshed: string[] = [];
+  /** Refuse `refresh_token` (as for another user's token). */
+  refuseRefresh = false;
   refuse: string | undefined;
   socket = new FakeSocket(this);
 
@@ -42,8 +50,14 @@ export class FakeServer {
     const emitted_at = "2026-01-01T00:00:00Z";
     const meta = { event_id: this.log.length + 1, event_type: type, emitted_at };
     this.log.push({ type, payload, meta, room });
-    if (this.socket.connected && this.joined.has(room)) this.socket.deliver(type, payload, meta);
+    if (this.socket.connected && this.joined.has(room)) this.send(type, payload, meta);
     return meta;
+  }
+
+  /** Send a room event, with a recovery offset as its last argument when `offsets` is set. */
+  send(type: string, payload: unknown, meta: EventMeta): void {
+    const offset = this.offsets ? [`offset-${meta.event_id}`] : [];
+    this.socket.deliver(type, payload, meta, ...offset);
   }
 
   handle(request: Request): void {
@@ -58,6 +72,11 @@ export class FakeServer {
 
   /** What the real server does: join, replay after `since`, then answer with the ack. */
   private answer(request: Request): unknown {
+    if (request.event === "refresh_token") {
+      if (this.refuseRefresh) return { ok: false, error: { code: "forbidden", message: "no" } };
+      this.refreshed.push((request.payload as unknown as { token: string }).token);
+      return { ok: true, expires_at: "2026-01-01T00:00:00Z" };
+    }
     const room = request.payload.event_type;
     if (request.event === "unsubscribe_event") {
       this.joined.delete(room);
@@ -70,22 +89,38 @@ export class FakeServer {
     if (since !== undefined && since !== null) {
       const from = this.repeatOne ? since - 1 : since;
       for (const item of this.log.filter((e) => e.room === room && e.meta.event_id > from)) {
-        this.socket.deliver(item.type, item.payload, item.meta);
+        this.send(item.type, item.payload, item.meta);
         replayed += 1;
       }
     }
-    const ack: SubscribeAck = { ok: true, event_type: room, replayed, complete: this.complete };
-    return ack;
+    const head = this.log.length; // the newest event id: the log's position as the room is joined
+    const { complete } = this;
+    const ack: SubscribeAck = { ok: true, event_type: room, replayed, complete, head };
+    if (!this.noHead) return ack;
+    const { head: _, ...older } = ack;
+    return older;
   }
 }
 
 export class FakeSocket {
   connected = false;
+  /** socket.io-client's flag: the server restored the session (rooms kept, missed packets sent). */
+  recovered = false;
   readonly sent: { event: string; payload: SubscribeEvent }[] = [];
+  /** The connect options the client passed (its `auth` callback gives the current token). */
+  options: { auth?: unknown } = {};
   private readonly listeners = new Map<string, Listener[]>();
   private readonly anyListeners: Listener[] = [];
 
   constructor(private readonly server: FakeServer) {}
+
+  /** The token the next (re)connect would send. */
+  authToken(): string {
+    let token = "";
+    const auth = this.options.auth as (callback: (data: { token: string }) => void) => void;
+    auth((data) => (token = data.token));
+    return token;
+  }
 
   asSocket(): MindwireSocket {
     return this as unknown as MindwireSocket;
@@ -121,9 +156,11 @@ export class FakeSocket {
     this.connected = false;
   }
 
-  /** The connection (re)opens: the server forgets the rooms, the client gets `connect`. */
-  open(): void {
-    this.server.joined.clear();
+  /** The connection (re)opens: the server forgets the rooms (unless it recovers the session),
+   * the client gets `connect`. */
+  open(recovered = false): void {
+    if (!recovered) this.server.joined.clear();
+    this.recovered = recovered;
     this.connected = true;
     for (const listener of this.listeners.get("connect") ?? []) listener();
   }

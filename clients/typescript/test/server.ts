@@ -41,7 +41,11 @@ export class MindwireServer {
   private output = "";
   port = 0;
 
-  constructor(private readonly folder: string) {}
+  constructor(
+    private readonly folder: string,
+    /** More settings, e.g. `{ACCESS_TOKEN_TTL_SECONDS: "4"}`. */
+    private readonly settings: Record<string, string> = {},
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -56,6 +60,7 @@ export class MindwireServer {
       SECRET_KEY: "e2e-secret-key-that-is-long-enough-for-hs256",
       LOG_LEVEL: "WARNING",
       EVENT_RETENTION_SECONDS: "3600",
+      ...this.settings,
     };
   }
 

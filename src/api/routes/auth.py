@@ -34,7 +34,9 @@ from src.core.deps import (
     oauth2_scheme,
 )
 from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
-from src.core.security import create_access_token, read_access_token
+from src.core.log_position import POSITIONED
+from src.core.security import read_access_token
+from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
@@ -107,10 +109,27 @@ async def login(
     if not user.is_active:
         raise AccountDisabled()
     await attempt.succeeded()
-    token = create_access_token(
+    return auth_service.issue_token(
         user.id, secret_key=settings.secret_key, ttl_seconds=settings.access_token_ttl_seconds
     )
-    return Token(access_token=token, expires_in=settings.access_token_ttl_seconds)
+
+
+@router.post(
+    "/api/auth/refresh",
+    response_model=Token,
+    responses=UNAUTHORIZED,
+    summary="A new access token for the signed-in user, without the password",
+)
+async def refresh(user: CurrentUser, settings: SettingsDep) -> Token:
+    """Trade a valid bearer token for a new one (new `jti`, full `ACCESS_TOKEN_TTL_SECONDS`).
+
+    The old token stays valid until it expires (sign out revokes it); an expired or revoked
+    token, or one of a deleted user, gets 401 like on every route, so a client must refresh
+    before `exp`. Send the new token on live sockets with `refresh_token`.
+    """
+    return auth_service.issue_token(
+        user.id, secret_key=settings.secret_key, ttl_seconds=settings.access_token_ttl_seconds
+    )
 
 
 @router.post(
@@ -160,8 +179,13 @@ async def update_my_status(
 @router.get(
     "/api/users/online",
     response_model=list[PresencePublic],
-    responses={**UNAUTHORIZED, **ADMINS_ONLY},
+    responses={**UNAUTHORIZED, **ADMINS_ONLY, **POSITIONED},
 )
-async def list_online_users(_admin: AdminUser, session: SessionDep) -> list[PresencePublic]:
-    """Users whose status is not `offline` (for the admin's who-is-online view)."""
+async def list_online_users(
+    _admin: AdminUser, session: SessionDep, _snapshot: ListSnapshotDep
+) -> list[PresencePublic]:
+    """Users whose status is not `offline` (for the admin's who-is-online view).
+
+    The body stays a bare list (older clients read it so): the position is in the header only.
+    """
     return [PresencePublic.model_validate(user) for user in await auth_service.list_online(session)]

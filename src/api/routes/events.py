@@ -8,6 +8,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
 from src.core.deps import UNAUTHORIZED, CurrentUser, ServicesDep, SessionDep, error, viewer_of
+from src.core.log_position import POSITIONED, PositionedList
+from src.core.snapshot import ListSnapshotDep
 from src.events.rooms import RoomError
 from src.events.schemas import ErrorCode, UTCTimestamp
 
@@ -21,7 +23,7 @@ class LoggedEventPublic(BaseModel):
     emitted_at: UTCTimestamp
 
 
-class LoggedEventsPublic(BaseModel):
+class LoggedEventsPublic(PositionedList):
     items: list[LoggedEventPublic]
 
 
@@ -30,6 +32,7 @@ class LoggedEventsPublic(BaseModel):
     response_model=LoggedEventsPublic,
     responses={
         **UNAUTHORIZED,
+        **POSITIONED,
         403: error("a room the caller may not subscribe to"),
         404: error("no such room"),
     },
@@ -38,17 +41,23 @@ async def list_events(
     user: CurrentUser,
     session: SessionDep,
     services: ServicesDep,
+    snapshot: ListSnapshotDep,
     room: Annotated[str, Query(min_length=1, max_length=128)],
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LoggedEventsPublic:
+    """The room's retained events after `after`, and the position the page reaches: the log's
+    position in the snapshot, or the last item's id when the page stops at `limit`."""
     try:
         delivery_room = services.socket_service.rooms.delivery_room(room, viewer_of(user))
     except RoomError as exc:
         code = 403 if exc.code == ErrorCode.FORBIDDEN else status.HTTP_404_NOT_FOUND
         raise HTTPException(code, exc.message) from None
     events = await services.event_log.read(session, delivery_room, after=after, limit=limit)
+    if len(events) == limit:
+        snapshot.stop_at(events[-1].meta.event_id)
     return LoggedEventsPublic(
+        position=snapshot.position,
         items=[
             LoggedEventPublic(
                 event_id=e.meta.event_id,
@@ -57,5 +66,5 @@ async def list_events(
                 emitted_at=e.meta.emitted_at,
             )
             for e in events
-        ]
+        ],
     )

@@ -14,7 +14,9 @@ from src.core.deps import (
     error,
 )
 from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.core.log_position import POSITIONED
 from src.core.ownership import PageDep, list_page
+from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 from src.memory_logs import service
 from src.memory_logs.dependencies import VisibleMemoryLog
@@ -50,11 +52,22 @@ async def create_memory_log(
 @router.get(
     "",
     response_model=MemoryLogsPublic,
-    responses={**AUTH, 403: error("`user_id` of someone else, and the caller is not an admin")},
+    responses={
+        **AUTH,
+        **POSITIONED,
+        403: error("`user_id` of someone else, and the caller is not an admin"),
+    },
 )
-async def list_memory_logs(page: PageDep, session: SessionDep) -> MemoryLogsPublic:
+async def list_memory_logs(
+    page: PageDep, session: SessionDep, snapshot: ListSnapshotDep
+) -> MemoryLogsPublic:
+    """One page of the owner's items, and the log position it was read at (one snapshot)."""
     items, total = await list_page(session, MemoryLog, page)
-    return MemoryLogsPublic(items=[MemoryLogPublic.model_validate(i) for i in items], total=total)
+    return MemoryLogsPublic(
+        items=[MemoryLogPublic.model_validate(i) for i in items],
+        total=total,
+        position=snapshot.position,
+    )
 
 
 @router.get("/{log_id}", response_model=MemoryLogPublic, responses=FOUND)

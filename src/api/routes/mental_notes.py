@@ -14,7 +14,9 @@ from src.core.deps import (
     error,
 )
 from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.core.log_position import POSITIONED
 from src.core.ownership import PageDep, list_page
+from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 from src.mental_notes import service
 from src.mental_notes.dependencies import VisibleMentalNote
@@ -50,11 +52,22 @@ async def create_mental_note(
 @router.get(
     "",
     response_model=MentalNotesPublic,
-    responses={**AUTH, 403: error("`user_id` of someone else, and the caller is not an admin")},
+    responses={
+        **AUTH,
+        **POSITIONED,
+        403: error("`user_id` of someone else, and the caller is not an admin"),
+    },
 )
-async def list_mental_notes(page: PageDep, session: SessionDep) -> MentalNotesPublic:
+async def list_mental_notes(
+    page: PageDep, session: SessionDep, snapshot: ListSnapshotDep
+) -> MentalNotesPublic:
+    """One page of the owner's items, and the log position it was read at (one snapshot)."""
     items, total = await list_page(session, MentalNote, page)
-    return MentalNotesPublic(items=[MentalNotePublic.model_validate(i) for i in items], total=total)
+    return MentalNotesPublic(
+        items=[MentalNotePublic.model_validate(i) for i in items],
+        total=total,
+        position=snapshot.position,
+    )
 
 
 @router.get("/{note_id}", response_model=MentalNotePublic, responses=FOUND)

@@ -1,0 +1,80 @@
+// End to end: a list read through REST while logs are being written, then `loadThenSubscribe`
+// from the list's position. Every log is in the list or arrives as an event, never both.
+
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { connect, type MindwireClient } from "../src/client.js";
+import type { MemoryLogEvent } from "../src/events.js";
+import { loadThenSubscribe } from "../src/snapshot.js";
+import { Api, MINDWIRE_BIN, MindwireServer, mindwireAvailable, waitFor } from "./server.js";
+
+const WRITES = 40;
+
+test("a list and the events after its position meet without a gap or a repeat", {
+  timeout: 120_000,
+}, async (t) => {
+  if (!mindwireAvailable()) {
+    const reason = `no mindwire at ${MINDWIRE_BIN} (set MINDWIRE_BIN)`;
+    if (process.env.MINDWIRE_E2E_REQUIRED) assert.fail(reason);
+    t.skip(reason);
+    return;
+  }
+  const folder = await mkdtemp(join(tmpdir(), "mindwire-e2e-snapshot-"));
+  const server = new MindwireServer(folder);
+  let client: MindwireClient | undefined;
+  try {
+    await server.migrate();
+    await server.start();
+    const api = new Api(server.url);
+    const token = await api.signUp(`snapshot-${Date.now()}@example.com`, "correct-horse-battery");
+    client = connect(server.url, { token });
+    await waitFor("the connection", () => client?.socket.connected === true);
+
+    const written: number[] = [];
+    const writer = (async () => {
+      for (let i = 0; i < WRITES; i += 1) {
+        const body = { content: `log ${i}` };
+        written.push((await api.call<MemoryLogEvent>("POST", "/api/memory-logs", body, 201)).id);
+      }
+    })();
+    await waitFor("the first writes", () => written.length >= WRITES / 4);
+
+    const created = new Map<number, number>(); // log id -> times its created event arrived
+    type Page = { items: MemoryLogEvent[]; position: number };
+    const load = () => api.call<Page>("GET", "/api/memory-logs?limit=100");
+    const { list, ack } = await loadThenSubscribe(client, "memory_logs", load, (event) => {
+      if (event.type !== "memory_log_created") return;
+      created.set(event.payload.id, (created.get(event.payload.id) ?? 0) + 1);
+    });
+    await writer;
+    const listed = new Set(list.items.map((log) => log.id));
+    // A barrier: the newest write's event arrives after every earlier one.
+    const newest = Math.max(...written);
+    if (!listed.has(newest)) await waitFor("the last event", () => created.has(newest));
+
+    const missing = written.filter((id) => !listed.has(id) && !created.has(id));
+    const both = written.filter((id) => listed.has(id) && created.has(id));
+    const repeated = [...created].filter(([, times]) => times > 1);
+    const figures =
+      `written ${written.length}, in the list ${listed.size} (position ${list.position}), ` +
+      `as events ${created.size} (replayed ${ack.replayed}), missing ${missing.length}, ` +
+      `in both ${both.length}, repeated ${repeated.length}`;
+    t.diagnostic(figures);
+    console.log(`e2e snapshot figures: ${figures}`);
+    assert.deepEqual(missing, []);
+    assert.deepEqual(both, []);
+    assert.deepEqual(repeated, []);
+    assert.ok(listed.size > 0 && created.size > 0, "the writes overlapped the list");
+  } catch (error) {
+    console.error(`mindwire serve output:\n${server.log}`);
+    throw error;
+  } finally {
+    client?.close();
+    await server.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+});
