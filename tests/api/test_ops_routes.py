@@ -10,6 +10,7 @@ API_ROUTES = {
     "/api/users/me": {"get"},
     "/api/users/me/status": {"put"},
     "/api/users/online": {"get"},
+    "/api/users/{user_id}": {"patch"},
     "/api/memory-logs": {"get", "post"},
     "/api/memory-logs/{log_id}": {"get", "patch", "delete"},
     "/api/mental-notes": {"get", "post"},
