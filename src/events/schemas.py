@@ -49,7 +49,6 @@ class EventType(StrEnum):
     MEMORY_LOG_CREATED = "memory_log_created"
     MEMORY_LOG_UPDATED = "memory_log_updated"
     MEMORY_LOG_DELETED = "memory_log_deleted"
-    MEMORY_LOG_PINNED = "memory_log_pinned"
     # mental notes
     MENTAL_NOTE_CREATED = "mental_note_created"
     MENTAL_NOTE_UPDATED = "mental_note_updated"
@@ -276,7 +275,6 @@ EVENTS = EventCatalog(
     room_event(EventType.MEMORY_LOG_CREATED, MemoryLogEvent, MEMORY_LOGS, USER_ROOMS),
     room_event(EventType.MEMORY_LOG_UPDATED, MemoryLogEvent, MEMORY_LOGS, USER_ROOMS),
     room_event(EventType.MEMORY_LOG_DELETED, MemoryLogDeletedEvent, MEMORY_LOGS, USER_ROOMS),
-    room_event(EventType.MEMORY_LOG_PINNED, MemoryLogEvent, MEMORY_LOGS, USER_ROOMS),
     room_event(EventType.MENTAL_NOTE_CREATED, MentalNoteEvent, MENTAL_NOTES, USER_ROOMS),
     room_event(EventType.MENTAL_NOTE_UPDATED, MentalNoteEvent, MENTAL_NOTES, USER_ROOMS),
     room_event(EventType.MENTAL_NOTE_DELETED, MentalNoteDeletedEvent, MENTAL_NOTES, USER_ROOMS),

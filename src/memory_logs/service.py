@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.core.clock import utcnow
 from src.core.races import delete_or_gone, flush_or_gone
 from src.events.emitters import EventEmitter
-from src.events.schemas import EventType
 from src.memory_logs.models import MemoryLog
 from src.memory_logs.schemas import MemoryLogCreate, MemoryLogUpdate
 
@@ -41,7 +40,3 @@ async def delete_memory_log(
 ) -> None:
     await delete_or_gone(session, log)
     await emitter.emit_memory_log_deleted(log.id, log.user_id, session=session)
-
-
-async def pin_memory_log(session: AsyncSession, emitter: EventEmitter, *, log: MemoryLog) -> None:
-    await emitter.emit(EventType.MEMORY_LOG_PINNED, log, session=session)

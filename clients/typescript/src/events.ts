@@ -15,7 +15,6 @@ export const EVENT_TYPES = [
   "memory_log_created",
   "memory_log_updated",
   "memory_log_deleted",
-  "memory_log_pinned",
   "mental_note_created",
   "mental_note_updated",
   "mental_note_deleted",
@@ -207,7 +206,6 @@ export interface ServerToClientPayloads {
   memory_log_created: MemoryLogEvent;
   memory_log_updated: MemoryLogEvent;
   memory_log_deleted: MemoryLogDeletedEvent;
-  memory_log_pinned: MemoryLogEvent;
   mental_note_created: MentalNoteEvent;
   mental_note_updated: MentalNoteEvent;
   mental_note_deleted: MentalNoteDeletedEvent;
@@ -232,8 +230,6 @@ export interface ServerToClientEvents {
   memory_log_updated: (payload: MemoryLogEvent, meta: EventMeta) => void;
   /** Logged and sent as (payload, meta) to rooms: memory_logs, user_{id}. */
   memory_log_deleted: (payload: MemoryLogDeletedEvent, meta: EventMeta) => void;
-  /** Logged and sent as (payload, meta) to rooms: memory_logs, user_{id}. */
-  memory_log_pinned: (payload: MemoryLogEvent, meta: EventMeta) => void;
   /** Logged and sent as (payload, meta) to rooms: mental_notes, user_{id}. */
   mental_note_created: (payload: MentalNoteEvent, meta: EventMeta) => void;
   /** Logged and sent as (payload, meta) to rooms: mental_notes, user_{id}. */
@@ -253,7 +249,6 @@ export const ROOM_EVENT_TYPES = [
   "memory_log_created",
   "memory_log_updated",
   "memory_log_deleted",
-  "memory_log_pinned",
   "mental_note_created",
   "mental_note_updated",
   "mental_note_deleted",
@@ -308,18 +303,12 @@ export interface ClientToServerEvents {
 
 /** Which events each room carries (`user_{id}` stands for every user's room). */
 export const ROOM_EVENTS = {
-  memory_logs: [
-    "memory_log_created",
-    "memory_log_updated",
-    "memory_log_deleted",
-    "memory_log_pinned",
-  ],
+  memory_logs: ["memory_log_created", "memory_log_updated", "memory_log_deleted"],
   mental_notes: ["mental_note_created", "mental_note_updated", "mental_note_deleted"],
   "user_{id}": [
     "memory_log_created",
     "memory_log_updated",
     "memory_log_deleted",
-    "memory_log_pinned",
     "mental_note_created",
     "mental_note_updated",
     "mental_note_deleted",
@@ -350,17 +339,12 @@ export function roomEventTypes(room: string): readonly RoomEventType[] {
 
 /** The events room `R` carries, as a type. */
 export type RoomEventTypeOf<R extends string> =
-  R extends "memory_logs" ?
-    | "memory_log_created"
-    | "memory_log_updated"
-    | "memory_log_deleted"
-    | "memory_log_pinned" :
+  R extends "memory_logs" ? "memory_log_created" | "memory_log_updated" | "memory_log_deleted" :
   R extends "mental_notes" ? "mental_note_created" | "mental_note_updated" | "mental_note_deleted" :
   R extends `user_${number}` ?
     | "memory_log_created"
     | "memory_log_updated"
     | "memory_log_deleted"
-    | "memory_log_pinned"
     | "mental_note_created"
     | "mental_note_updated"
     | "mental_note_deleted"

@@ -86,16 +86,3 @@ async def delete_memory_log(
 ) -> Response:
     await service.delete_memory_log(session, emitter, log=log)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{log_id}/pin",
-    status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=WRITE_LIMITED,
-    responses={**FOUND, **WRITE_LIMIT_RESPONSES},
-)
-async def pin_memory_log(
-    log: VisibleMemoryLog, session: SessionDep, emitter: EmitterDep
-) -> Response:
-    await service.pin_memory_log(session, emitter, log=log)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
