@@ -297,4 +297,4 @@ payload's `user_id`."""
 EVENT_PAYLOADS: dict[EventType, type[BaseModel]] = {
     EventType(name): model for name, model in EVENTS.payloads().items()
 }
-"""The payload model of every event; the generators for AsyncAPI and TypeScript read this."""
+"""The payload model of every event, derived from `EVENTS` (do not edit it by hand)."""
