@@ -12,6 +12,7 @@ from pydantic.json_schema import JsonSchemaMode
 
 from src.contract.jsonschema import SchemaRequest, model_schemas
 from src.contract.model import Access, ClientEvent, Contract, Room, Schema, ServerEvent
+from src.events.catalog import EventCatalog
 from src.events.handlers import EventHandlerRegistry, Registration
 from src.events.rooms import (
     ADMIN,
@@ -22,7 +23,7 @@ from src.events.rooms import (
     USER_ROOMS,
     RoomPolicy,
 )
-from src.events.schemas import EVENT_PAYLOADS, ErrorAck, ErrorCode, EventMeta, EventType
+from src.events.schemas import EVENTS, ErrorAck, ErrorCode, EventMeta, EventType
 from src.events.socket_handlers import build_default_registry
 
 ROOM_ORDER = (MEMORY_LOGS, MENTAL_NOTES, USER_ROOMS, ADMIN, NOTIFICATIONS)
@@ -36,19 +37,23 @@ def build_contract(
     registry: EventHandlerRegistry | None = None,
     rooms: RoomPolicy | None = None,
     payloads: Mapping[Any, type[BaseModel]] | None = None,
+    *,
+    events: EventCatalog = EVENTS,
 ) -> Contract:
     """Describe every event of `registry`, `rooms` and `payloads`.
 
-    The defaults are what a running app has: the built-in handlers, the default room policy
-    and `EVENT_PAYLOADS`. Pass the app's own registry and policy (as `/asyncapi.json` does) to
-    include custom events. `payloads` maps event names (`str` or a `StrEnum` such as `EventType`)
-    to models. A registered event is client -> server; an event with a payload model and no
-    handler, or one that a room carries, is server -> client. A server event's payload is its
+    The defaults are what a running app has: the built-in handlers, and the room table and
+    payload models of the declarations `events` (`schemas.EVENTS`, as `ROOM_EVENTS` and
+    `EVENT_PAYLOADS` hold them). Pass the app's own registry and policy (as `/asyncapi.json`
+    does) to include custom events. `payloads` maps event names (`str` or a `StrEnum` such as
+    `EventType`) to models. A registered event is client -> server; an event with a payload
+    model and no handler, or one that a room carries, is server -> client (tests/contract
+    checks this agrees with each declaration's direction). A server event's payload is its
     model in `payloads`, else the model its handler validates (an event sent both ways).
     """
     registry = registry if registry is not None else build_default_registry()
-    policy = rooms if rooms is not None else RoomPolicy()
-    source = EVENT_PAYLOADS if payloads is None else payloads
+    policy = rooms if rooms is not None else RoomPolicy.for_events(events)
+    source = events.payloads() if payloads is None else payloads
     models = {str(key): model for key, model in source.items()}
     registrations = registry.registrations
     names, members = _event_names(source, registrations, policy.carries.values())

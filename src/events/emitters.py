@@ -1,8 +1,8 @@
-"""`EventEmitter`: one typed `emit_*` method per server -> client event.
+"""`EventEmitter`: `emit(event, data)` for every room event, and the typed `emit_*` methods.
 
 Routes and services call these instead of `sio.emit`, so every payload is validated against
 its model in `schemas.py`, every room event goes through the event log, and the rooms an
-event reaches are decided by `rooms.py` alone.
+event reaches come from its declaration (`schemas.EVENTS`) through `rooms.py` alone.
 """
 
 from __future__ import annotations
@@ -13,22 +13,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import utcnow
-from src.events.rooms import MEMORY_LOGS, MENTAL_NOTES
+from src.events.catalog import EventCatalog
 from src.events.schemas import (
+    EVENTS,
     ConnectionEstablishedEvent,
     ErrorEvent,
     EventMeta,
     EventType,
-    MemoryLogDeletedEvent,
-    MemoryLogEvent,
-    MentalNoteDeletedEvent,
-    MentalNoteEvent,
     NotificationAudience,
-    NotificationEvent,
     PongEvent,
     SubscribedEvent,
     UnsubscribedEvent,
-    UserStatusChangedEvent,
 )
 from src.events.socket_service import SocketService
 
@@ -43,15 +38,38 @@ class EventEmitter:
 
         await request.app.state.event_emitter.emit_memory_log_created(memory_log)
         await emitter.emit_memory_log_created(log, room=f"user_{log.user_id}")  # one room only
+        await emitter.emit(EventType.MEMORY_LOG_UPDATED, log, session=session)  # any room event
 
     Room events take `session=`: the event row is added to that session and the session is
     committed, so the write and its event land in one transaction before the event is sent.
     They return the event's `EventMeta`.
     """
 
-    def __init__(self, socket_service: SocketService) -> None:
+    def __init__(self, socket_service: SocketService, events: EventCatalog = EVENTS) -> None:
         self.socket_service = socket_service
         self.rooms = socket_service.rooms
+        self.events = events
+
+    async def emit(
+        self,
+        event: str,
+        data: Payload,
+        *,
+        room: str | None = None,
+        owner_id: int | None = None,
+        session: AsyncSession | None = None,
+    ) -> EventMeta:
+        """Validate `data` against the event's declared model, log it and send it to the
+        delivery rooms of its declared rooms. `room=` narrows delivery to that one room;
+        `owner_id` (default: the payload's `user_id`) fills in `user_{id}` and the scope."""
+        declaration = self.events.room_event(event)
+        payload = declaration.payload.model_validate(data)
+        if owner_id is None:
+            owner = getattr(payload, "user_id", None)
+            owner_id = owner if isinstance(owner, int) else None
+        carried = declaration.rooms_for(payload) if room is None else (room,)
+        rooms = self.rooms.delivery_rooms(carried, owner_id)
+        return await self.socket_service.publish(declaration.event, payload, rooms, session=session)
 
     # -- one socket ---------------------------------------------------------------------------
 
@@ -77,21 +95,17 @@ class EventEmitter:
     async def emit_error(self, sid: str, error: ErrorEvent) -> None:
         await self.socket_service.send_to_sid(sid, EventType.ERROR, error)
 
-    # -- memory logs --------------------------------------------------------------------------
+    # -- room events: the methods the services call ---------------------------------------
 
     async def emit_memory_log_created(
         self, log: Payload, *, room: str | None = None, session: AsyncSession | None = None
     ) -> EventMeta:
-        payload = MemoryLogEvent.model_validate(log)
-        rooms = self.rooms.item_rooms(MEMORY_LOGS, payload.user_id, only=room)
-        return await self._publish(EventType.MEMORY_LOG_CREATED, payload, rooms, session)
+        return await self.emit(EventType.MEMORY_LOG_CREATED, log, room=room, session=session)
 
     async def emit_memory_log_updated(
         self, log: Payload, *, room: str | None = None, session: AsyncSession | None = None
     ) -> EventMeta:
-        payload = MemoryLogEvent.model_validate(log)
-        rooms = self.rooms.item_rooms(MEMORY_LOGS, payload.user_id, only=room)
-        return await self._publish(EventType.MEMORY_LOG_UPDATED, payload, rooms, session)
+        return await self.emit(EventType.MEMORY_LOG_UPDATED, log, room=room, session=session)
 
     async def emit_memory_log_deleted(
         self,
@@ -102,27 +116,18 @@ class EventEmitter:
         room: str | None = None,
         session: AsyncSession | None = None,
     ) -> EventMeta:
-        payload = MemoryLogDeletedEvent(
-            id=log_id, user_id=user_id, deleted_at=deleted_at or utcnow()
-        )
-        rooms = self.rooms.item_rooms(MEMORY_LOGS, user_id, only=room)
-        return await self._publish(EventType.MEMORY_LOG_DELETED, payload, rooms, session)
-
-    # -- mental notes -------------------------------------------------------------------------
+        data = {"id": log_id, "user_id": user_id, "deleted_at": deleted_at or utcnow()}
+        return await self.emit(EventType.MEMORY_LOG_DELETED, data, room=room, session=session)
 
     async def emit_mental_note_created(
         self, note: Payload, *, room: str | None = None, session: AsyncSession | None = None
     ) -> EventMeta:
-        payload = MentalNoteEvent.model_validate(note)
-        rooms = self.rooms.item_rooms(MENTAL_NOTES, payload.user_id, only=room)
-        return await self._publish(EventType.MENTAL_NOTE_CREATED, payload, rooms, session)
+        return await self.emit(EventType.MENTAL_NOTE_CREATED, note, room=room, session=session)
 
     async def emit_mental_note_updated(
         self, note: Payload, *, room: str | None = None, session: AsyncSession | None = None
     ) -> EventMeta:
-        payload = MentalNoteEvent.model_validate(note)
-        rooms = self.rooms.item_rooms(MENTAL_NOTES, payload.user_id, only=room)
-        return await self._publish(EventType.MENTAL_NOTE_UPDATED, payload, rooms, session)
+        return await self.emit(EventType.MENTAL_NOTE_UPDATED, note, room=room, session=session)
 
     async def emit_mental_note_deleted(
         self,
@@ -133,20 +138,13 @@ class EventEmitter:
         room: str | None = None,
         session: AsyncSession | None = None,
     ) -> EventMeta:
-        payload = MentalNoteDeletedEvent(
-            id=note_id, user_id=user_id, deleted_at=deleted_at or utcnow()
-        )
-        rooms = self.rooms.item_rooms(MENTAL_NOTES, user_id, only=room)
-        return await self._publish(EventType.MENTAL_NOTE_DELETED, payload, rooms, session)
-
-    # -- users and notifications --------------------------------------------------------------
+        data = {"id": note_id, "user_id": user_id, "deleted_at": deleted_at or utcnow()}
+        return await self.emit(EventType.MENTAL_NOTE_DELETED, data, room=room, session=session)
 
     async def emit_user_status_changed(
         self, status: Payload, *, session: AsyncSession | None = None
     ) -> EventMeta:
-        payload = UserStatusChangedEvent.model_validate(status)
-        rooms = self.rooms.status_rooms(payload.user_id)
-        return await self._publish(EventType.USER_STATUS_CHANGED, payload, rooms, session)
+        return await self.emit(EventType.USER_STATUS_CHANGED, status, session=session)
 
     async def emit_notification(
         self,
@@ -157,17 +155,6 @@ class EventEmitter:
         user_id: int | None = None,
         session: AsyncSession | None = None,
     ) -> EventMeta:
-        payload = NotificationEvent.model_validate(
-            {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
-        )
-        rooms = self.rooms.notification_rooms(audience, user_id)
-        return await self._publish(EventType.NOTIFICATION, payload, rooms, session)
-
-    async def _publish(
-        self,
-        event_type: EventType,
-        payload: Any,
-        rooms: list[str],
-        session: AsyncSession | None,
-    ) -> EventMeta:
-        return await self.socket_service.publish(event_type, payload, rooms, session=session)
+        """To `notifications`, `admin` or `user_{user_id}`, by `audience`."""
+        data = {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
+        return await self.emit(EventType.NOTIFICATION, data, owner_id=user_id, session=session)

@@ -1,61 +1,45 @@
-"""The one place that decides who may join which room and which rooms carry which event.
+"""The one place that decides who may join which room and where a room event is delivered.
 
 Clients subscribe to the rooms of docs/contract.md, section 4 (`memory_logs`, `mental_notes`,
 `notifications`, `admin`, `user_{id}`). Internally an event goes to *delivery rooms*: the
 Socket.IO rooms a socket actually joins. `memory_logs` and `mental_notes` are scoped per user,
 so a non-admin subscriber joins `memory_logs/user_{id}` and an admin joins `memory_logs`; an
 item event is sent to both, plus `user_{owner}`. The event log stores the same delivery rooms,
-so live delivery, replay and `GET /api/events` all follow this one table.
+so live delivery, replay and `GET /api/events` all follow this one table. Which subscription
+rooms carry which event is declared with the event (`schemas.EVENTS`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from src.events.schemas import ErrorCode, EventType, NotificationAudience
+from src.events.catalog import (
+    ADMIN,
+    MEMORY_LOGS,
+    MENTAL_NOTES,
+    NOTIFICATIONS,
+    USER_ROOMS,
+    EventCatalog,
+)
+from src.events.schemas import EVENTS, ErrorCode
 
-MEMORY_LOGS = "memory_logs"
-MENTAL_NOTES = "mental_notes"
-NOTIFICATIONS = "notifications"
-ADMIN = "admin"
-USER_ROOMS = "user_{id}"
-"""The per-user room family, as the contract and the docs name it."""
+__all__ = ["ADMIN", "MEMORY_LOGS", "MENTAL_NOTES", "NOTIFICATIONS", "ROOM_EVENTS", "USER_ROOMS"]
+
 SCOPED_ROOMS = frozenset({MEMORY_LOGS, MENTAL_NOTES})
 _USER_ROOM = re.compile(r"user_(?P<id>[1-9][0-9]{0,18})")
 """Matched with `fullmatch`: `$` also matches before a final newline, so `user_1\n` passed for
 `user_1` (REST and socket alike) while being another Socket.IO room and another log key."""
 
-_MEMORY_LOG_EVENTS = (
-    EventType.MEMORY_LOG_CREATED,
-    EventType.MEMORY_LOG_UPDATED,
-    EventType.MEMORY_LOG_DELETED,
-)
-_MENTAL_NOTE_EVENTS = (
-    EventType.MENTAL_NOTE_CREATED,
-    EventType.MENTAL_NOTE_UPDATED,
-    EventType.MENTAL_NOTE_DELETED,
-)
-ROOM_EVENTS: dict[str, tuple[str, ...]] = {
-    MEMORY_LOGS: _MEMORY_LOG_EVENTS,
-    MENTAL_NOTES: _MENTAL_NOTE_EVENTS,
-    USER_ROOMS: (
-        *_MEMORY_LOG_EVENTS,
-        *_MENTAL_NOTE_EVENTS,
-        EventType.NOTIFICATION,
-        EventType.USER_STATUS_CHANGED,
-    ),
-    ADMIN: (EventType.NOTIFICATION, EventType.USER_STATUS_CHANGED),
-    NOTIFICATIONS: (EventType.NOTIFICATION,),
-}
-"""Which events each subscription room carries (docs/contract.md, section 4). The methods below
-send each event to the delivery rooms of exactly these rooms (tests/contract checks they
-agree); the AsyncAPI document, the TypeScript client and the docs read this table."""
+ROOM_EVENTS: dict[str, tuple[str, ...]] = EVENTS.room_events()
+"""Which events each subscription room carries (docs/contract.md, section 4), derived from the
+declarations in `schemas.EVENTS`; the AsyncAPI document, the TypeScript client and the docs read
+it, and `delivery_rooms` sends each event to the delivery rooms of exactly its declared rooms."""
 
 
-def _room_events_copy() -> dict[str, set[str]]:
-    return {room: {str(event) for event in events} for room, events in ROOM_EVENTS.items()}
+def _carries_copy(table: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    return {room: {str(event) for event in events} for room, events in table.items()}
 
 
 @dataclass(frozen=True)
@@ -89,7 +73,12 @@ class RoomPolicy:
 
     open_rooms: set[str] = field(default_factory=lambda: {MEMORY_LOGS, MENTAL_NOTES, NOTIFICATIONS})
     admin_rooms: set[str] = field(default_factory=lambda: {ADMIN})
-    carries: dict[str, set[str]] = field(default_factory=_room_events_copy)
+    carries: dict[str, set[str]] = field(default_factory=lambda: _carries_copy(ROOM_EVENTS))
+
+    @classmethod
+    def for_events(cls, events: EventCatalog) -> RoomPolicy:
+        """The default rules, with the room table of `events` (e.g. `EVENTS.with_(...)`)."""
+        return cls(carries=_carries_copy(events.room_events()))
 
     def allow(self, room: str, *, admins_only: bool = False, carries: Iterable[str] = ()) -> None:
         """Let clients subscribe to a custom room (e.g. `tasks` for a new event).
@@ -131,36 +120,25 @@ class RoomPolicy:
         except RoomError as exc:
             return delivery_room if exc.code == ErrorCode.UNKNOWN_ROOM else None
 
-    def item_rooms(self, collection: str, owner_id: int, *, only: str | None = None) -> list[str]:
-        """Delivery rooms of an event about `owner_id`'s item in `collection`.
+    def delivery_rooms(self, rooms: Iterable[str], owner_id: int | None) -> list[str]:
+        """The delivery rooms of an event sent to subscription `rooms`, about `owner_id`'s data.
 
-        `only` narrows delivery to one subscription room (`memory_logs` or `user_{id}`).
+        `user_{id}` becomes `user_{owner}`; a scoped collection (`memory_logs`) is sent to itself
+        (admins) and to the owner's scope `memory_logs/user_{owner}`; any other room (`admin`,
+        a custom `tasks`, a literal `user_7`) is itself.
         """
-        rooms = {
-            collection: [collection, _scoped_room(collection, owner_id)],
-            user_room(owner_id): [user_room(owner_id)],
-        }
-        if only is None:
-            return [room for group in rooms.values() for room in group]
-        return rooms.get(only, [only])
-
-    def status_rooms(self, user_id: int) -> list[str]:
-        """`user_status_changed` goes to the user's own room and to admins."""
-        return [user_room(user_id), ADMIN]
-
-    def notification_rooms(self, audience: NotificationAudience, user_id: int | None) -> list[str]:
-        if audience == "everyone":
-            return [NOTIFICATIONS]
-        if audience == "admins":
-            return [ADMIN]
-        if user_id is None:
-            raise ValueError("a notification to one user needs its user_id")
-        return [user_room(user_id)]
+        delivery: list[str] = []
+        for room in rooms:
+            if room == USER_ROOMS:
+                if owner_id is None:
+                    raise ValueError("an event to `user_{id}` needs the user's id")
+                delivery.append(user_room(owner_id))
+            elif room in SCOPED_ROOMS and owner_id is not None:
+                delivery += [room, _scoped_room(room, owner_id)]
+            else:
+                delivery.append(room)
+        return delivery
 
     def custom_rooms(self, room: str, owner_id: int | None) -> list[str]:
         """Delivery rooms for an event sent to a named room by custom code (a `SocketEvent`)."""
-        if room in SCOPED_ROOMS:
-            if owner_id is None:
-                return [room]
-            return self.item_rooms(room, owner_id, only=room)
-        return [room]
+        return self.delivery_rooms([room], owner_id)

@@ -1,4 +1,5 @@
-"""Every Socket.IO event: its name in `EventType` and its payload as a Pydantic model.
+"""Every Socket.IO event: its name in `EventType`, its payload as a Pydantic model, and its
+declaration in `EVENTS` (direction and rooms).
 
 This module is the single source of truth for the wire format; docs and generated clients
 read it, and nothing else spells an event name as a string literal.
@@ -13,6 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from src.core.clock import as_utc
+from src.events.catalog import (
+    ADMIN,
+    MEMORY_LOGS,
+    MENTAL_NOTES,
+    NOTIFICATIONS,
+    USER_ROOMS,
+    EventCatalog,
+    client_event,
+    room_event,
+    socket_event,
+)
 
 UTCTimestamp = Annotated[datetime, AfterValidator(as_utc)]
 """Every time leaves the server in UTC with an explicit offset."""
@@ -248,23 +260,43 @@ class SocketEvent(BaseModel):
         return self
 
 
+def audience_room(notification: NotificationEvent) -> str:
+    """The one room a notification goes to: by its audience."""
+    return {"everyone": NOTIFICATIONS, "admins": ADMIN, "user": USER_ROOMS}[notification.audience]
+
+
+EVENTS = EventCatalog(
+    socket_event(EventType.CONNECTION_ESTABLISHED, ConnectionEstablishedEvent),
+    client_event(EventType.PING, PingEvent),
+    socket_event(EventType.PONG, PongEvent),
+    client_event(EventType.REFRESH_TOKEN, RefreshTokenEvent),
+    client_event(EventType.SUBSCRIBE_EVENT, SubscribeEvent),
+    client_event(EventType.UNSUBSCRIBE_EVENT, UnsubscribeEvent),
+    socket_event(EventType.SUBSCRIBED, SubscribedEvent),
+    socket_event(EventType.UNSUBSCRIBED, UnsubscribedEvent),
+    room_event(EventType.MEMORY_LOG_CREATED, MemoryLogEvent, MEMORY_LOGS, USER_ROOMS),
+    room_event(EventType.MEMORY_LOG_UPDATED, MemoryLogEvent, MEMORY_LOGS, USER_ROOMS),
+    room_event(EventType.MEMORY_LOG_DELETED, MemoryLogDeletedEvent, MEMORY_LOGS, USER_ROOMS),
+    room_event(EventType.MENTAL_NOTE_CREATED, MentalNoteEvent, MENTAL_NOTES, USER_ROOMS),
+    room_event(EventType.MENTAL_NOTE_UPDATED, MentalNoteEvent, MENTAL_NOTES, USER_ROOMS),
+    room_event(EventType.MENTAL_NOTE_DELETED, MentalNoteDeletedEvent, MENTAL_NOTES, USER_ROOMS),
+    room_event(EventType.USER_STATUS_CHANGED, UserStatusChangedEvent, USER_ROOMS, ADMIN),
+    room_event(
+        EventType.NOTIFICATION,
+        NotificationEvent,
+        USER_ROOMS,
+        ADMIN,
+        NOTIFICATIONS,
+        pick=audience_room,
+    ),
+    socket_event(EventType.ERROR, ErrorEvent),
+)
+"""Every event, declared once (`catalog.py`): add an event here and to `EventType`. Room events
+go to the delivery rooms of their rooms (`RoomPolicy.delivery_rooms`); an event about a user's
+data reaches `user_{id}` and the per-user scope of `memory_logs` / `mental_notes` by the
+payload's `user_id`."""
+
 EVENT_PAYLOADS: dict[EventType, type[BaseModel]] = {
-    EventType.CONNECTION_ESTABLISHED: ConnectionEstablishedEvent,
-    EventType.PING: PingEvent,
-    EventType.PONG: PongEvent,
-    EventType.REFRESH_TOKEN: RefreshTokenEvent,
-    EventType.SUBSCRIBE_EVENT: SubscribeEvent,
-    EventType.UNSUBSCRIBE_EVENT: UnsubscribeEvent,
-    EventType.SUBSCRIBED: SubscribedEvent,
-    EventType.UNSUBSCRIBED: UnsubscribedEvent,
-    EventType.MEMORY_LOG_CREATED: MemoryLogEvent,
-    EventType.MEMORY_LOG_UPDATED: MemoryLogEvent,
-    EventType.MEMORY_LOG_DELETED: MemoryLogDeletedEvent,
-    EventType.MENTAL_NOTE_CREATED: MentalNoteEvent,
-    EventType.MENTAL_NOTE_UPDATED: MentalNoteEvent,
-    EventType.MENTAL_NOTE_DELETED: MentalNoteDeletedEvent,
-    EventType.USER_STATUS_CHANGED: UserStatusChangedEvent,
-    EventType.NOTIFICATION: NotificationEvent,
-    EventType.ERROR: ErrorEvent,
+    EventType(name): model for name, model in EVENTS.payloads().items()
 }
-"""The payload model of every event; the generators for AsyncAPI and TypeScript read this."""
+"""The payload model of every event, derived from `EVENTS` (do not edit it by hand)."""
