@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from src.events.rooms import _USER_ROOM, ROOM_EVENTS, USER_ROOMS
+from src.events.rooms import ROOM_EVENTS, USER_ROOMS, user_room_owner
 from src.events.schemas import EVENT_PAYLOADS, EventMeta, EventType
 
 ROOM_EVENT_TYPES: frozenset[str] = frozenset(
@@ -45,7 +45,7 @@ def parse_room_event(name: str, args: tuple[Any, ...]) -> RoomEvent:
 
 def room_event_types(room: str) -> tuple[str, ...]:
     """The events `room` carries: `user_7` is a `user_{id}` room; an unknown room carries none."""
-    if _USER_ROOM.fullmatch(room) is not None:
+    if user_room_owner(room) is not None:
         return ROOM_EVENTS[USER_ROOMS]
     return ROOM_EVENTS.get(room, ())
 
@@ -58,6 +58,6 @@ def carries(room: str, event: RoomEvent) -> bool:
     """
     if event.type not in room_event_types(room):
         return False
-    match = _USER_ROOM.fullmatch(room)
+    room_owner = user_room_owner(room)
     owner = getattr(event.payload, "user_id", None)
-    return match is None or not isinstance(owner, int) or owner == int(match["id"])
+    return room_owner is None or not isinstance(owner, int) or owner == room_owner

@@ -63,6 +63,12 @@ def user_room(user_id: int) -> str:
     return f"user_{user_id}"
 
 
+def user_room_owner(room: str) -> int | None:
+    """The user whose `user_{id}` room `room` is, or None when it is no such room."""
+    match = _USER_ROOM.fullmatch(room)
+    return None if match is None else int(match["id"])
+
+
 def _scoped_room(room: str, user_id: int) -> str:
     return f"{room}/user_{user_id}"
 
@@ -91,9 +97,9 @@ class RoomPolicy:
 
     def delivery_room(self, room: str, viewer: Viewer) -> str:
         """The Socket.IO room `viewer` joins for `room`; raises `RoomError` if not allowed."""
-        match = _USER_ROOM.fullmatch(room)
-        if match is not None:
-            if viewer.is_admin or int(match["id"]) == viewer.user_id:
+        owner = user_room_owner(room)
+        if owner is not None:
+            if viewer.is_admin or owner == viewer.user_id:
                 return room
             raise RoomError(ErrorCode.FORBIDDEN, f"you may not subscribe to {room!r}")
         if room in self.admin_rooms:
