@@ -6,6 +6,7 @@
 const http = require("http");
 const fs = require("fs");
 const { performance } = require("perf_hooks");
+const { io } = require("socket.io-client");
 
 const clock = () => performance.timeOrigin + performance.now();
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -114,7 +115,7 @@ const ROUTES = {
 // A socket.io-client socket (WebSocket only) that feeds `route`'s events to `tally` for
 // `state`; resolves once connected and subscribed. No automatic reconnection: the storm
 // scenario decides when to come back.
-function subscriber(url, token, route, tally, state, { io }) {
+function subscriber(url, token, route, tally, state) {
   return new Promise((resolve, reject) => {
     const socket = io(url, {
       transports: ["websocket"],

@@ -14,7 +14,6 @@
 // says no (their missed events are then lost, and counted so).
 "use strict";
 
-const { io } = require("socket.io-client");
 const { clock, out, options, line, Writer, Tally, text, ROUTES, subscriber, inWaves } = require("./lib");
 
 const opts = options({
@@ -27,7 +26,7 @@ const opts = options({
   writerToken: "bench", // an admin
   tokens: ["bench"],
   connectWave: 250,
-  stallSeconds: 10,
+  stallSeconds: 30, // longer than a refused connection's wait (the database pool's 10 s)
 });
 
 const route = ROUTES.notifications;
@@ -47,20 +46,30 @@ function resume(socket, state) {
     return counted();
   }
   if (opts.target === "node") counts.not_recovered += 1;
+  const again = backoff();
   const subscribe = () =>
     socket.emit("subscribe_event", { event_type: route.room, since: state.lastId }, (ack) => {
       if (ack && ack.ok) return counted();
       counts.subscribe_errors += 1;
-      setTimeout(subscribe, 100 + 400 * Math.random());
+      setTimeout(subscribe, again());
     });
   subscribe();
 }
 
+// The delays before each next try, as socket.io-client's own reconnection spaces them: 1 s,
+// doubling up to 5 s, each randomized by +-50% (its defaults).
+function backoff() {
+  let attempts = 0;
+  return () => Math.min(5000, 1000 * 2 ** attempts++) * (0.5 + Math.random());
+}
+
+// Reconnect; a refused connection is tried again after the next delay.
 function comeBack(socket, state) {
+  const again = backoff();
   socket.on("connect", () => resume(socket, state));
   socket.on("connect_error", () => {
-    counts.connect_errors += 1; // what a client with reconnection on would do: try again
-    setTimeout(() => socket.connect(), 100 + 400 * Math.random());
+    counts.connect_errors += 1;
+    setTimeout(() => socket.connect(), again());
   });
   socket.connect();
 }
@@ -77,7 +86,7 @@ async function main() {
   const sockets = await inWaves(opts.clients, opts.connectWave, (i) => {
     states.push(tally.client());
     const token = opts.tokens[i % opts.tokens.length];
-    return subscriber(opts.url, token, route, tally, states[i], { io });
+    return subscriber(opts.url, token, route, tally, states[i]);
   });
   const writer = new Writer(opts.url, opts.writers);
   const warm = tally.settled(opts.stallSeconds);

@@ -8,7 +8,6 @@
 // (then waits for "go" on stdin), {"phase": "done", ...} with the figures.
 "use strict";
 
-const { io } = require("socket.io-client");
 const { clock, out, options, line, Writer, Tally, text, ROUTES, subscriber, inWaves } = require("./lib");
 
 const opts = options({
@@ -30,7 +29,7 @@ async function main() {
   const connectStart = clock();
   const sockets = await inWaves(opts.subscribers, opts.connectWave, (i) => {
     const token = opts.route === "memory-logs" ? opts.writerToken : opts.tokens[i % opts.tokens.length];
-    return subscriber(opts.url, token, route, tally, tally.client(), { io });
+    return subscriber(opts.url, token, route, tally, tally.client());
   });
   out({ phase: "ready", connected: sockets.length, connect_s: (clock() - connectStart) / 1000 });
   await line("go");

@@ -14,8 +14,11 @@ reorders one is marked FAIL. Each figure is the median over the runs.
 - **bare** is python-socketio 5 under uvicorn with its defaults (`servers/bare_server.py`),
   **node** socket.io 4 (`servers/node_server.js`); one HTTP request asks them for the whole
   burst, which they emit back to back.
+- **writes**, **write-latency-***, **storm**: the write path and a reconnect storm, against
+  a Node peer that does Mindwire's work per event (`write_path.py`,
+  `servers/node_writes_server.js`); each has a table of its own.
 
-    .venv/bin/python bench/run.py                  # the four scenarios, 3 runs each
+    .venv/bin/python bench/run.py                  # every scenario, 3 runs each
     .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
     BENCH_QUICK=1 .venv/bin/python bench/run.py    # tiny numbers: checks the harness works
     .venv/bin/python bench/run.py --scenarios 1000x200 --runs 1 --targets mindwire,node

@@ -167,6 +167,7 @@ STORM_METRICS = [
     ("SQL statements", "statements", "{:,.0f}"),
     ("recovered", "recovered", "{:,.0f}"),
     ("connect errors", "connect_errors", "{:,.0f}"),
+    ("subscribe errors", "subscribe_errors", "{:,.0f}"),
 ]
 
 
