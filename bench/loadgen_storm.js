@@ -31,21 +31,24 @@ const opts = options({
 
 const route = ROUTES.notifications;
 const tally = new Tally(opts.clients, opts.events + 1);
-const counts = { recovered: 0, not_recovered: 0, connect_errors: 0, subscribe_errors: 0 };
+const counts = { recovered: 0, not_recovered: 0, connect_errors: 0, subscribe_errors: 0, drops: 0 };
+const dropReasons = {}; // why the dropped connections were closed, as socket.io-client says
 let connected = 0;
 let onAllConnected = null;
 
 // After the storm's reconnect: resume the subscription, then count the client in.
 function resume(socket, state) {
   const counted = () => {
+    if (state.back) return; // resumed before, then dropped and back again
+    state.back = true;
     connected += 1;
     if (connected === opts.clients && onAllConnected) onAllConnected();
   };
   if (opts.target === "node" && socket.recovered) {
-    counts.recovered += 1;
+    if (!state.back) counts.recovered += 1;
     return counted();
   }
-  if (opts.target === "node") counts.not_recovered += 1;
+  if (opts.target === "node" && !state.back) counts.not_recovered += 1;
   const again = backoff();
   const subscribe = () =>
     socket.emit("subscribe_event", { event_type: route.room, since: state.lastId }, (ack) => {
@@ -63,12 +66,19 @@ function backoff() {
   return () => Math.min(5000, 1000 * 2 ** attempts++) * (0.5 + Math.random());
 }
 
-// Reconnect; a refused connection is tried again after the next delay.
+// Reconnect; a refused or dropped connection (a server may close a socket that falls behind)
+// is tried again after the next delay, and resumes from the last event it has.
 function comeBack(socket, state) {
   const again = backoff();
   socket.on("connect", () => resume(socket, state));
   socket.on("connect_error", () => {
     counts.connect_errors += 1;
+    setTimeout(() => socket.connect(), again());
+  });
+  socket.on("disconnect", (reason) => {
+    if (reason === "io client disconnect") return; // the end of the run
+    counts.drops += 1;
+    dropReasons[reason] = (dropReasons[reason] || 0) + 1;
     setTimeout(() => socket.connect(), again());
   });
   socket.connect();
@@ -114,15 +124,20 @@ async function main() {
   const cpu0 = process.cpuUsage();
   const t0 = clock();
   let reconnectS = null;
-  onAllConnected = () => (reconnectS = (clock() - t0) / 1000);
+  const allBack = new Promise((resolve) => {
+    onAllConnected = () => resolve((reconnectS = (clock() - t0) / 1000));
+  });
   const allIn = tally.settled(opts.stallSeconds);
   sockets.forEach((socket, i) => comeBack(socket, states[i]));
   const stalled = await allIn;
+  // A replay's last event may come before its subscription's answer: wait for that too.
+  if (!stalled) await Promise.race([allBack, new Promise((r) => setTimeout(r, opts.stallSeconds * 1000))]);
   const cpu = process.cpuUsage(cpu0);
   out({
     phase: "done",
     ...tally.stats(),
     ...counts,
+    drop_reasons: dropReasons,
     stalled,
     reconnect_s: reconnectS,
     storm_s: ((tally.lastArrival || clock()) - t0) / 1000,

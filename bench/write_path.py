@@ -168,6 +168,7 @@ STORM_METRICS = [
     ("recovered", "recovered", "{:,.0f}"),
     ("connect errors", "connect_errors", "{:,.0f}"),
     ("subscribe errors", "subscribe_errors", "{:,.0f}"),
+    ("dropped", "drops", "{:,.0f}"),
 ]
 
 

@@ -80,5 +80,6 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
         assert runs[f"write-latency-1000|{server}"]["writers"] == 1
         storm = runs[f"storm|{server}"]
         assert storm["delivered"] == 3 * 21  # the event every client had, then the 20 missed
+        assert storm["reconnect_s"] is not None  # every client back and subscribed
     assert runs["storm|node"]["recovered"] == 3 and runs["storm|node"]["not_recovered"] == 0
     assert runs["storm|mindwire"]["event_log_selects"] >= 3  # at least one replay read each
