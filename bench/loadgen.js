@@ -20,35 +20,26 @@
 "use strict";
 
 const http = require("http");
-const { performance } = require("perf_hooks");
 const { io } = require("socket.io-client");
+const { clock, out, options, line, percentile } = require("./lib");
 
-const opts = Object.assign(
-  {
-    url: "http://127.0.0.1:9000",
-    target: "node", // "mindwire": one POST /api/notifications per event; else POST /emit
-    clients: 10,
-    events: 10,
-    mode: "burst", // or "steady": `rate` events per second
-    rate: 100,
-    room: "notifications",
-    pad: 16,
-    concurrency: 8, // mindwire burst: REST writes in flight at once
-    tokens: ["bench"],
-    adminToken: "bench",
-    connectWave: 250,
-    warm: 0, // clients connected before the "warm" line
-    stallSeconds: 10,
-  },
-  JSON.parse(
-    (process.argv[2] || "{}").startsWith("@")
-      ? require("fs").readFileSync(process.argv[2].slice(1), "utf8")
-      : process.argv[2] || "{}",
-  ),
-);
+const opts = options({
+  url: "http://127.0.0.1:9000",
+  target: "node", // "mindwire": one POST /api/notifications per event; else POST /emit
+  clients: 10,
+  events: 10,
+  mode: "burst", // or "steady": `rate` events per second
+  rate: 100,
+  room: "notifications",
+  pad: 16,
+  concurrency: 8, // mindwire burst: REST writes in flight at once
+  tokens: ["bench"],
+  adminToken: "bench",
+  connectWave: 250,
+  warm: 0, // clients connected before the "warm" line
+  stallSeconds: 10,
+});
 
-const clock = () => performance.timeOrigin + performance.now();
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const target = new URL(opts.url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: opts.mode === "steady" ? 64 : opts.concurrency });
 
@@ -161,11 +152,6 @@ function connectOne(i) {
   });
 }
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 async function fire() {
   if (opts.mode === "steady") {
     const interval = 1000 / opts.rate;
@@ -190,24 +176,6 @@ async function fire() {
   } else {
     await trigger(0, E);
   }
-}
-
-let stdinText = "";
-const stdinWaiters = [];
-process.stdin.on("data", (chunk) => {
-  stdinText += chunk;
-  for (const waiter of stdinWaiters.splice(0)) waiter();
-});
-
-// Resolves once `word` has come as a line on stdin.
-function line(word) {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (stdinText.split("\n").includes(word)) resolve();
-      else stdinWaiters.push(check);
-    };
-    check();
-  });
 }
 
 async function connectRange(from, to) {

@@ -14,8 +14,11 @@ reorders one is marked FAIL. Each figure is the median over the runs.
 - **bare** is python-socketio 5 under uvicorn with its defaults (`servers/bare_server.py`),
   **node** socket.io 4 (`servers/node_server.js`); one HTTP request asks them for the whole
   burst, which they emit back to back.
+- **writes**, **write-latency-***, **storm**: the write path and a reconnect storm, against
+  a Node peer that does Mindwire's work per event (`write_path.py`,
+  `servers/node_writes_server.js`); each has a table of its own.
 
-    .venv/bin/python bench/run.py                  # the four scenarios, 3 runs each
+    .venv/bin/python bench/run.py                  # every scenario, 3 runs each
     .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
     BENCH_QUICK=1 .venv/bin/python bench/run.py    # tiny numbers: checks the harness works
     .venv/bin/python bench/run.py --scenarios 1000x200 --runs 1 --targets mindwire,node
@@ -30,7 +33,6 @@ import os
 import platform
 import re
 import resource
-import select
 import shutil
 import signal
 import statistics
@@ -38,10 +40,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import write_path
+from procs import Lines, cpu_seconds, pinned, rss_kib, stop, wait_healthy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -57,8 +62,10 @@ class Scenario:
     name: str
     clients: int
     events: int
-    mode: str = "burst"  # or "steady": `rate` events per second
+    mode: str = "burst"  # or "steady": `rate` events per second; "writes"; "storm"
     rate: int = 100
+    writers: int = 16  # "writes": REST writers, each sending its next write once answered
+    route: str = "memory-logs"  # "writes": or "notifications"
 
 
 FULL = [
@@ -67,6 +74,10 @@ FULL = [
     Scenario("100x2000", 100, 2000),
     Scenario("rest-100/s-1000", 1000, 500, "steady", 100),
     Scenario("rest-100/s-100", 100, 500, "steady", 100),
+    Scenario("writes", 10, 2000, "writes", writers=16),
+    Scenario("write-latency-1000", 1000, 200, "writes", writers=1, route="notifications"),
+    Scenario("write-latency-5000", 5000, 100, "writes", writers=1, route="notifications"),
+    Scenario("storm", 2000, 200, "storm"),
 ]
 QUICK = [
     Scenario("1000x200", 40, 10),
@@ -74,6 +85,9 @@ QUICK = [
     Scenario("100x2000", 10, 40),
     Scenario("rest-100/s-1000", 20, 10, "steady", 50),
     Scenario("rest-100/s-100", 5, 10, "steady", 50),
+    Scenario("writes", 3, 48, "writes", writers=16),
+    Scenario("write-latency-1000", 20, 10, "writes", writers=1, route="notifications"),
+    Scenario("storm", 40, 10, "storm"),
 ]
 
 
@@ -116,75 +130,6 @@ STEPS = [
     DEFAULT_SERVERS["bare"],
     DEFAULT_SERVERS["node"],
 ]
-
-
-# -- processes ---------------------------------------------------------------------------------
-
-
-def pinned(cpu: str | None, command: list[str]) -> list[str]:
-    return ["taskset", "-c", cpu, *command] if cpu is not None else command
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
-
-
-def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-class Lines:
-    """Reads a child's stdout line by line, with a timeout."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        self.stream = process.stdout
-        self.buffer = b""
-
-    def next(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the load generator did not answer in time")
-            ready, _, _ = select.select([self.stream], [], [], left)
-            if ready:
-                chunk = os.read(self.stream.fileno(), 65536)
-                if not chunk:
-                    raise RuntimeError("the load generator exited early")
-                self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
 
 
 # -- mindwire's database and users -------------------------------------------------------------
@@ -251,11 +196,18 @@ class Options:
     concurrency: int = 8
 
 
-def start_server(server: Server, options: Options, run_id: str) -> subprocess.Popen[bytes]:
+def start_server(
+    server: Server, options: Options, run_id: str, *, counted: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start `server`; with `counted`, Mindwire counts its SQL statements (`storm`)."""
     port = str(options.port)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if server.kind == "node":
         command = ["node", str(BENCH / "servers" / "node_server.js"), port]
+    elif server.kind == "node-writes":
+        database = str(options.workdir / f"node-{run_id}.db")
+        command = ["node", str(BENCH / "servers" / "node_writes_server.js"), port, database]
+        env["BENCH_SECRET"] = SECRET
     elif server.kind == "bare":
         command = [str(VENV_BIN / "python"), str(BENCH / "servers" / "bare_server.py"), port]
     else:
@@ -269,6 +221,9 @@ def start_server(server: Server, options: Options, run_id: str) -> subprocess.Po
                 "MAX_CONNECTIONS_PER_USER": "1000000",
                 "WRITE_RATE_LIMIT": "1000000/1s",  # one admin posts every event
                 "MAX_CONCURRENT_WRITES_PER_USER": "1000000",
+                # every client comes from 127.0.0.1: a storm's reconnects are not one
+                # address's handshake flood
+                "MAX_PENDING_CONNECTIONS_PER_ADDRESS": "1000000",
                 "LOG_LEVEL": "WARNING",
                 "ENVIRONMENT": "development",
                 "SOCKET_TRANSPORTS": "polling,websocket",
@@ -280,6 +235,12 @@ def start_server(server: Server, options: Options, run_id: str) -> subprocess.Po
                 str(VENV_BIN / "python"), "-m", "uvicorn", "src.main:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", port, "--log-level", "warning",
                 "--ws-per-message-deflate", "true",
+            ]  # fmt: skip
+        elif counted:
+            env["BENCH_QUERY_COUNT_FILE"] = str(query_counts(options, run_id))
+            command = [
+                str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_counted.py"),
+                "serve", "--host", "127.0.0.1", "--port", port,
             ]  # fmt: skip
         else:
             command = [str(VENV_BIN / "mindwire"), "serve", "--host", "127.0.0.1", "--port", port]
@@ -296,6 +257,11 @@ def start_server(server: Server, options: Options, run_id: str) -> subprocess.Po
         stop(process)
         raise
     return process
+
+
+def query_counts(options: Options, run_id: str) -> Path:
+    """Where a counted Mindwire writes its statement tallies (`servers/mindwire_counted.py`)."""
+    return options.workdir / f"queries-{run_id}.json"
 
 
 def start_profiler(
@@ -323,6 +289,26 @@ def warm_up_clients(clients: int) -> int:
     """Clients connected before the memory baseline: what the first connections cost once
     (imports, caches, pools) is left out of KiB/conn, for every server alike."""
     return min(50, clients // 10)
+
+
+NODE_WRITES = Server("node", "node-writes")
+"""The Node peer of the write scenarios (`servers/node_writes_server.js`), labelled node."""
+
+
+def servers_for(scenario: Scenario, servers: list[Server]) -> list[Server]:
+    return write_path.peers(servers, NODE_WRITES) if scenario.mode in write_path.MODES else servers
+
+
+def run_scenario(
+    scenario: Scenario, server: Server, options: Options, run_id: str
+) -> dict[str, Any]:
+    """One run of any scenario: the broadcast ones here, the write ones in write_path."""
+    if scenario.mode == "writes":
+        return write_path.run_writes(scenario, server, options, run_id, start_server)
+    if scenario.mode == "storm":
+        counts = query_counts(options, run_id) if server.kind == "mindwire" else None
+        return write_path.run_storm(scenario, server, options, run_id, start_server, counts)
+    return run_once(scenario, server, options, run_id)
 
 
 def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) -> dict[str, Any]:
@@ -425,12 +411,17 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+Ratios = Callable[[dict[tuple[str, str], list[dict[str, Any]]], Any, list[Any]], list[str]]
+
+
 def table(
     results: dict[tuple[str, str], list[dict[str, Any]]],
     scenarios: list[Scenario],
     servers: list[Server],
+    metrics: list[tuple[str, str, str]] = METRICS,
+    ratio_lines: Ratios | None = None,
 ) -> str:
-    header = ["scenario", "server", *[name for name, _, _ in METRICS], "runs ok"]
+    header = ["scenario", "server", *[name for name, _, _ in metrics], "runs ok"]
     rows = [header, ["---"] * len(header)]
     ratios: list[str] = []
     for scenario in scenarios:
@@ -439,13 +430,13 @@ def table(
             if not runs:
                 continue
             cells = [scenario.name, server.label]
-            for _, key, fmt in METRICS:
+            for _, key, fmt in metrics:
                 value = median_of(runs, key)
                 cells.append("—" if value is None else fmt.format(value))
             good = sum(1 for run in runs if run.get("ok"))
             cells.append(f"{good}/{len(runs)}" + ("" if good == len(runs) else " FAIL"))
             rows.append(cells)
-        ratios.extend(_ratios(results, scenario, servers))
+        ratios.extend((ratio_lines or _ratios)(results, scenario, servers))
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines + ([""] + ratios if ratios else []))
 
@@ -515,8 +506,15 @@ def note(text: str) -> None:
 
 
 def summary(result: dict[str, Any]) -> str:
-    if "deliveries_per_s" not in result:
+    if "error" in result:
         return f"ERROR {result.get('error')}"
+    if "deliveries_per_s" not in result:  # a write scenario: its figures, its problems
+        shown = ("writes_per_s", "write_p50_ms", "write_p99_ms", "cpu_ms_per_write", "storm_s")
+        shown += ("server_cpu_s", "event_log_selects", "recovered", "connect_errors")
+        text = " ".join(f"{k}={result[k]:.4g}" for k in shown if result.get(k) is not None)
+        problems = ("lost", "duplicates", "out_of_order", "write_errors", "not_recovered")
+        bad = ", ".join(f"{k}={result[k]}" for k in problems if result.get(k))
+        return text + ("" if result["ok"] else f" FAIL {bad or 'stalled'}")
     text = (
         f"{result['deliveries_per_s']:,.0f}/s p50 {result['p50_ms']:.1f} ms"
         f" p99 {result['p99_ms']:.1f} ms cpu {result['server_cpu_pct']:.0f}%"
@@ -569,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.clients or args.events:
         scenarios = [
-            Scenario(s.name, args.clients or s.clients, args.events or s.events, s.mode, s.rate)
+            replace(s, clients=args.clients or s.clients, events=args.events or s.events)
             for s in scenarios
         ]
     servers = STEPS if args.steps else list(DEFAULT_SERVERS.values())
@@ -600,24 +598,13 @@ def main(argv: list[str] | None = None) -> int:
         f"# server on core {options.server_cpu}, load generator on core {options.generator_cpu};"
         f" {runs} run(s) per figure, interleaved"
     )
-    if any(s.kind == "mindwire" for s in servers):
+    writes = any(s.mode in write_path.MODES for s in scenarios)  # their tokens come from here
+    if writes or any(s.kind == "mindwire" for s in servers):
         options.fixture = prepare_mindwire(workdir, max(s.clients for s in scenarios))
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     failures = 0
     try:
-        for scenario in scenarios:
-            for run in range(runs):
-                for server in servers:
-                    run_id = re.sub(
-                        r"[^A-Za-z0-9.+-]+", "_", f"{scenario.name}-{run}-{server.label}"
-                    )
-                    try:
-                        result = run_once(scenario, server, options, run_id)
-                    except Exception as exc:
-                        result = {"ok": False, "error": str(exc)}
-                    results.setdefault((scenario.name, server.label), []).append(result)
-                    failures += 0 if result["ok"] else 1
-                    note(f"  {scenario.name} run {run + 1} {server.label}: {summary(result)}")
+        failures = run_all(scenarios, servers, runs, options, results)
     finally:
         if args.json:
             args.json.write_text(
@@ -627,9 +614,50 @@ def main(argv: list[str] | None = None) -> int:
             note(f"server logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    say("")
-    say(table(results, scenarios, servers))
+    report(results, scenarios, servers)
     return 1 if failures else 0
+
+
+def run_all(
+    scenarios: list[Scenario],
+    servers: list[Server],
+    runs: int,
+    options: Options,
+    results: dict[tuple[str, str], list[dict[str, Any]]],
+) -> int:
+    """Every run of every scenario, interleaved by server; fills `results`, returns failures."""
+    failures = 0
+    for scenario in scenarios:
+        for run in range(runs):
+            for server in servers_for(scenario, servers):
+                run_id = re.sub(r"[^A-Za-z0-9.+-]+", "_", f"{scenario.name}-{run}-{server.label}")
+                try:
+                    result = run_scenario(scenario, server, options, run_id)
+                except Exception as exc:
+                    result = {"ok": False, "error": str(exc)}
+                results.setdefault((scenario.name, server.label), []).append(result)
+                failures += 0 if result["ok"] else 1
+                note(f"  {scenario.name} run {run + 1} {server.label}: {summary(result)}")
+    return failures
+
+
+def report(
+    results: dict[tuple[str, str], list[dict[str, Any]]],
+    scenarios: list[Scenario],
+    servers: list[Server],
+) -> None:
+    """One table for the broadcast scenarios, one for the writes, one for the storm."""
+    broadcast = [s for s in scenarios if s.mode not in write_path.MODES]
+    if broadcast:
+        say("")
+        say(table(results, broadcast, servers))
+    for mode in write_path.MODES:
+        chosen = [s for s in scenarios if s.mode == mode]
+        if chosen:
+            peers = servers_for(chosen[0], servers)
+            metrics = write_path.metrics_for(mode)
+            say("")
+            say(table(results, chosen, peers, metrics, write_path.ratios))
 
 
 if __name__ == "__main__":

@@ -36,3 +36,50 @@ def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path, 
     assert set(runs) == {"1000x200|mindwire", "1000x200|bare", "1000x200|node"}
     for [run] in runs.values():
         assert run["ok"] and run["delivered"] == 12 and run["lost"] == 0
+
+
+def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm: str) -> None:
+    """`writes` (16 writers), `write-latency-1000` (one writer) and `storm` against Mindwire
+    and the Node write-path peer (better-sqlite3, Connection State Recovery), tiny sizes: every
+    subscriber gets every event once and in order, every write is answered, every storm client
+    resumes (Node: recovered), and Mindwire's replay queries are counted."""
+    npm_ci(ROOT / "bench", npm)  # also builds better-sqlite3 for the Node peer
+    results = tmp_path / "runs.json"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "run.py"),
+        "--quick",
+        "--runs=1",
+        "--scenarios=writes,write-latency-1000,storm",
+        "--targets=mindwire,node",
+        "--clients=3",
+        "--events=20",
+        f"--port={free_port()}",
+        f"--json={results}",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for scenario in ("writes", "write-latency-1000", "storm"):
+        for server in ("mindwire", "node"):
+            assert f"| {scenario} | {server} |" in done.stdout
+    assert "writes [mindwire]: writes/s Mindwire/Node" in done.stdout
+    assert "storm [mindwire]: storm time Mindwire/Node" in done.stdout
+    runs = {key: run for key, [run] in json.loads(results.read_text()).items()}
+    assert set(runs) == {
+        f"{scenario}|{server}"
+        for scenario in ("writes", "write-latency-1000", "storm")
+        for server in ("mindwire", "node")
+    }
+    for key, run in runs.items():
+        assert run["ok"] and not run["stalled"], key
+        assert run["lost"] == run["duplicates"] == run["out_of_order"] == 0, key
+    for server in ("mindwire", "node"):
+        writes = runs[f"writes|{server}"]
+        assert writes["writers"] == 16 and writes["writes_ok"] == 20
+        assert writes["delivered"] == 3 * 20 and writes["write_p99_ms"] > 0
+        assert runs[f"write-latency-1000|{server}"]["writers"] == 1
+        storm = runs[f"storm|{server}"]
+        assert storm["delivered"] == 3 * 21  # the event every client had, then the 20 missed
+        assert storm["reconnect_s"] is not None  # every client back and subscribed
+    assert runs["storm|node"]["recovered"] == 3 and runs["storm|node"]["not_recovered"] == 0
+    assert runs["storm|mindwire"]["event_log_selects"] >= 3  # at least one replay read each
