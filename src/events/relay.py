@@ -14,7 +14,6 @@ worst (clients drop repeats), never skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,8 +33,6 @@ POLL_SECONDS = 1.0
 RETRY_SECONDS = 0.5
 SAVE_EVERY_SECONDS = 0.5
 """The stored cursor lags at most this much: a new leader re-sends those events (repeats)."""
-WAIT_SECONDS = 2.0
-"""How long a writer on the leading process waits for its event to go out."""
 
 
 class EventRelay:
@@ -54,7 +51,6 @@ class EventRelay:
         self.leading = False
         self._stopping = False
         self._saved_at = 0.0
-        self._progress = asyncio.Condition()
 
     async def prepare(self) -> None:
         """Store a starting cursor before the first write can happen (called at start-up)."""
@@ -64,22 +60,14 @@ class EventRelay:
         except Exception as exc:  # the database is down: the relay retries when it is back
             logger.warning("could not store the relay's starting cursor: %s", exc)
 
-    async def committed(self, event_id: int) -> None:
-        """A writer committed `event_id`: wake the relay, and wait until it is sent here.
+    async def committed(self, event_id: int) -> None:  # noqa: ARG002
+        """A writer committed `event_id`: wake the relay, and return at once.
 
-        Waiting (bounded) keeps the promise that once a write returns, its event is
-        out; on a worker that does not lead, the event goes out through Redis a moment later.
+        The write's answer does not wait for its fan-out (thousands of sockets can take tens
+        of milliseconds): the event is durable once committed, and the relay sends it in id
+        order a moment later, on this worker or, through Redis, on the leading one.
         """
         self.cluster.wake()
-        if not self.leading:
-            return
-
-        def sent() -> bool:
-            return self.cursor is not None and self.cursor >= event_id
-
-        async with self._progress:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait_for(sent), WAIT_SECONDS)
 
     def stop(self) -> None:
         """Finish the current batch and return (never cancelled mid-Redis-call)."""
@@ -112,10 +100,7 @@ class EventRelay:
             for logged in batch:
                 await self.deliver(logged)
                 self.cursor = logged.meta.event_id
-            if batch:
-                async with self._progress:
-                    self._progress.notify_all()
-                if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
-                    await self.event_log.save_relay_cursor(session, self.cursor)
-                    self._saved_at = time.monotonic()
+            if batch and time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
+                await self.event_log.save_relay_cursor(session, self.cursor)
+                self._saved_at = time.monotonic()
         return len(batch)
