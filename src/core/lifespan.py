@@ -148,8 +148,10 @@ async def prune_forever(services: AppServices) -> None:
                 pruned = await services.event_log.prune(session)
             if pruned:
                 logger.info("pruned %d expired events", pruned)
-            if services.gateway.recovery is not None:  # recovery sessions past retention
-                await services.gateway.recovery.store.prune()
+            recovery = services.gateway.recovery
+            if recovery is not None:  # open sessions stay, closed ones past retention go
+                await recovery.keep_alive(services.settings.event_retention_seconds / 2)
+                await recovery.store.prune()
         except Exception:
             logger.exception("pruning the event log failed; retrying later")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ PYTHON_CLIENT_AGENTS = ("aiohttp/", "python-requests/")
 """User-Agent marks of python-socketio's clients: aiohttp's `Python/3.x aiohttp/...`
 (`AsyncClient`) and requests' `python-requests/...` (`Client` over long-polling)."""
 MAX_OFFSET_DIGITS = 19
+KEEP_ALIVE_BATCH = 500
+"""Sessions marked seen per statement by `keep_alive`."""
 
 
 def sends_offsets(environ: Any, auth: Any) -> bool:
@@ -90,6 +93,7 @@ class Recovery:
         self._sessions: dict[str, tuple[str, asyncio.Lock]] = {}
         """The stored session (pid, and the turn of its writes) of each socket that has one."""
         self._saved: dict[str, list[str]] = {}
+        self._kept_at: float | None = None
 
     async def resume(self, viewer: Viewer, auth: Any, environ: Any) -> Resumption:
         """The CONNECT's `Resumption`: its old `pid` and rooms when it may recover, else a
@@ -148,6 +152,18 @@ class Recovery:
             await (self.store.forget(pid) if voluntary else self.store.seen(pid))
         except Exception as exc:
             logger.warning("recovery: could not close session of socket %s: %s", sid, exc)
+
+    async def keep_alive(self, every: float) -> None:
+        """Mark this process's open sessions seen, at most once per `every` seconds (the
+        pruner calls it with half the retention, before pruning): a socket connected longer
+        than `EVENT_RETENTION_SECONDS` stays resumable."""
+        now = time.monotonic()
+        if self._kept_at is not None and now - self._kept_at < every:
+            return
+        self._kept_at = now
+        pids = [pid for pid, _turn in self._sessions.values()]
+        for start in range(0, len(pids), KEEP_ALIVE_BATCH):
+            await self.store.seen(*pids[start : start + KEEP_ALIVE_BATCH])
 
     def __len__(self) -> int:
         """Sockets of this process with a stored session (none left behind by a closed one)."""

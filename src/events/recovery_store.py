@@ -55,10 +55,11 @@ class SessionStore:
         return rooms
 
     async def save_rooms(self, pid: str, rooms: list[str]) -> None:
-        await self._update(pid, rooms=rooms)
+        await self._update([pid], rooms=rooms)
 
-    async def seen(self, pid: str) -> None:
-        await self._update(pid)
+    async def seen(self, *pids: str) -> None:
+        if pids:
+            await self._update(list(pids))
 
     async def forget(self, pid: str) -> None:
         async with self.sessionmaker() as session:
@@ -74,11 +75,11 @@ class SessionStore:
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _update(self, pid: str, **values: Any) -> None:
+    async def _update(self, pids: list[str], **values: Any) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
                 update(SocketSession)
-                .where(SocketSession.pid == pid)
+                .where(SocketSession.pid.in_(pids))
                 .values(seen_at=self.event_log.clock(), **values)
             )
             await session.commit()

@@ -223,3 +223,24 @@ class _Pinger:
 
     async def call(self, event: str, data: Any = None) -> Any:
         return await self.client.call(event, data, timeout=5)
+
+
+async def test_retention_removes_closed_sessions_and_keeps_open_ones(
+    live_server_factory, alice, db_session
+):
+    server = live_server_factory(event_retention_seconds=2)
+    kept, _ = await open_socket(server.url, {"token": alice.token, "recover": True})
+    gone, _ = await open_socket(server.url, {"token": alice.token, "recover": True})
+    await drop(gone)
+
+    async def stored(pid: str | None) -> bool:
+        await db_session.rollback()  # a fresh snapshot
+        return await db_session.get(SocketSession, pid) is not None
+
+    try:
+        async with asyncio.timeout(20):  # the pruner runs every second here
+            while await stored(gone.pid):
+                await asyncio.sleep(0.1)
+        assert await stored(kept.pid)  # open for longer than retention: still resumable
+    finally:
+        await kept.disconnect()
