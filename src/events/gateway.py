@@ -184,6 +184,9 @@ class SocketGateway:
             logger.exception("replay of recovered socket %s failed", sid)
         finally:
             await self.service.sio.manager.release(sid)
+        if self.recovery is not None and sid in self._clients:
+            self.recovery.track(sid, resumption, restored=True)
+            await self._rooms_changed(sid)
 
     async def _rooms_changed(self, sid: str) -> None:
         client = self._clients.get(sid)

@@ -116,12 +116,19 @@ class Recovery:
         allowed = (self.rooms.reassess(room, viewer) for room in rooms)
         return tuple(dict.fromkeys(room for room in allowed if room is not None and room != own))
 
-    def track(self, sid: str, resumption: Resumption) -> None:
-        """`sid` holds `resumption`'s stored session: its room changes are written to it."""
-        if resumption.offsets and resumption.pid is not None:
-            self._sessions[sid] = (resumption.pid, asyncio.Lock())
-            if not resumption.recovered:  # else written once its rooms are joined again
-                self._saved[sid] = []
+    def track(self, sid: str, resumption: Resumption, *, restored: bool = False) -> None:
+        """`sid` holds `resumption`'s stored session: its room changes are written to it.
+
+        A recovered socket is tracked once its rooms are `restored` (joining them one by one
+        must not store the rooms half restored); then its rooms are written once.
+        """
+        if not resumption.offsets or resumption.pid is None:
+            return
+        if resumption.recovered and not restored:
+            return
+        self._sessions[sid] = (resumption.pid, asyncio.Lock())
+        if not resumption.recovered:
+            self._saved[sid] = []
 
     async def rooms_changed(self, sid: str, rooms: Iterable[str]) -> None:
         """Store the socket's rooms (its own user room aside), one write at a time, in order;

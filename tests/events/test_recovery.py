@@ -234,13 +234,32 @@ async def test_retention_removes_closed_sessions_and_keeps_open_ones(
     await drop(gone)
 
     async def stored(pid: str | None) -> bool:
-        await db_session.rollback()  # a fresh snapshot
         return await db_session.get(SocketSession, pid) is not None
 
     try:
         async with asyncio.timeout(20):  # the pruner runs every second here
             while await stored(gone.pid):
+                await db_session.rollback()  # a fresh snapshot next time
                 await asyncio.sleep(0.1)
+        await db_session.rollback()
         assert await stored(kept.pid)  # open for longer than retention: still resumable
     finally:
         await kept.disconnect()
+
+
+async def test_a_recovered_session_keeps_its_rooms_for_the_next_drop(live_url, api, alice):
+    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    await write_logs(api, alice, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid
+    for lap in range(2):
+        await drop(client)
+        missed = await write_logs(api, alice, 2, f"missed on lap {lap}")
+        auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}
+        client, recorder = await open_socket(live_url, auth)
+        assert client.pid == pid
+        events = await recorder.wait("memory_log_created", 2)
+        assert [data["id"] for data, _meta, _offset in events] == missed
+        offset = events[-1][2]
+    await client.disconnect()
