@@ -585,6 +585,10 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
 # -- the manager -------------------------------------------------------------------------------
 
 
+_Encoded = tuple[list[eio_packet.Packet], bytes | None]
+"""An event's Engine.IO packets, and its WebSocket frame when the fast path may write it."""
+
+
 class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     """`AsyncManager.emit` without a task per recipient, and with the fast path when installed.
 
@@ -623,8 +627,9 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         if namespace not in self.rooms:
             return None
         arguments = _arguments(data)
-        plain = self._encode(namespace, event, arguments)
-        marked: tuple[list[eio_packet.Packet], bytes | None] | None = None
+        # Each encoding is made once, for the first socket that takes it.
+        plain: _Encoded | None = None
+        marked: _Encoded | None = None
         skip = _as_set(skip_sid)
         links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
         offset_sids = self.offset_sids
@@ -632,11 +637,14 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         for sid, eio_sid in self.get_participants(namespace, target):
             if sid in skip:
                 continue
-            packets, frame = plain
             if offset is not None and sid in offset_sids:
-                if marked is None:  # encoded once, for the first socket that takes offsets
+                if marked is None:
                     marked = self._encode(namespace, event, [*arguments, str(offset)])
                 packets, frame = marked
+            else:
+                if plain is None:
+                    plain = self._encode(namespace, event, arguments)
+                packets, frame = plain
             link = links.get(eio_sid)
             if link is not None and frame is not None and link.direct():
                 link.write(frame)
@@ -645,9 +653,7 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
                 await send_packet(eio_sid, pkt)
         return None
 
-    def _encode(
-        self, namespace: str, event: str, arguments: list[Any]
-    ) -> tuple[list[eio_packet.Packet], bytes | None]:
+    def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
         """The Engine.IO packets of an event, and its WebSocket frame when the fast path may
         write it (not with binary attachments: several packets)."""
         encoded = self.server.packet_class(
