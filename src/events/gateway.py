@@ -189,6 +189,7 @@ class SocketGateway:
             await self._rooms_changed(sid)
 
     async def _rooms_changed(self, sid: str) -> None:
+        """The manager's hook after a room change: store the socket's rooms for recovery."""
         client = self._clients.get(sid)
         if self.recovery is not None and client is not None:
             own = user_room(client.viewer.user_id)
