@@ -105,8 +105,10 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   const socket = createSocket(url, {
     transports: ["websocket"],
     ...options.socketOptions,
+    // `recover: false`: this client resumes by itself, per room with `since`, so it opts out
+    // of Socket.IO's Connection State Recovery (no offset argument, no stored session).
     auth: (callback: (data: object) => void) =>
-      callback({ token: typeof token === "function" ? token() : token }),
+      callback({ token: typeof token === "function" ? token() : token, recover: false }),
   });
   const ackTimeout = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
   const subscriptions = new Map<Room, Subscription>();
