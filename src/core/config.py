@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     events held during its replay) before it is closed; a replay waits below half of it."""
     socket_drain_timeout_seconds: float = Field(default=20.0, gt=0)
     """How long a replay waits for a socket that reads nothing before closing it."""
+    socket_recovery: bool = True
+    """Socket.IO Connection State Recovery: `pid` in the CONNECT reply, offsets on room events,
+    and resumed sessions (`src/events/recovery.py`)."""
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"

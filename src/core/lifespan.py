@@ -30,6 +30,8 @@ from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.managers import close_client_manager
 from src.events.presence import LocalPresence, Presence, RedisPresence, reap_dead_processes_forever
+from src.events.recovery import Recovery
+from src.events.recovery_store import SessionStore
 from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
 from src.events.socket_handlers import register_all_handlers
@@ -113,6 +115,11 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         existing_users=existing_users,
         revoked_tokens=revoked_tokens,
         token_grace_seconds=settings.token_refresh_grace_seconds,
+        recovery=Recovery(
+            SessionStore(sessionmaker, event_log),
+            socket_service.rooms,
+            enabled=settings.socket_recovery,
+        ),
     )
     gateway.bind()
     notices = AccessNotices(gateway, cluster)
@@ -146,6 +153,10 @@ async def prune_forever(services: AppServices) -> None:
                 pruned = await services.event_log.prune(session)
             if pruned:
                 logger.info("pruned %d expired events", pruned)
+            recovery = services.gateway.recovery
+            if recovery is not None:  # open sessions stay, closed ones past retention go
+                await recovery.keep_alive(services.settings.event_retention_seconds / 2)
+                await recovery.store.prune()
         except Exception:
             logger.exception("pruning the event log failed; retrying later")
 

@@ -50,6 +50,14 @@ class MessageTooLarge(ProtocolError):
     """A message that passes the inbound limit while it arrives."""
 
 
+class ClientLeft(str):
+    """The disconnect reason of a client's Socket.IO DISCONNECT packet (`socket.disconnect()`):
+    equal to python-socketio's `client disconnect`, told apart from an Engine.IO close by type
+    (a client that leaves on purpose is not resumed, as in Node's socket.io)."""
+
+    __slots__ = ()
+
+
 class ClientEventName(str):
     """A client event's name that python-socketio would take for a lifecycle event."""
 
@@ -131,6 +139,8 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         self.door = door
         self.pending = PendingSessions(door.max_pending_per_address)
         self._closing: set[asyncio.Task[None]] = set()
+        self.connect_replies: dict[str, dict[str, Any]] = {}
+        """What a connect handler adds to its socket's CONNECT reply (the recovery `pid`)."""
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -150,6 +160,13 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is not None and self.manager.is_connected(sid, namespace):
             self.pending.settle(eio_sid)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if pkt.packet_type == sio_packet.CONNECT and isinstance(pkt.data, dict):
+            extra = self.connect_replies.pop(str(pkt.data.get("sid")), None)
+            if extra:
+                pkt.data = {**pkt.data, **extra}  # `40{"sid": ..., "pid": ...}`
+        await super()._send_packet(eio_sid, pkt)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self.pending.settle(eio_sid)
@@ -218,7 +235,8 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == sio_packet.CONNECT:
             await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif kind == sio_packet.DISCONNECT:
-            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+            reason = ClientLeft(self.reason.CLIENT_DISCONNECT)
+            await self._handle_disconnect(eio_sid, pkt.namespace, reason)
         else:
             await self._dispatch(eio_sid, pkt)
 

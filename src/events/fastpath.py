@@ -55,7 +55,7 @@ from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
-from src.events.managers import HoldingManager, OrderedRedisManager, create_client_manager
+from src.events.managers import HoldingManager, OrderedRedisManager, offset_of
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
     from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -585,14 +585,23 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
 # -- the manager -------------------------------------------------------------------------------
 
 
+_Encoded = tuple[list[eio_packet.Packet], bytes | None]
+"""An event's Engine.IO packets, and its WebSocket frame when the fast path may write it."""
+
+
 class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     """`AsyncManager.emit` without a task per recipient, and with the fast path when installed.
 
-    Placed after `HoldingManager` in the method order, so that holding decides first.
+    Placed after `HoldingManager` in the method order, so that holding decides first. A room
+    event (one with an id) goes out in two encodings at most, each made once per emit: without
+    its offset, and with it as a last argument for the sockets in `offset_sids` (Connection
+    State Recovery, `src/events/recovery.py`).
     """
 
     fanout_mode: FanoutMode = "direct"
     hub: Hub | None = None
+    offset_sids: set[str]
+    """Set by `HoldingManager.__init__`."""
 
     async def emit(
         self,
@@ -605,35 +614,37 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         to: Any = None,
         **kwargs: Any,
     ) -> Any:
+        target = to or room
+        offset = offset_of(data) if self.offset_sids else None
         if callback is not None or self.fanout_mode == "tasks":
+            if offset is not None and callback is None:
+                return await self._emit_tasks_split(event, data, namespace, target, skip_sid)
             return await super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
                 **kwargs,
             )  # fmt: skip
         namespace = namespace or "/"
-        target = to or room
         if namespace not in self.rooms:
             return None
-        if isinstance(data, tuple):
-            arguments = list(data)
-        else:
-            arguments = [] if data is None else [data]
-        encoded = self.server.packet_class(
-            sio_packet.EVENT, namespace=namespace, data=[event, *arguments]
-        ).encode()
-        frame: bytes | None = None
-        if isinstance(encoded, list):  # binary attachments: several Engine.IO packets
-            packets = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
-        else:
-            packets = [eio_packet.Packet(eio_packet.MESSAGE, encoded)]
-            if self.hub is not None and self.fanout_mode == "direct":
-                frame = websocket_frame(packets[0].encode())
+        arguments = _arguments(data)
+        # Each encoding is made once, for the first socket that takes it.
+        plain: _Encoded | None = None
+        marked: _Encoded | None = None
         skip = _as_set(skip_sid)
-        links = self.hub.links if (frame is not None and self.hub is not None) else {}
+        links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
+        offset_sids = self.offset_sids
         send_packet = self.server._send_eio_packet
         for sid, eio_sid in self.get_participants(namespace, target):
             if sid in skip:
                 continue
+            if offset is not None and sid in offset_sids:
+                if marked is None:
+                    marked = self._encode(namespace, event, [*arguments, str(offset)])
+                packets, frame = marked
+            else:
+                if plain is None:
+                    plain = self._encode(namespace, event, arguments)
+                packets, frame = plain
             link = links.get(eio_sid)
             if link is not None and frame is not None and link.direct():
                 link.write(frame)
@@ -641,6 +652,44 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
             for pkt in packets:  # the plain path: the socket's queue, awaited in turn
                 await send_packet(eio_sid, pkt)
         return None
+
+    def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
+        """The Engine.IO packets of an event, and its WebSocket frame when the fast path may
+        write it (not with binary attachments: several packets)."""
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *arguments]
+        ).encode()
+        if isinstance(encoded, list):
+            return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded], None
+        packets = [eio_packet.Packet(eio_packet.MESSAGE, encoded)]
+        if self.hub is None or self.fanout_mode != "direct":
+            return packets, None
+        return packets, websocket_frame(packets[0].encode())
+
+    async def _emit_tasks_split(
+        self, event: str, data: Any, namespace: str | None, target: Any, skip_sid: Any
+    ) -> None:
+        """The `tasks` mode of a room event: python-socketio's fan-out, once for the sockets
+        without offsets and once, with the offset appended, for those with."""
+        namespace = namespace or "/"
+        skip = _as_set(skip_sid)
+        takers: list[str] = []
+        others: list[str] = []
+        for sid, _eio_sid in self.get_participants(namespace, target):
+            if sid not in skip:
+                (takers if sid in self.offset_sids else others).append(sid)
+        marked = (*_arguments(data), str(offset_of(data)))
+        if others:
+            await super().emit(event, data, namespace, room=target, skip_sid=[*skip, *takers])
+        if takers:
+            await super().emit(event, marked, namespace, room=target, skip_sid=[*skip, *others])
+
+
+def _arguments(data: Any) -> list[Any]:
+    """An emit's `data` as its list of arguments (a tuple is several, None none)."""
+    if isinstance(data, tuple):
+        return list(data)
+    return [] if data is None else [data]
 
 
 class DirectHoldingManager(HoldingManager, FanoutManager):  # type: ignore[misc]
@@ -655,8 +704,6 @@ def create_manager(
     redis_url: str | None, channel: str = "mindwire", mode: FanoutMode = "direct"
 ) -> HoldingManager:
     """The client manager for `socketio.AsyncServer`: `create_client_manager`'s, with `mode`."""
-    if mode == "tasks":
-        return create_client_manager(redis_url, channel)
     manager: HoldingManager = (
         DirectRedisManager(redis_url, channel=channel) if redis_url else DirectHoldingManager()
     )

@@ -20,6 +20,7 @@ from typing import Any
 import socketio
 
 from src.core.config import RateLimit
+from src.events.door import ClientLeft
 from src.events.emitters import EventEmitter
 from src.events.errors import SocketError
 from src.events.expiry import Credentials, TokenTimers
@@ -28,6 +29,7 @@ from src.events.handlers import EventHandlerRegistry, HandlerContext
 from src.events.packets import MALFORMED_EVENT, TolerantPacket
 from src.events.presence import LocalPresence, Presence, UserLocks
 from src.events.rate_limit import TokenBucket
+from src.events.recovery import Recovery, Resumption
 from src.events.rooms import Viewer, user_room
 from src.events.schemas import ErrorCode, ErrorEvent
 from src.events.socket_service import SocketService
@@ -83,6 +85,8 @@ class SocketGateway:
     revoked_tokens: RevocationLookup | None = None
     token_grace_seconds: float = 30.0
     """How long a socket whose token expired may refresh it (`TOKEN_REFRESH_GRACE_SECONDS`)."""
+    recovery: Recovery | None = None
+    """Connection State Recovery (`src/events/recovery.py`); None: off."""
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _status_turns: UserLocks = field(default_factory=UserLocks)
@@ -99,6 +103,7 @@ class SocketGateway:
         sio.packet_class = TolerantPacket
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
+        sio.manager.rooms_changed = self._rooms_changed
         # Not `sio.on("*")`: python-socketio hands that catch-all an event literally named
         # "*" without its name, shifting the sid into the event's place.
         sio.register_namespace(_InboundEvents(self._on_event))
@@ -117,6 +122,7 @@ class SocketGateway:
         viewer = credentials.viewer
         if await self._at_connection_cap(viewer.user_id):
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
+        resumption = await self._resume(sid, viewer, auth, environ)
         bucket = TokenBucket(self.limits.rate)
         self._clients[sid] = ConnectedClient(viewer, bucket, credentials.jti)
         slim_environ(environ)  # kept by python-socketio for the connection's life
@@ -135,10 +141,53 @@ class SocketGateway:
             await self._forget(sid, viewer, counted=True)
             return False
         self._timers.start(sid, credentials.expires_at)
+        if resumption.pid is not None:
+            self.service.sio.connect_replies[sid] = {"pid": resumption.pid}
         # Runs after python-socketio has queued the CONNECT packet, so the client is
         # connected when `connection_established` arrives.
-        self._spawn(self._after_connect(sid, viewer, first_connection))
+        self._spawn(self._after_connect(sid, viewer, first_connection, resumption))
         return True
+
+    async def _resume(self, sid: str, viewer: Viewer, auth: Any, environ: Any) -> Resumption:
+        """What the CONNECT resumes (`Recovery.resume`); a recovered socket is held from here
+        (its own room's live events too) until its missed events are replayed."""
+        if self.recovery is None:
+            return Resumption(None, offsets=False)
+        try:
+            resumption = await self.recovery.resume(viewer, auth, environ)
+        except Exception:
+            logger.exception("recovery of a socket's session failed")
+            raise socketio.exceptions.ConnectionRefusedError("service unavailable") from None
+        manager = self.service.sio.manager
+        if resumption.offsets:
+            manager.offset_sids.add(sid)
+        self.recovery.track(sid, resumption)
+        if resumption.recovered:
+            manager.hold(sid)
+        return resumption
+
+    async def _recover(self, sid: str, viewer: Viewer, resumption: Resumption) -> None:
+        """Join the restored rooms and replay every event after the client's offset, then
+        let the held live events go (`join_and_replay`: in id order, each once)."""
+        rooms = [user_room(viewer.user_id), *resumption.rooms]
+        try:
+            assert resumption.after is not None
+            await self.service.join_and_replay(sid, rooms, resumption.after)
+        except Exception:
+            logger.exception("replay of recovered socket %s failed", sid)
+        finally:
+            await self.service.sio.manager.release(sid)
+        if self.recovery is not None and sid in self._clients:
+            self.recovery.track(sid, resumption, restored=True)
+            await self._rooms_changed(sid)
+
+    async def _rooms_changed(self, sid: str) -> None:
+        """The manager's hook after a room change: store the socket's rooms for recovery."""
+        client = self._clients.get(sid)
+        if self.recovery is not None and client is not None:
+            own = user_room(client.viewer.user_id)
+            rooms = [room for room in self.service.rooms_of(sid) if room != own]
+            await self.recovery.rooms_changed(sid, rooms)
 
     async def _at_connection_cap(self, user_id: int) -> bool:
         """True when the user already has `MAX_CONNECTIONS_PER_USER` connections open.
@@ -164,22 +213,31 @@ class SocketGateway:
         """Undo a connect whose client left before it was accepted."""
         self._clients.pop(sid, None)
         self._timers.cancel(sid)
+        if self.recovery is not None:
+            await self._spawn(self.recovery.closed(sid, voluntary=False))
         self.service.metrics.connected_sockets.dec()
         await self.service.leave_room(sid, user_room(viewer.user_id))
         if counted:
             await self._spawn(self._after_disconnect(sid, viewer))
 
-    async def _after_connect(self, sid: str, viewer: Viewer, first_connection: bool) -> None:
+    async def _after_connect(
+        self, sid: str, viewer: Viewer, first_connection: bool, resumption: Resumption
+    ) -> None:
         try:
             await self.emitter.emit_connection_established(sid, viewer.user_id)
         except Exception:
             logger.exception("connect follow-up for user %s failed", viewer.user_id)
+        if resumption.recovered:
+            await self._recover(sid, viewer, resumption)
         if first_connection:
             await self.follow_presence(viewer.user_id)
 
-    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:  # noqa: ARG002
+    async def _on_disconnect(self, sid: str, reason: Any = None, *_extra: Any) -> None:
         client = self._clients.pop(sid, None)
         self._timers.cancel(sid)
+        if self.recovery is not None:
+            voluntary = type(reason) is ClientLeft
+            await self._spawn(self.recovery.closed(sid, voluntary=voluntary))
         if client is None:
             return
         self.service.metrics.connected_sockets.dec()

@@ -7,7 +7,7 @@ commit. Clients that missed events replay them from here (`subscribe_event` with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -144,31 +144,35 @@ class EventLog:
     async def read(
         self,
         session: AsyncSession,
-        room: str,
+        room: str | Sequence[str],
         *,
         after: int = 0,
         limit: int = 100,
         all_rooms: bool = False,
     ) -> list[LoggedEvent]:
-        """Retained events carried by delivery room `room` with id > `after`, in id order.
+        """Retained events carried by delivery room `room` (or by any of several) with
+        id > `after`, in id order, each once.
 
         Each event's `rooms` is `(room,)`, or with `all_rooms` every delivery room of it (a
         replay needs them to tell whether the socket already received it through another).
         """
-        query = (
-            select(EventRecord)
-            .join(EventRoom, EventRoom.event_id == EventRecord.id)
-            .where(
-                EventRoom.room == room,
-                EventRecord.id > after,
-                EventRecord.emitted_at >= self.cutoff(),
+        query = select(EventRecord)
+        if isinstance(room, str):
+            query = query.join(EventRoom, EventRoom.event_id == EventRecord.id).where(
+                EventRoom.room == room
             )
+        else:  # an event in several of them once; `(room,)` would then say nothing
+            all_rooms = True
+            in_rooms = select(EventRoom.event_id).where(EventRoom.room.in_(list(room)))
+            query = query.where(EventRecord.id.in_(in_rooms))
+        query = (
+            query.where(EventRecord.id > after, EventRecord.emitted_at >= self.cutoff())
             .order_by(EventRecord.id)
             .limit(limit)
         )
         records = (await session.scalars(query)).all()
         if not all_rooms or not records:
-            return [LoggedEvent.from_record(record, (room,)) for record in records]
+            return [LoggedEvent.from_record(record, (str(room),)) for record in records]
         rooms: dict[int, list[str]] = {record.id: [] for record in records}
         pairs = await session.execute(
             select(EventRoom.event_id, EventRoom.room).where(EventRoom.event_id.in_(rooms))

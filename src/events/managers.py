@@ -17,7 +17,7 @@ import base64
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mindwire.events")
 
+RoomsChanged = Callable[[str], Awaitable[None]]
 Emit = tuple[int | None, str, Any, str, int]
 """A held live emit: (event id, event name, data, namespace, its packet's bytes)."""
 
@@ -73,10 +74,15 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
 
     outbox: Outbox | None = None
     """Set by `outbox.install`: the byte limit of what waits for a socket, and its closing."""
+    rooms_changed: RoomsChanged | None = None
+    """Awaited after a socket of this process entered or left a room (the gateway stores its
+    recovery session's rooms)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.live_through = 0
+        self.offset_sids: set[str] = set()
+        """This process's sockets whose room events carry their offset (`recovery.py`)."""
         self._replays: dict[str, Replays] = {}
         self._joined: dict[tuple[str, str], int] = {}
 
@@ -230,6 +236,18 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
     def _to_one_socket(self, namespace: str, target: Any) -> bool:
         return isinstance(target, str) and bool(self.is_sid_room(namespace, target))
 
+    async def enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if self.rooms_changed is not None and room != sid:
+            await self.rooms_changed(sid)
+
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        await super().leave_room(sid, namespace, room)
+        if self.rooms_changed is not None and room != sid:
+            await self.rooms_changed(sid)
+
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
     ) -> None:
@@ -245,6 +263,12 @@ class HoldingManager(socketio.AsyncManager):  # type: ignore[misc]
     def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
         super().basic_disconnect(sid, namespace, **kwargs)
         self._replays.pop(sid, None)
+        self.offset_sids.discard(sid)
+
+
+def offset_of(data: Any) -> int | None:
+    """A room event's offset for Connection State Recovery: its event id (None: not logged)."""
+    return _event_id(data)
 
 
 def _event_id(data: Any) -> int | None:

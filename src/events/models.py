@@ -57,3 +57,20 @@ class EventRelayCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     relayed_through: Mapped[int] = mapped_column(EventId, default=0)
+
+
+class SocketSession(Base):
+    """A socket's recovery record (Connection State Recovery, `src/events/recovery.py`).
+
+    Keyed by the private session id `pid` the client gets in its CONNECT reply; kept in the
+    database, not in a process, so a client resumes on any worker, after a restart too.
+    """
+
+    __tablename__ = "socket_sessions"
+
+    pid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    rooms: Mapped[list[str]] = mapped_column(JSON)
+    """The socket's delivery rooms besides its own `user_{id}` (re-authorised on resume)."""
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    """Last connect, room change or disconnect: the record goes `EVENT_RETENTION_SECONDS` later."""

@@ -7,7 +7,7 @@ events, moves sockets between rooms and replays the log to a socket that resubsc
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import socketio
@@ -139,8 +139,11 @@ class SocketService:
         """The delivery rooms `sid` is in, without its private sid room."""
         return [room for room in self.sio.rooms(sid) if room != sid]
 
-    async def join_and_replay(self, sid: str, room: str, since: int) -> tuple[int, bool, int]:
-        """Join `room` and send `sid` every retained event of it after `since`, in id order.
+    async def join_and_replay(
+        self, sid: str, room: str | Sequence[str], since: int
+    ) -> tuple[int, bool, int]:
+        """Join `room` (or each of several rooms) and send `sid` every retained event of it
+        after `since`, in id order (Connection State Recovery replays several at once).
 
         Live events for `sid` are held until its last replay in progress ends (a client
         resubscribes all its rooms at once after a reconnect): an event committed meanwhile
@@ -151,17 +154,21 @@ class SocketService:
         everything, and the live position when `sid` joined (`enter_room`): the events above it
         are held and sent after the replay (or dropped when the replay sent them).
         """
+        rooms = [room] if isinstance(room, str) else list(room)
         manager = self.sio.manager
         manager.hold(sid)
         try:
-            head = await self.enter_room(sid, room)
-            replayed, complete = await self._replay(sid, room, since)
-            manager.covered(sid, room, since)
+            head = 0
+            for each in rooms:
+                head = await self.enter_room(sid, each)  # the live position only grows
+            replayed, complete = await self._replay(sid, rooms, since)
+            for each in rooms:
+                manager.covered(sid, each, since)
             return replayed, complete, head
         finally:
             await manager.release(sid)
 
-    async def _replay(self, sid: str, room: str, since: int) -> tuple[int, bool]:
+    async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
         """Send the events in batches read from the log, each one once the socket has drained
         to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
         holds at most that much, and its replay stops when it is closed."""
@@ -175,7 +182,7 @@ class SocketService:
             # A session per batch: a replay waiting for a slow reader holds no connection.
             async with self.sessionmaker() as session:
                 batch = await self.event_log.read(
-                    session, room, after=cursor, limit=REPLAY_BATCH, all_rooms=True
+                    session, rooms, after=cursor, limit=REPLAY_BATCH, all_rooms=True
                 )
             for logged in batch:
                 if outbox is not None and not await outbox.drain(sid):

@@ -69,7 +69,10 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   const socket = createSocket(url, {
     transports: ["websocket"],
     ...options.socketOptions,
-    auth: (callback: (data: object) => void) => callback({ token: tokens.current }),
+    // `recover: false`: this client resumes by itself, per room with `since`, so it opts out
+    // of Socket.IO's Connection State Recovery (no offset argument, no stored session).
+    auth: (callback: (data: object) => void) =>
+      callback({ token: tokens.current, recover: false }),
   });
   const cursors = options.cursors ?? defaultCursorStore(url, tokens.current);
   const subscriptions = new Map<Room, Subscription>();

@@ -3,7 +3,7 @@
 An admin can disable a user (`PATCH /api/users/{user_id}`): existing users stay active.
 
 Revision ID: 9d1f3b6a2c48
-Revises: 7c4e2a9b1d30
+Revises: 3e8d1f6a2c47
 Create Date: 2026-12-06 15:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9d1f3b6a2c48"
-down_revision: str | None = "7c4e2a9b1d30"
+down_revision: str | None = "3e8d1f6a2c47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,177 @@
+"""Socket.IO Connection State Recovery (CSR), backed by the event log (docs/contract.md §3).
+
+A plain `socket.io-client` 4.x recovers on its own when the server (1) sends a private
+session id `pid` in the CONNECT reply, (2) appends each room event's offset as the event's
+last argument, a string, and (3) on a CONNECT whose auth carries `{pid, offset}` answers
+with the same `pid` (`socket.recovered === true`), puts the socket back in its rooms and
+sends what it missed after `offset`. Node's socket.io keeps those sessions in process memory
+for 2 minutes; here they are rows of `socket_sessions` (`SessionStore`), so a client resumes
+on any worker and after a restart, for up to `EVENT_RETENTION_SECONDS`, and the missed events
+come from the event log through `SocketService.join_and_replay` (the gateway calls it).
+
+This module decides who gets offsets (`sends_offsets`) and whether a CONNECT resumes
+(`Recovery.resume`); the rooms it restores are re-authorised by `RoomPolicy`, never taken
+from the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from src.events.recovery_store import SessionStore, new_pid
+from src.events.rooms import RoomPolicy, Viewer, user_room
+
+logger = logging.getLogger("mindwire.events")
+
+PYTHON_CLIENT_AGENTS = ("aiohttp/", "python-requests/")
+"""User-Agent marks of python-socketio's clients: aiohttp's `Python/3.x aiohttp/...`
+(`AsyncClient`) and requests' `python-requests/...` (`Client` over long-polling)."""
+MAX_OFFSET_DIGITS = 19
+KEEP_ALIVE_BATCH = 500
+"""Sessions marked seen per statement by `keep_alive`."""
+
+
+def sends_offsets(environ: Any, auth: Any) -> bool:
+    """Whether this socket's room events carry their offset as an extra last argument.
+
+    The offset is what lets a client recover, but python-socketio's clients call
+    `handler(*args)`: one more argument breaks every handler written `def h(data)`. So it is
+    on for every client except python-socketio's (told by the handshake's User-Agent, see
+    `PYTHON_CLIENT_AGENTS`), and a client decides for itself with CONNECT auth
+    `recover: true|false` (a python client without a User-Agent, e.g. the sync `Client`
+    over `websocket-client`, sends `recover: false`).
+    """
+    choice = auth.get("recover") if isinstance(auth, dict) else None
+    if isinstance(choice, bool):
+        return choice
+    agent = environ.get("HTTP_USER_AGENT", "") if isinstance(environ, dict) else ""
+    return not any(mark in str(agent) for mark in PYTHON_CLIENT_AGENTS)
+
+
+def claimed_session(auth: Any) -> tuple[str, int] | None:
+    """The `(pid, offset)` a reconnecting `socket.io-client` puts in its CONNECT auth."""
+    if not isinstance(auth, dict):
+        return None
+    pid, offset = auth.get("pid"), auth.get("offset")
+    if not isinstance(pid, str) or not 0 < len(pid) <= 64:
+        return None
+    if isinstance(offset, str) and offset.isascii() and offset.isdigit():
+        if len(offset) <= MAX_OFFSET_DIGITS:
+            return pid, int(offset)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """What a CONNECT gets: its `pid`, whether it gets offsets, and what it recovered."""
+
+    pid: str | None
+    """None when recovery is off server-wide (`SOCKET_RECOVERY=false`): no `pid` is sent."""
+    offsets: bool
+    after: int | None = None
+    """Set when the session was recovered: replay every event of `rooms` after it."""
+    rooms: tuple[str, ...] = ()
+    """The restored delivery rooms, re-authorised (the user's own room is always joined)."""
+
+    @property
+    def recovered(self) -> bool:
+        return self.after is not None
+
+
+class Recovery:
+    """Decides what a CONNECT resumes. `enabled=False` (`SOCKET_RECOVERY=false`): nothing."""
+
+    def __init__(self, store: SessionStore, rooms: RoomPolicy, *, enabled: bool = True) -> None:
+        self.store = store
+        self.rooms = rooms
+        self.enabled = enabled
+        self._sessions: dict[str, tuple[str, asyncio.Lock]] = {}
+        """The stored session (pid, and the turn of its writes) of each socket that has one."""
+        self._saved: dict[str, list[str]] = {}
+        self._kept_at: float | None = None
+
+    async def resume(self, viewer: Viewer, auth: Any, environ: Any) -> Resumption:
+        """The CONNECT's `Resumption`: its old `pid` and rooms when it may recover, else a
+        fresh `pid` (stored only for a socket that gets offsets: no other can resume)."""
+        if not self.enabled:
+            return Resumption(None, offsets=False)
+        if not sends_offsets(environ, auth):
+            return Resumption(new_pid(), offsets=False)
+        claim = claimed_session(auth)
+        if claim is not None:
+            pid, offset = claim
+            rooms = await self.store.take_over(pid, viewer.user_id, offset)
+            if rooms is not None:
+                return Resumption(pid, True, offset, self.reauthorise(rooms, viewer))
+        return Resumption(await self.store.open(viewer.user_id), offsets=True)
+
+    def reauthorise(self, rooms: Iterable[str], viewer: Viewer) -> tuple[str, ...]:
+        """The stored rooms `viewer` may hold now (`RoomPolicy.reassess`); the others go."""
+        own = user_room(viewer.user_id)
+        allowed = (self.rooms.reassess(room, viewer) for room in rooms)
+        return tuple(dict.fromkeys(room for room in allowed if room is not None and room != own))
+
+    def track(self, sid: str, resumption: Resumption, *, restored: bool = False) -> None:
+        """`sid` holds `resumption`'s stored session: its room changes are written to it.
+
+        A recovered socket is tracked once its rooms are `restored` (joining them one by one
+        must not store the rooms half restored); then its rooms are written once.
+        """
+        if not resumption.offsets or resumption.pid is None:
+            return
+        if resumption.recovered and not restored:
+            return
+        self._sessions[sid] = (resumption.pid, asyncio.Lock())
+        if not resumption.recovered:
+            self._saved[sid] = []
+
+    async def rooms_changed(self, sid: str, rooms: Iterable[str]) -> None:
+        """Store the socket's rooms (its own user room aside), one write at a time, in order;
+        a failure is logged (the socket then resumes with the rooms stored before)."""
+        session = self._sessions.get(sid)
+        if session is None:
+            return
+        pid, turn = session
+        async with turn:
+            current = sorted(rooms)
+            if self._saved.get(sid) == current or sid not in self._sessions:
+                return
+            try:
+                await self.store.save_rooms(pid, current)
+                self._saved[sid] = current
+            except Exception as exc:
+                logger.warning("recovery: could not store the rooms of session %s: %s", sid, exc)
+
+    async def closed(self, sid: str, *, voluntary: bool) -> None:
+        """The socket disconnected: its session goes when it left on purpose (as in Node's
+        socket.io), else it stays resumable from now for `EVENT_RETENTION_SECONDS`."""
+        session = self._sessions.pop(sid, None)
+        self._saved.pop(sid, None)
+        if session is None:
+            return
+        pid, _turn = session
+        try:
+            await (self.store.forget(pid) if voluntary else self.store.seen(pid))
+        except Exception as exc:
+            logger.warning("recovery: could not close session of socket %s: %s", sid, exc)
+
+    async def keep_alive(self, every: float) -> None:
+        """Mark this process's open sessions seen, at most once per `every` seconds (the
+        pruner calls it with half the retention, before pruning): a socket connected longer
+        than `EVENT_RETENTION_SECONDS` stays resumable."""
+        now = time.monotonic()
+        if self._kept_at is not None and now - self._kept_at < every:
+            return
+        self._kept_at = now
+        pids = [pid for pid, _turn in self._sessions.values()]
+        for start in range(0, len(pids), KEEP_ALIVE_BATCH):
+            await self.store.seen(*pids[start : start + KEEP_ALIVE_BATCH])
+
+    def __len__(self) -> int:
+        """Sockets of this process with a stored session (none left behind by a closed one)."""
+        return len(self._sessions)

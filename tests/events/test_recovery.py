@@ -1,0 +1,265 @@
+"""Connection State Recovery with python-socketio clients (docs/contract.md, section 3).
+
+A python-socketio client gets no offset argument unless it asks (`auth.recover: true`), so its
+`def h(data, meta)` handlers keep working; one that asks recovers like a `socket.io-client`.
+The Node `socket.io-client` side is tests/recovery/test_socketio_client.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from sqlalchemy import select, update
+
+from src.auth.models import User
+from src.events.models import SocketSession
+from tests.events.barrier import settle
+
+
+class PidClient(socketio.AsyncClient):  # type: ignore[misc]
+    """An `AsyncClient` that keeps what each CONNECT reply carried (`sid`, `pid`)."""
+
+    def __init__(self) -> None:
+        super().__init__(reconnection=False)
+        self.replies: list[dict[str, Any]] = []
+
+    async def _handle_connect(self, namespace: str, data: Any) -> None:
+        self.replies.append(dict(data or {}))
+        await super()._handle_connect(namespace, data)
+
+    @property
+    def pid(self) -> str | None:
+        return self.replies[-1].get("pid") if self.replies else None
+
+
+@dataclass
+class Recorder:
+    """Every event's arguments, as the client's handlers were called with them."""
+
+    events: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def attach(self, client: socketio.AsyncClient) -> None:
+        async def record(event: str, *args: Any) -> None:
+            self.events.append((event, args))
+            self.changed.set()
+
+        client.on("*", handler=record)
+
+    def of(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for event, args in self.events if event == name]
+
+    async def wait(self, name: str, count: int = 1, timeout: float = 10) -> list[tuple[Any, ...]]:
+        async with asyncio.timeout(timeout):
+            while len(self.of(name)) < count:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.of(name)
+
+
+async def open_socket(url: str, auth: dict[str, Any]) -> tuple[PidClient, Recorder]:
+    client, recorder = PidClient(), Recorder()
+    recorder.attach(client)
+    await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+    await recorder.wait("connection_established")
+    return client, recorder
+
+
+async def drop(client: socketio.AsyncClient) -> None:
+    """Lose the connection without a Socket.IO DISCONNECT (a network failure, not a leave)."""
+    await client.eio.disconnect(abort=True)
+
+
+async def write_logs(api: Any, user: Any, count: int, tag: str) -> list[int]:
+    ids = []
+    for n in range(count):
+        response = await api.post(
+            "/api/memory-logs", json={"content": f"{tag} {n}"}, headers=user.headers
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+async def test_a_python_client_gets_a_pid_and_no_offset_so_two_argument_handlers_work(
+    live_url, api, alice
+):
+    client = PidClient()
+    created: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    arrived = asyncio.Event()
+
+    @client.on("memory_log_created")
+    async def on_created(log: dict[str, Any], meta: dict[str, Any]) -> None:  # exactly two
+        created.append((log, meta))
+        arrived.set()
+
+    await client.connect(live_url, auth={"token": alice.token}, transports=["websocket"])
+    try:
+        assert isinstance(client.pid, str) and client.pid
+        assert await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+        [log_id] = await write_logs(api, alice, 1, "plain")
+        await asyncio.wait_for(arrived.wait(), 10)
+        [(log, meta)] = created
+        assert log["id"] == log_id and isinstance(meta["event_id"], int)
+    finally:
+        await client.disconnect()
+
+
+async def test_auth_recover_true_gives_the_offset_as_a_last_string_argument(live_url, api, alice):
+    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    try:
+        await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+        await write_logs(api, alice, 2, "offset")
+        events = await recorder.wait("memory_log_created", 2)
+        for data, meta, offset in events:
+            assert offset == str(meta["event_id"]) and data["user_id"] == alice.id
+        # One-socket events (not from the event log) carry no offset.
+        [(established,)] = recorder.of("connection_established")
+        assert established["user_id"] == alice.id
+    finally:
+        await client.disconnect()
+
+
+async def test_a_dropped_client_recovers_its_rooms_and_every_missed_event_in_order(
+    live_url, api, alice
+):
+    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    await write_logs(api, alice, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid
+    await drop(client)
+    missed = await write_logs(api, alice, 5, "missed")
+
+    auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}
+    again, replay = await open_socket(live_url, auth)
+    try:
+        assert again.pid == pid  # `socket.recovered` for a socket.io-client
+        events = await replay.wait("memory_log_created", 5)
+        assert [data["id"] for data, _meta, _offset in events] == missed
+        assert [int(o) for _d, _m, o in events] == sorted(int(o) for _d, _m, o in events)
+        later = await write_logs(api, alice, 1, "live")  # the room was restored
+        events = await replay.wait("memory_log_created", 6)
+        assert events[-1][0]["id"] == later[0]
+    finally:
+        await again.disconnect()
+
+
+async def test_another_users_pid_is_not_recovered(live_url, api, connect, alice, bob, admin):
+    client, _recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    pid = client.pid
+    await drop(client)
+
+    auth = {"token": bob.token, "recover": True, "pid": pid, "offset": "0"}
+    thief, stolen = await open_socket(live_url, auth)
+    try:
+        assert thief.pid not in (None, pid)
+        await write_logs(api, alice, 1, "alice's")
+        await settle(connect, api, admin, _Pinger(thief))
+        assert stolen.of("memory_log_created") == []
+    finally:
+        await thief.disconnect()
+
+
+async def test_a_room_the_user_may_no_longer_join_is_not_restored(
+    live_url, api, connect, admin, alice, db_session, make_user
+):
+    watcher = await make_user(admin=True, email="boss@example.com")  # for `settle`
+    client, recorder = await open_socket(live_url, {"token": admin.token, "recover": True})
+    for room in ("admin", f"user_{alice.id}"):
+        assert (await client.call("subscribe_event", {"event_type": room}, timeout=5))["ok"]
+    await write_logs(api, admin, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid
+    await drop(client)
+    await db_session.execute(update(User).where(User.id == admin.id).values(is_admin=False))
+    await db_session.commit()
+    await write_logs(api, alice, 1, "alice's, missed")
+    own = await write_logs(api, admin, 1, "own, missed")
+
+    auth = {"token": admin.token, "recover": True, "pid": pid, "offset": offset}
+    again, replay = await open_socket(live_url, auth)
+    try:
+        assert again.pid == pid  # recovered, without what it may no longer hold
+        [(data, _meta, _offset)] = await replay.wait("memory_log_created")
+        assert data["id"] == own[0]
+        await write_logs(api, alice, 1, "alice's, live")
+        await settle(connect, api, watcher, _Pinger(again))
+        assert [d["id"] for d, _m, _o in replay.of("memory_log_created")] == own
+    finally:
+        await again.disconnect()
+
+
+async def test_a_client_that_disconnects_on_purpose_is_not_resumed(live_url, alice, db_session):
+    client, _recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    pid = client.pid
+    assert await db_session.get(SocketSession, pid) is not None
+    # A Socket.IO DISCONNECT packet (`socket.disconnect()` of socket.io-client): the session
+    # goes, as in Node. (python-socketio's own `disconnect()` closes before it is sent.)
+    await client.eio.send("1")
+    async with asyncio.timeout(10):
+        while await db_session.scalar(select(SocketSession.pid).where(SocketSession.pid == pid)):
+            await db_session.rollback()  # a fresh snapshot next time
+            await asyncio.sleep(0.05)
+    await client.disconnect()
+    again, _ = await open_socket(
+        live_url, {"token": alice.token, "recover": True, "pid": pid, "offset": "0"}
+    )
+    try:
+        assert again.pid not in (None, pid)
+    finally:
+        await again.disconnect()
+
+
+class _Pinger:
+    """What `settle` needs of a socket: `call("ping")` (answered behind its queued events)."""
+
+    def __init__(self, client: socketio.AsyncClient) -> None:
+        self.client = client
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.client.call(event, data, timeout=5)
+
+
+async def test_retention_removes_closed_sessions_and_keeps_open_ones(
+    live_server_factory, alice, db_session
+):
+    server = live_server_factory(event_retention_seconds=2)
+    kept, _ = await open_socket(server.url, {"token": alice.token, "recover": True})
+    gone, _ = await open_socket(server.url, {"token": alice.token, "recover": True})
+    await drop(gone)
+
+    async def stored(pid: str | None) -> bool:
+        return await db_session.get(SocketSession, pid) is not None
+
+    try:
+        async with asyncio.timeout(20):  # the pruner runs every second here
+            while await stored(gone.pid):
+                await db_session.rollback()  # a fresh snapshot next time
+                await asyncio.sleep(0.1)
+        await db_session.rollback()
+        assert await stored(kept.pid)  # open for longer than retention: still resumable
+    finally:
+        await kept.disconnect()
+
+
+async def test_a_recovered_session_keeps_its_rooms_for_the_next_drop(live_url, api, alice):
+    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    await write_logs(api, alice, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid
+    for lap in range(2):
+        await drop(client)
+        missed = await write_logs(api, alice, 2, f"missed on lap {lap}")
+        auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}
+        client, recorder = await open_socket(live_url, auth)
+        assert client.pid == pid
+        events = await recorder.wait("memory_log_created", 2)
+        assert [data["id"] for data, _meta, _offset in events] == missed
+        offset = events[-1][2]
+    await client.disconnect()
