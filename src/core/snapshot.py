@@ -18,6 +18,10 @@ own (a write committed between the list query and the position query would be in
 the other), so the list transaction runs REPEATABLE READ, READ ONLY: one snapshot, taken at its
 first statement. SQLite's driver opens no transaction for a SELECT (each is its own read), so an
 explicit `BEGIN` makes the reads one WAL read transaction, which is one snapshot.
+
+The position may be ahead of what the relay has sent live yet (the write committed, its event
+not out): a subscribe with `since=position` drops those late live copies
+(`SocketService.join_and_replay`).
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ async def begin_snapshot(session: AsyncSession) -> None:
         connection.engine.pool, StaticPool | SingletonThreadPool
     ):
         # An in-memory database shares one connection between all sessions: a BEGIN there
-        # would take in other sessions' writes. It has no snapshots to ask for anyway.
+        # would take in other sessions' writes. It has no snapshot to give, so there a write
+        # may land between the reads (an in-memory database is for trying things out).
         await connection.exec_driver_sql("BEGIN")
 
 

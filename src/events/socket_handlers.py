@@ -49,8 +49,9 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
         """Join a room; with `since`, first replay the retained events after it.
 
         `head` (in the ack and in `subscribed`, one value) is the live position when the socket
-        joined: events of the room with a greater id reach it (live, or by the replay); none at
-        or below it comes live after the ack. A list read at `position` and a subscribe with
+        joined, or `since` when that is ahead of it (up to the log's position): events of the
+        room with a greater id reach the socket (live, or by the replay); none at or below it
+        comes live after the ack. A list read at `position` and a subscribe with
         `since=position` therefore meet without a gap or a repeat (docs/contract.md, 6).
         """
         service = context.socket_service

@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
-from src.events.log import EventLog, LoggedEvent
+from src.events.log import EventLog, LoggedEvent, log_position
 from src.events.rooms import RoomPolicy
 from src.events.schemas import EventMeta, SocketEvent
 
@@ -150,9 +150,11 @@ class SocketService:
         is in the log (sent by the replay) or arrives live after the replays, never before
         an older replayed one. The replay skips what the socket already has (received live
         through another room, or sent by another replay), and the manager drops the live copy
-        of a replayed event. Returns how many were sent, whether the log still held
-        everything, and the live position when `sid` joined (`enter_room`): the events above it
-        are held and sent after the replay (or dropped when the replay sent them).
+        of a replayed event, and of an event at or below `since` that had not gone out live
+        yet (`_skip_known`). Returns how many were sent, whether the log still held
+        everything, and the head: the live position when `sid` joined, or `since` when that is
+        ahead (but not past the log's position). Every event of the room above the head
+        reaches `sid`; none at or below it comes live after the replay.
         """
         rooms = [room] if isinstance(room, str) else list(room)
         manager = self.sio.manager
@@ -161,12 +163,44 @@ class SocketService:
             head = 0
             for each in rooms:
                 head = await self.enter_room(sid, each)  # the live position only grows
+            if since > head:
+                head = await self._skip_known(sid, rooms, head, since)
             replayed, complete = await self._replay(sid, rooms, since)
             for each in rooms:
                 manager.covered(sid, each, since)
             return replayed, complete, head
         finally:
             await manager.release(sid)
+
+    async def _skip_known(
+        self, sid: str, rooms: list[str], joined_at: int, since: int
+    ) -> int:
+        """Mark the events of `rooms` in (`joined_at`, `since`] as sent to `sid`, so that their
+        live copies are dropped: the client has them (it said so with `since`, for example the
+        `position` of a list it loaded), but the relay had not sent them here yet when `sid`
+        joined, so they would arrive live after the join, as repeats.
+
+        Returns how far that goes: `since`, or the log's position when `since` is beyond it
+        (ids commit in order, so every event up to that position is read here; a later one
+        is new and comes live).
+        """
+        manager = self.sio.manager
+        async with self.sessionmaker() as session:
+            through = min(since, await log_position(session))
+        cursor = joined_at
+        while cursor < through:
+            async with self.sessionmaker() as session:
+                batch = await self.event_log.read(
+                    session, rooms, after=cursor, limit=REPLAY_BATCH, all_rooms=True
+                )
+            for logged in batch:
+                if logged.meta.event_id > through:
+                    break
+                manager.claim(sid, logged.meta.event_id, logged.rooms)
+            if len(batch) < REPLAY_BATCH:
+                break
+            cursor = batch[-1].meta.event_id
+        return max(joined_at, through)
 
     async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
         """Send the events in batches read from the log, each one once the socket has drained

@@ -118,4 +118,11 @@ async def test_the_server_prunes_expired_events_by_itself(
     assert await db_session.scalar(select(func.count()).select_from(EventRecord)) == 0
     sock = await connect(alice, url=server.url)
     ack = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
-    assert ack == {"ok": True, "event_type": "memory_logs", "replayed": 0, "complete": False}
+    head = ack["head"]
+    assert ack == {
+        "ok": True,
+        "event_type": "memory_logs",
+        "replayed": 0,
+        "complete": False,
+        "head": head,
+    }

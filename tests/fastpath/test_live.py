@@ -25,7 +25,16 @@ from src.events import fastpath
 from tests import support
 from tests.support import LiveServer, Received, RecordingClient
 
-VOLATILE = {"sid", "server_time", "created_at", "updated_at", "emitted_at", "changed_at", "id"}
+VOLATILE = {
+    "sid",
+    "server_time",
+    "created_at",
+    "updated_at",
+    "emitted_at",
+    "changed_at",
+    "id",
+    "head",
+}
 
 
 class DirectWrites:
