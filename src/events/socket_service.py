@@ -172,9 +172,7 @@ class SocketService:
         finally:
             await manager.release(sid)
 
-    async def _skip_known(
-        self, sid: str, rooms: list[str], joined_at: int, since: int
-    ) -> int:
+    async def _skip_known(self, sid: str, rooms: list[str], joined_at: int, since: int) -> int:
         """Mark the events of `rooms` in (`joined_at`, `since`] as sent to `sid`, so that their
         live copies are dropped: the client has them (it said so with `since`, for example the
         `position` of a list it loaded), but the relay had not sent them here yet when `sid`
