@@ -34,7 +34,8 @@ async def test_handlers_receive_the_payload_models_of_the_schemas(live_server, a
     notes: list[RoomEvent] = []
     async with MindwireClient(live_server.url, token=alice.token) as client:
         ack = await client.subscribe("memory_logs", collect(logs))
-        assert ack == SubscribeAck(event_type="memory_logs", replayed=0, complete=True)
+        assert isinstance(ack, SubscribeAck)
+        assert (ack.event_type, ack.replayed, ack.complete) == ("memory_logs", 0, True)
         await client.subscribe("mental_notes", collect(notes))
         created = await api.post("/api/memory-logs", json={"content": "a"}, headers=alice.headers)
         log_id = created.json()["id"]

@@ -147,9 +147,11 @@ async def test_replay_after_disconnect_delivers_missed_events_in_order(connect, 
     )
 
 
-async def test_replay_shows_only_what_the_user_may_see(connect, api, alice, bob):
+async def test_replay_shows_only_what_the_user_may_see(connect, api, alice, bob, admin):
     await api.post("/api/memory-logs", json={"content": "bob's"}, headers=bob.headers)
     await api.post("/api/memory-logs", json={"content": "alice's"}, headers=alice.headers)
+    # Both have gone out live before alice connects, so only the replay can bring hers.
+    await settle(connect, api, admin)
     sock = await connect(alice)
     ack = await sock.call("subscribe_event", {"event_type": "memory_logs", "since": 0})
     assert ack["replayed"] == 1
