@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 import socketio
 from fastapi import FastAPI
 
+from src.app.services import AppServices
 from src.auth import revocation
 from src.auth import service as auth_service
 from src.auth.notices import AccessNotices
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
-from src.core.state import AppServices
 from src.events.bus import EventBus, forward_to_sockets
 from src.events.cluster import STOP_SECONDS, RedisCluster, create_cluster
 from src.events.emitters import EventEmitter
