@@ -25,18 +25,12 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
 
 from src.auth.email_rule import lookup_form
 from src.core.config import Settings
-from src.core.deps import ServicesDep, services_of
-from src.core.limiters import app_rate_limiter, client_address
 from src.core.rate_limit import MAX_TRACKED_KEYS, RateLimiter, TooManyRequests, key_digest
-from src.events.cluster import RedisCluster
 
 logger = logging.getLogger("mindwire.auth")
 
@@ -123,17 +117,6 @@ class LoginThrottle:
         await self.known.add(address, email)
 
 
-async def get_login_throttle(request: Request, services: ServicesDep) -> LoginThrottle:
-    """The app's throttle, made on first use (one per app, so test apps never share one)."""
-    state = request.app.state
-    throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
-    if throttle is None:
-        cluster = services.cluster
-        redis = cluster.redis if isinstance(cluster, RedisCluster) else None
-        throttle = state.login_throttle = LoginThrottle.create(services.settings, redis)
-    return throttle
-
-
 @dataclass
 class LoginAttempt:
     """A sign-in attempt the throttle let through; the route tells it how it ended."""
@@ -147,25 +130,3 @@ class LoginAttempt:
         await self.throttle.succeeded(
             self.address, self.email, took_email_token=self.took_email_token
         )
-
-
-async def throttle_login(
-    request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    throttle: Annotated[LoginThrottle, Depends(get_login_throttle)],
-) -> LoginAttempt:
-    """Dependency of `POST /api/auth/token`: refuse with 429 before any password is checked."""
-    address = client_address(request)
-    took_email_token = await throttle.check(address, form.username)
-    return LoginAttempt(throttle, address, form.username, took_email_token)
-
-
-LoginAttemptDep = Annotated[LoginAttempt, Depends(throttle_login)]
-
-
-async def throttle_registration(request: Request) -> None:
-    """Dependency of `POST /api/auth/register`: `REGISTER_RATE_LIMIT` per client address."""
-    limit = services_of(request).settings.register_rate
-    wait = await app_rate_limiter(request, "register:address", limit).take(client_address(request))
-    if wait > 0:
-        raise TooManyRequests("too many registrations from this address", wait)

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     """Connections opened past `DATABASE_POOL_SIZE` under load, closed when returned."""
     database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     """How long a request waits for a free connection before it is answered 503."""
-    # Throttles (src/core/rate_limit.py, src/auth/throttle.py, src/core/limiters.py).
+    # Throttles (src/core/rate_limit.py, src/auth/throttle.py, src/api/limiters.py).
     login_known_address_days: float = Field(default=30, gt=0)
     """How long an address that signed in to an account is exempt from its failure limit."""
     register_rate_limit: str = "5/60s burst 5"

@@ -1,7 +1,7 @@
 """What a list route answers besides its list: the event-log position it was read at.
 
 A leaf module (no imports of the app), so that item schemas can use `PositionedList`;
-`src/core/snapshot.py` reads the position.
+`src/api/snapshot.py` reads the position.
 """
 
 from __future__ import annotations

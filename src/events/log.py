@@ -73,7 +73,7 @@ _POSITION = select(
 async def log_position(session: AsyncSession) -> int:
     """The highest event id visible to `session`'s transaction: the newest stored, or the
     newest pruned when none is left (ids are never reused). Event ids commit in id order
-    (`EventLog.append`), so every id up to it is visible too (`src/core/snapshot.py`)."""
+    (`EventLog.append`), so every id up to it is visible too (`src/api/snapshot.py`)."""
     newest, pruned = (await session.execute(_POSITION)).one()
     return max(int(newest), int(pruned))
 

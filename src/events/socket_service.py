@@ -53,7 +53,8 @@ class SocketService:
         self.rooms = rooms
         self.metrics = metrics
         self.committed: Callable[[int], Awaitable[None]] = _nothing
-        """Awaited after each event commit; the lifespan points it at `EventRelay.committed`."""
+        """Awaited after each event commit; `build_services` (`src/app/build.py`) points it at
+        `EventRelay.committed` (the relay delivers through this service: one must come second)."""
 
     async def send_to_sid(
         self, sid: str, event_type: str, payload: BaseModel | dict[str, Any]

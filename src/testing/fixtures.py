@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from src.app.services import AppServices
     from src.core.config import Settings
-    from src.core.state import AppServices
     from src.testing.clients import RecordingClient, SocketFactory
     from src.testing.server import LiveServer
     from src.testing.users import TestUser, UserFactory

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from src.app.services import AppServices
 from src.core.config import Settings
 from src.core.serving import uvicorn_options
-from src.core.state import AppServices
 from src.main import create_app
 
 T = TypeVar("T")

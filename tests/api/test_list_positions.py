@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.api.ownership import PageQuery, list_page
+from src.api.snapshot import begin_snapshot
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker
-from src.core.ownership import PageQuery, list_page
-from src.core.snapshot import begin_snapshot
 from src.events.log import EventLog, log_position
 from src.events.models import EventLogWatermark, EventRecord
 from src.main import create_app

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from src.api.deps import ServicesDep
 from src.contract import asyncapi_document, build_contract
-from src.core.deps import ServicesDep
 
 router = APIRouter(tags=["operations"])
 

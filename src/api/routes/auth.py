@@ -7,19 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from src.auth import revocation
-from src.auth import service as auth_service
-from src.auth.exceptions import AccountDisabled, InvalidCredentials
-from src.auth.schemas import (
-    PresencePublic,
-    StatusPublic,
-    StatusUpdate,
-    Token,
-    UserCreate,
-    UserPublic,
-)
-from src.auth.throttle import LoginAttemptDep, throttle_registration
-from src.core.deps import (
+from src.api.deps import (
     ADMINS_ONLY,
     BAD_BODY,
     UNAUTHORIZED,
@@ -33,10 +21,26 @@ from src.core.deps import (
     error,
     oauth2_scheme,
 )
-from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.api.limiters import (
+    WRITE_LIMIT_RESPONSES,
+    WRITE_LIMITED,
+    LoginAttemptDep,
+    throttle_registration,
+)
+from src.api.snapshot import ListSnapshotDep
+from src.auth import revocation
+from src.auth import service as auth_service
+from src.auth.exceptions import AccountDisabled, InvalidCredentials
+from src.auth.schemas import (
+    PresencePublic,
+    StatusPublic,
+    StatusUpdate,
+    Token,
+    UserCreate,
+    UserPublic,
+)
 from src.core.log_position import POSITIONED
 from src.core.security import read_access_token
-from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)

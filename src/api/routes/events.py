@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
-from src.core.deps import UNAUTHORIZED, CurrentUser, ServicesDep, SessionDep, error, viewer_of
+from src.api.deps import UNAUTHORIZED, CurrentUser, ServicesDep, SessionDep, error, viewer_of
+from src.api.snapshot import ListSnapshotDep
 from src.core.log_position import POSITIONED, PositionedList
-from src.core.snapshot import ListSnapshotDep
 from src.events.rooms import RoomError
 from src.events.schemas import ErrorCode, UTCTimestamp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from src.core.deps import (
+from src.api.deps import (
     BAD_BODY,
     UNAUTHORIZED,
     CurrentUser,
@@ -13,13 +13,13 @@ from src.core.deps import (
     SessionDep,
     error,
 )
-from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.api.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.api.ownership import PageDep, list_page
+from src.api.snapshot import ListSnapshotDep
+from src.api.visible import VisibleMemoryLog
 from src.core.log_position import POSITIONED
-from src.core.ownership import PageDep, list_page
-from src.core.snapshot import ListSnapshotDep
 from src.core.strict_json import StrictJSONRoute
 from src.memory_logs import service
-from src.memory_logs.dependencies import VisibleMemoryLog
 from src.memory_logs.models import MemoryLog
 from src.memory_logs.schemas import (
     MemoryLogCreate,

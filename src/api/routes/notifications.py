@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from src.core.deps import (
+from src.api.deps import (
     ADMINS_ONLY,
     BAD_BODY,
     UNAUTHORIZED,
@@ -13,7 +13,7 @@ from src.core.deps import (
     SessionDep,
     error,
 )
-from src.core.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
+from src.api.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
 from src.core.strict_json import StrictJSONRoute
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from src.core.deps import ServicesDep
+from src.api.deps import ServicesDep
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("mindwire.ops")

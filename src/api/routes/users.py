@@ -6,11 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from src.auth import service as auth_service
-from src.auth.exceptions import UserNotFound
-from src.auth.schemas import UserAccessUpdate, UserPublic
-from src.core.db import MAX_INTEGER_ID
-from src.core.deps import (
+from src.api.deps import (
     ADMINS_ONLY,
     BAD_BODY,
     UNAUTHORIZED,
@@ -19,6 +15,10 @@ from src.core.deps import (
     SessionDep,
     error,
 )
+from src.auth import service as auth_service
+from src.auth.exceptions import UserNotFound
+from src.auth.schemas import UserAccessUpdate, UserPublic
+from src.core.db import MAX_INTEGER_ID
 from src.core.strict_json import StrictJSONRoute
 
 router = APIRouter(tags=["users"], route_class=StrictJSONRoute)

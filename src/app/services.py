@@ -1,14 +1,18 @@
-"""The typed state one app instance holds: built in the lifespan, reached via dependencies."""
+"""The typed state one app instance holds: built by `build_services` (`src/app/build.py`)
+at start-up, reached by the routes through `src/api/deps.py`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.auth.notices import AccessNotices
+from src.auth.throttle import LoginThrottle
 from src.core.config import Settings
 from src.core.metrics import Metrics
+from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus
 from src.events.cluster import LocalCluster, RedisCluster
 from src.events.emitters import EventEmitter
@@ -18,6 +22,18 @@ from src.events.log import EventLog
 from src.events.presence import Presence
 from src.events.relay import EventRelay
 from src.events.socket_service import SocketService
+
+
+@dataclass
+class Limiters:
+    """The REST throttles of one app (so test apps never share one), in the app's Redis
+    when it has one: `WRITE_RATE_LIMIT`, `REGISTER_RATE_LIMIT`, the sign-in limits, and the
+    writes under way per user in this process (`MAX_CONCURRENT_WRITES_PER_USER`)."""
+
+    writes: RateLimiter
+    registrations: RateLimiter
+    login: LoginThrottle
+    writes_in_flight: Counter[int] = field(default_factory=Counter)
 
 
 @dataclass
@@ -36,3 +52,4 @@ class AppServices:
     relay: EventRelay
     presence: Presence
     notices: AccessNotices
+    limiters: Limiters

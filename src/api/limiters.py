@@ -1,33 +1,18 @@
-"""The app's rate limiters (one of each per app), and `WRITE_RATE_LIMIT` on REST writes."""
+"""REST throttles as dependencies: `WRITE_RATE_LIMIT` on writes, the sign-in and
+registration limits (`src/auth/throttle.py`). The limiters themselves are built once per app,
+in the composition root (`Limiters` in `src/app/services.py`)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
 
-from src.core.config import RateLimit
-from src.core.deps import Responses, TokenClaimsDep, error, services_of
-from src.core.rate_limit import RateLimiter, TooManyRequests
-from src.events.cluster import RedisCluster
-
-
-def app_rate_limiter(request: Request, name: str, limit: RateLimit) -> RateLimiter:
-    """The app's limiter called `name`, made on first use (one per app, so test apps never
-    share one); in the app's Redis when it has one, its keys under `REDIS_CHANNEL:name`."""
-    state = request.app.state
-    limiters: dict[str, RateLimiter] | None = getattr(state, "rate_limiters", None)
-    if limiters is None:
-        limiters = state.rate_limiters = {}
-    limiter = limiters.get(name)
-    if limiter is None:
-        services = services_of(request)
-        cluster = services.cluster
-        redis = cluster.redis if isinstance(cluster, RedisCluster) else None
-        limiter = RateLimiter(limit, redis, f"{services.settings.redis_channel}:{name}")
-        limiters[name] = limiter
-    return limiter
+from src.api.deps import Responses, ServicesDep, TokenClaimsDep, error, services_of
+from src.auth.throttle import LoginAttempt
+from src.core.rate_limit import TooManyRequests
 
 
 async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIterator[None]:
@@ -38,15 +23,15 @@ async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIter
 
     The rate alone is not enough: a user's whole burst, sent at once, would queue for the
     database ahead of everyone else's writes; at most a few at a time, others wait for few."""
-    settings = services_of(request).settings
+    services = services_of(request)
     if claims is None:
         yield
         return
     user_id = claims.user_id
-    in_flight: Counter[int] = _writes_in_flight(request)
-    if in_flight[user_id] >= settings.max_concurrent_writes_per_user:
+    in_flight = services.limiters.writes_in_flight
+    if in_flight[user_id] >= services.settings.max_concurrent_writes_per_user:
         raise TooManyRequests("too many writes by this user at once", 1)
-    wait = await app_rate_limiter(request, "writes", settings.write_rate).take(str(user_id))
+    wait = await services.limiters.writes.take(str(user_id))
     if wait > 0:
         raise TooManyRequests("too many writes by this user", wait)
     in_flight[user_id] += 1
@@ -56,15 +41,6 @@ async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIter
         in_flight[user_id] -= 1
         if not in_flight[user_id]:
             del in_flight[user_id]
-
-
-def _writes_in_flight(request: Request) -> Counter[int]:
-    """The app's writes under way, per user."""
-    state = request.app.state
-    in_flight: Counter[int] | None = getattr(state, "writes_in_flight", None)
-    if in_flight is None:
-        in_flight = state.writes_in_flight = Counter()
-    return in_flight
 
 
 WRITE_LIMITED = [Depends(throttle_writes)]
@@ -84,3 +60,26 @@ def client_address(request: Request) -> str:
     `X-Forwarded-For` only when the peer is in its `--forwarded-allow-ips`, 127.0.0.1 by
     default: behind a proxy elsewhere, list the proxy there)."""
     return request.client.host if request.client else "unknown"
+
+
+async def throttle_login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    services: ServicesDep,
+) -> LoginAttempt:
+    """Dependency of `POST /api/auth/token`: refuse with 429 before any password is checked."""
+    throttle = services.limiters.login
+    address = client_address(request)
+    took_email_token = await throttle.check(address, form.username)
+    return LoginAttempt(throttle, address, form.username, took_email_token)
+
+
+LoginAttemptDep = Annotated[LoginAttempt, Depends(throttle_login)]
+
+
+async def throttle_registration(request: Request) -> None:
+    """Dependency of `POST /api/auth/register`: `REGISTER_RATE_LIMIT` per client address."""
+    limiter = services_of(request).limiters.registrations
+    wait = await limiter.take(client_address(request))
+    if wait > 0:
+        raise TooManyRequests("too many registrations from this address", wait)

@@ -32,7 +32,7 @@ from fastapi import Depends, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from src.core.deps import CurrentUser, SessionDep
+from src.api.deps import CurrentUser, SessionDep
 from src.core.log_position import POSITION_HEADER
 from src.events.log import log_position
 

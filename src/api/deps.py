@@ -10,12 +10,12 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.app.services import AppServices
 from src.auth import service as auth_service
 from src.auth.exceptions import AdminRequired, NotAuthenticated
 from src.auth.models import User
 from src.core.config import Settings
 from src.core.security import TokenClaims, read_access_token
-from src.core.state import AppServices
 from src.events.emitters import EventEmitter
 from src.events.rooms import Viewer
 

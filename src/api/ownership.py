@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from src.api.deps import CurrentUser
 from src.core.db import MAX_INTEGER_ID
-from src.core.deps import CurrentUser
 
 
 class OwnedItem(Protocol):
