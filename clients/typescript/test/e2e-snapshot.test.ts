@@ -2,34 +2,23 @@
 // from the list's position. Every log is in the list or arrives as an event, never both.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 
 import { connect, type MindwireClient } from "../src/client.js";
 import type { MemoryLogEvent } from "../src/events.js";
 import { loadThenSubscribe } from "../src/snapshot.js";
-import { Api, MINDWIRE_BIN, MindwireServer, mindwireAvailable, waitFor } from "./server.js";
+import { startE2E, waitFor } from "./server.js";
 
 const WRITES = 40;
 
 test("a list and the events after its position meet without a gap or a repeat", {
   timeout: 120_000,
 }, async (t) => {
-  if (!mindwireAvailable()) {
-    const reason = `no mindwire at ${MINDWIRE_BIN} (set MINDWIRE_BIN)`;
-    if (process.env.MINDWIRE_E2E_REQUIRED) assert.fail(reason);
-    t.skip(reason);
-    return;
-  }
-  const folder = await mkdtemp(join(tmpdir(), "mindwire-e2e-snapshot-"));
-  const server = new MindwireServer(folder);
+  const run = await startE2E(t, "e2e-snapshot");
+  if (run === undefined) return;
+  const { server, api } = run;
   let client: MindwireClient | undefined;
   try {
-    await server.migrate();
-    await server.start();
-    const api = new Api(server.url);
     const token = await api.signUp(`snapshot-${Date.now()}@example.com`, "correct-horse-battery");
     client = connect(server.url, { token });
     await waitFor("the connection", () => client?.socket.connected === true);
@@ -74,7 +63,6 @@ test("a list and the events after its position meet without a gap or a repeat", 
     throw error;
   } finally {
     client?.close();
-    await server.stop();
-    await rm(folder, { recursive: true, force: true });
+    await run.stop();
   }
 });

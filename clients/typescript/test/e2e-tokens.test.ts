@@ -3,15 +3,12 @@
 // several expiries, receiving every event written meanwhile exactly once.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 
 import { connect, type MindwireClient } from "../src/client.js";
 import type { ErrorEvent, MemoryLogEvent } from "../src/events.js";
 import { tokenClaims } from "../src/tokens.js";
-import { Api, MINDWIRE_BIN, MindwireServer, mindwireAvailable, waitFor } from "./server.js";
+import { startE2E, waitFor } from "./server.js";
 
 const TTL_SECONDS = 4;
 const EXPIRIES = 3;
@@ -19,22 +16,14 @@ const EXPIRIES = 3;
 test("the client stays connected across token expiries and misses no event", {
   timeout: 120_000,
 }, async (t) => {
-  if (!mindwireAvailable()) {
-    const reason = `no mindwire at ${MINDWIRE_BIN} (set MINDWIRE_BIN)`;
-    if (process.env.MINDWIRE_E2E_REQUIRED) assert.fail(reason);
-    t.skip(reason);
-    return;
-  }
-  const folder = await mkdtemp(join(tmpdir(), "mindwire-e2e-tokens-"));
-  const server = new MindwireServer(folder, {
+  const run = await startE2E(t, "e2e-tokens", {
     ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS),
     TOKEN_REFRESH_GRACE_SECONDS: "2",
   });
+  if (run === undefined) return;
+  const { server, api } = run;
   let client: MindwireClient | undefined;
   try {
-    await server.migrate();
-    await server.start();
-    const api = new Api(server.url);
     const first = await api.signUp(`tokens-${Date.now()}@example.com`, "correct-horse-battery");
     const tokens = [first];
     const errors: ErrorEvent[] = [];
@@ -97,7 +86,6 @@ test("the client stays connected across token expiries and misses no event", {
     throw error;
   } finally {
     client?.close();
-    await server.stop();
-    await rm(folder, { recursive: true, force: true });
+    await run.stop();
   }
 });

@@ -3,33 +3,22 @@
 // drop; every one must reach the handler exactly once.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 
 import { connect, type MindwireClient } from "../src/client.js";
 import type { MemoryLogEvent, MentalNoteEvent, Room, RoomEvent } from "../src/events.js";
-import { Api, MINDWIRE_BIN, MindwireServer, mindwireAvailable, waitFor } from "./server.js";
+import { startE2E, waitFor } from "./server.js";
 
 const RECONNECT_MS = 1_000;
 
 test("no event is missed or repeated across a server restart and a network drop", {
   timeout: 180_000,
 }, async (t) => {
-  if (!mindwireAvailable()) {
-    const reason = `no mindwire at ${MINDWIRE_BIN} (set MINDWIRE_BIN)`;
-    if (process.env.MINDWIRE_E2E_REQUIRED) assert.fail(reason);
-    t.skip(reason);
-    return;
-  }
-  const folder = await mkdtemp(join(tmpdir(), "mindwire-e2e-"));
-  const server = new MindwireServer(folder);
+  const run = await startE2E(t, "e2e");
+  if (run === undefined) return;
+  const { server, api } = run;
   let client: MindwireClient | undefined;
   try {
-    await server.migrate();
-    await server.start();
-    const api = new Api(server.url);
     const token = await api.signUp(`e2e-${Date.now()}@example.com`, "correct-horse-battery");
 
     const sent = new Map<string, string>(); // "event_type:id" -> phase
@@ -149,7 +138,6 @@ test("no event is missed or repeated across a server restart and a network drop"
     throw error;
   } finally {
     client?.close();
-    await server.stop();
-    await rm(folder, { recursive: true, force: true });
+    await run.stop();
   }
 });

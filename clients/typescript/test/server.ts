@@ -1,10 +1,14 @@
 // A real Mindwire for the end-to-end test: `mindwire migrate` then `mindwire serve` on a free
 // port with a SQLite file in a temporary folder, and the few REST calls the test makes.
 
+import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -139,4 +143,43 @@ export class Api {
     }
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
+}
+
+/** A migrated, started server in a temporary folder of its own, and a way to clean it up. */
+export interface E2ERun {
+  server: MindwireServer;
+  api: Api;
+  /** Stop the server and delete its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start an end-to-end run, or skip the test when there is no `mindwire` to run (a failure
+ * instead when `MINDWIRE_E2E_REQUIRED` is set, as `make test` sets it).
+ */
+export async function startE2E(
+  t: TestContext,
+  name: string,
+  settings: Record<string, string> = {},
+): Promise<E2ERun | undefined> {
+  if (!mindwireAvailable()) {
+    const reason = `no mindwire at ${MINDWIRE_BIN} (set MINDWIRE_BIN)`;
+    if (process.env.MINDWIRE_E2E_REQUIRED) assert.fail(reason);
+    t.skip(reason);
+    return undefined;
+  }
+  const folder = await mkdtemp(join(tmpdir(), `mindwire-${name}-`));
+  const server = new MindwireServer(folder, settings);
+  const stop = async () => {
+    await server.stop();
+    await rm(folder, { recursive: true, force: true });
+  };
+  try {
+    await server.migrate();
+    await server.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { server, api: new Api(server.url), stop };
 }
