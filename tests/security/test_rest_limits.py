@@ -227,7 +227,7 @@ async def test_a_lone_surrogate_anywhere_is_422_never_500(api, alice, admin, sta
     note = await api.post(
         "/api/mental-notes", json={"title": "x", "content": "x"}, headers=admin.headers
     )
-    ids = {"log_id": log["id"], "note_id": note.json()["id"]}
+    ids = {"log_id": log["id"], "note_id": note.json()["id"], "user_id": alice.id}
     operations = _json_bodies((await api.get("/openapi.json")).json())
     assert len(operations) >= 6
     statuses: Counter[int] = Counter()
