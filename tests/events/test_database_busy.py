@@ -68,9 +68,7 @@ async def test_a_subscription_without_a_free_connection_is_told_to_retry(
         assert again["ok"] is True
 
 
-async def test_a_connect_without_a_free_connection_gets_connect_error(
-    live_server_factory, alice
-):
+async def test_a_connect_without_a_free_connection_gets_connect_error(live_server_factory, alice):
     # The CONNECT waits for the pool longer than the CONNECT timeout: it is answered anyway.
     server = live_server_factory(**BUSY, socket_connect_timeout_seconds=POOL_TIMEOUT / 4)
     client = socketio.AsyncClient(reconnection=False)
