@@ -11,6 +11,7 @@ result by itself).
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
@@ -25,8 +26,8 @@ class SharedReads:
         shared = SharedReads()
         batch = await shared.run(("read", rooms, after, limit), lambda: read_batch(...))
 
-    A failure reaches every caller that shared the read. A caller that is cancelled does not
-    cancel the read for the others (it runs in its own task until it ends).
+    A failure reaches every caller that shared the read, each as its own copy. A caller that
+    is cancelled does not cancel the read for the others (it runs in its own task).
     """
 
     def __init__(self) -> None:
@@ -40,7 +41,11 @@ class SharedReads:
             pending = asyncio.ensure_future(self._lead(key, read))
             pending.add_done_callback(_retrieve)  # every sharer may have been cancelled
             self._in_flight[key] = pending
-        result: T = await asyncio.shield(pending)
+        await asyncio.wait([pending])  # a cancelled caller leaves the read running
+        failure = pending.exception()
+        if failure is not None:
+            raise _own_copy(failure) from failure
+        result: T = pending.result()
         return result
 
     async def _lead(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
@@ -49,6 +54,15 @@ class SharedReads:
             return await read()
         finally:
             del self._in_flight[key]  # ends sharing: the next caller reads anew
+
+
+def _own_copy(failure: BaseException) -> BaseException:
+    """The failure, once per caller: raising one exception object in a thousand tasks would
+    grow its traceback by each of them (and logging each would cost all of it)."""
+    try:
+        return copy.copy(failure).with_traceback(None)
+    except Exception:  # an exception that cannot be rebuilt from its arguments
+        return RuntimeError(f"a shared read failed: {failure!r}")
 
 
 def _retrieve(done: asyncio.Future[Any]) -> None:
