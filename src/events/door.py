@@ -141,6 +141,8 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         self._closing: set[asyncio.Task[None]] = set()
         self.connect_replies: dict[str, dict[str, Any]] = {}
         """What a connect handler adds to its socket's CONNECT reply (the recovery `pid`)."""
+        self._connecting: set[str] = set()
+        """Sessions whose CONNECT is being handled (waiting for the database, say)."""
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -155,7 +157,11 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         return None
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        await super()._handle_connect(eio_sid, namespace, data)
+        self._connecting.add(eio_sid)
+        try:
+            await super()._handle_connect(eio_sid, namespace, data)
+        finally:
+            self._connecting.discard(eio_sid)
         namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is not None and self.manager.is_connected(sid, namespace):
@@ -173,6 +179,13 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     def _connect_timed_out(self, eio_sid: str) -> None:
+        if eio_sid in self._connecting:
+            # The client sent its CONNECT; the server is slow to answer it (a reconnect storm
+            # waiting for the database): it gets its answer, never a silent close. Checked
+            # again later, in case the CONNECT is refused and the session then idles.
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.door.connect_timeout, self._connect_timed_out, eio_sid)
+            return
         if self.pending.settle(eio_sid):
             why = f"no Socket.IO CONNECT within {self.door.connect_timeout:g}s"
             self._spawn(self.close_session(eio_sid, CONNECT_TIMEOUT, why, level=logging.INFO))

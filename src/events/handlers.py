@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from src.core.echo import safe_text
+from src.core.outages import RETRY_AFTER_SECONDS, is_outage
 from src.events.errors import SocketError
 from src.events.rooms import RoomError, Viewer
 from src.events.schemas import AckError, ErrorAck, ErrorCode, ErrorEvent, EventType
@@ -133,7 +134,10 @@ class EventHandlerRegistry:
             return await self.reject(event, SocketError(exc.code, exc.message), context)
         except SocketError as exc:
             return await self.reject(event, exc, context)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # no free database connection in time, or none at all
+                self.logger.warning("handler for %r: database unavailable: %s", event, exc)
+                return await self.reject(event, _unavailable(), context)
             trace_id = uuid.uuid4().hex
             self.logger.exception("handler for %r failed (trace_id=%s)", event, trace_id)
             error = SocketError(
@@ -164,3 +168,12 @@ class EventHandlerRegistry:
         return ErrorAck(error=AckError(code=error.code, message=error.message)).model_dump(
             mode="json"
         )
+
+
+def _unavailable() -> SocketError:
+    """A refusal the client retries, as REST answers 503 with `Retry-After`."""
+    return SocketError(
+        ErrorCode.UNAVAILABLE,
+        "the database is busy or unavailable; nothing was changed, retry shortly",
+        {"retry_after": RETRY_AFTER_SECONDS},
+    )

@@ -72,6 +72,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     TOKEN_EXPIRED = "token_expired"
     UNAUTHORIZED = "unauthorized"
+    UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import socketio
 from pydantic import BaseModel
@@ -19,8 +19,10 @@ from src.core.metrics import Metrics
 from src.events.log import EventLog, LoggedEvent, log_position
 from src.events.rooms import RoomPolicy
 from src.events.schemas import EventMeta, SocketEvent
+from src.events.shared_reads import SharedReads
 
 logger = logging.getLogger("mindwire.events")
+T = TypeVar("T")
 
 REPLAY_BATCH = 200
 """Events a replay reads from the log at once: what one replay waiting for its reader holds
@@ -52,6 +54,8 @@ class SocketService:
         self.event_log = event_log
         self.rooms = rooms
         self.metrics = metrics
+        self.shared_reads = SharedReads()
+        """Replays of the same rooms from the same id at once read each batch once."""
         self.committed: Callable[[int], Awaitable[None]] = _nothing
         """Awaited after each event commit; `build_services` (`src/app/build.py`) points it at
         `EventRelay.committed` (the relay delivers through this service: one must come second)."""
@@ -208,15 +212,11 @@ class SocketService:
         manager = self.sio.manager
         outbox = manager.outbox
         replayed = 0
-        async with self.sessionmaker() as session:
-            complete = await self.event_log.is_complete_after(session, since)
+        complete = await self._shared(("complete", since), self._is_complete_after, since)
+        key = tuple(sorted(set(rooms)))
         cursor = since
         while True:
-            # A session per batch: a replay waiting for a slow reader holds no connection.
-            async with self.sessionmaker() as session:
-                batch = await self.event_log.read(
-                    session, rooms, after=cursor, limit=REPLAY_BATCH, all_rooms=True
-                )
+            batch = await self._shared(("read", key, cursor), self._read_batch, key, cursor)
             for logged in batch:
                 if outbox is not None and not await outbox.drain(sid):
                     return replayed, complete  # closed: it resubscribes with `since`
@@ -228,6 +228,29 @@ class SocketService:
                 break
             cursor = batch[-1].meta.event_id
         return replayed, complete
+
+    async def _shared(
+        self, key: tuple[Any, ...], read: Callable[..., Awaitable[T]], *args: Any
+    ) -> T:
+        """`read(*args)` shared with the replays asking the same at the same time.
+
+        The key holds the live position now: every event at or below it was committed before
+        any read started at that position, so a shared read sees all that a read of its own
+        would have to (what a replay must send; later events come live).
+        """
+        position = int(self.sio.manager.live_through)
+        return await self.shared_reads.run((*key, position), lambda: read(*args))
+
+    async def _is_complete_after(self, since: int) -> bool:
+        async with self.sessionmaker() as session:
+            return await self.event_log.is_complete_after(session, since)
+
+    async def _read_batch(self, rooms: tuple[str, ...], after: int) -> list[LoggedEvent]:
+        # A session per batch: a replay waiting for a slow reader holds no connection.
+        async with self.sessionmaker() as session:
+            return await self.event_log.read(
+                session, list(rooms), after=after, limit=REPLAY_BATCH, all_rooms=True
+            )
 
 
 async def _nothing(event_id: int) -> None:  # noqa: ARG001

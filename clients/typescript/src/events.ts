@@ -35,6 +35,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "too_many_subscriptions",
   "token_expired",
   "unauthorized",
+  "unavailable",
   "internal_error",
 ];
 
@@ -71,6 +72,7 @@ export type ErrorCode =
   | "too_many_subscriptions"
   | "token_expired"
   | "unauthorized"
+  | "unavailable"
   | "internal_error";
 
 export interface ErrorEvent {
