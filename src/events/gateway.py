@@ -170,13 +170,20 @@ class SocketGateway:
         """Join the restored rooms and replay every event after the client's offset, then
         let the held live events go (`join_and_replay`: in id order, each once)."""
         rooms = [user_room(viewer.user_id), *resumption.rooms]
+        failure: Exception | None = None
         try:
             assert resumption.after is not None
             await self.service.join_and_replay(sid, rooms, resumption.after)
-        except Exception:
-            logger.exception("replay of recovered socket %s failed", sid)
+        except Exception as exc:  # e.g. no free database connection in a reconnect storm
+            failure = exc
         finally:
             await self.service.sio.manager.release(sid)
+        if failure is not None:
+            # The client counts itself recovered: carrying on would lose what the replay did
+            # not send. Its session and offset are unchanged, so it recovers again.
+            logger.warning("replay of recovered socket %s failed (%r): closing it", sid, failure)
+            await self._drop_transport(sid)
+            return
         if self.recovery is not None and sid in self._clients:
             self.recovery.track(sid, resumption, restored=True)
             await self._rooms_changed(sid)
@@ -201,6 +208,13 @@ class SocketGateway:
             logger.warning("presence: could not count user %s's connections: %s", user_id, exc)
             return False
         return open_now >= self.limits.max_connections_per_user
+
+    async def _drop_transport(self, sid: str) -> None:
+        """Close the connection under `sid` without a Socket.IO DISCONNECT: the client sees a
+        lost transport and reconnects by itself (after `io server disconnect` it would not)."""
+        eio_sid = self.service.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.service.sio.eio.disconnect(eio_sid)
 
     def _transport_closed(self, sid: str) -> bool:
         """Whether the Engine.IO connection behind `sid` has already gone."""

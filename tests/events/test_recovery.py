@@ -263,3 +263,46 @@ async def test_a_recovered_session_keeps_its_rooms_for_the_next_drop(live_url, a
         assert [data["id"] for data, _meta, _offset in events] == missed
         offset = events[-1][2]
     await client.disconnect()
+
+
+async def _fail_the_next_replay(service: Any) -> None:
+    """Make the server's next `join_and_replay` fail as a pool timeout would (on its loop)."""
+    replay = service.join_and_replay
+
+    async def failing(*_args: Any, **_kwargs: Any) -> Any:
+        service.join_and_replay = replay
+        raise TimeoutError("QueuePool limit reached (injected)")
+
+    service.join_and_replay = failing
+
+
+async def test_a_recovery_whose_replay_fails_is_closed_and_recovers_on_the_next_try(
+    live_server, api, alice
+):
+    url = live_server.url
+    client, recorder = await open_socket(url, {"token": alice.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    await write_logs(api, alice, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid
+    await drop(client)
+    missed = await write_logs(api, alice, 3, "missed")
+    await live_server.run_on_server(_fail_the_next_replay(live_server.services.socket_service))
+
+    auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}
+    unlucky, unlucky_events = await open_socket(url, auth)
+    closed = asyncio.Event()
+    unlucky.on("disconnect", lambda *_reason: closed.set())
+    # Closed under it (a lost transport, so a socket.io-client reconnects by itself), having
+    # been sent none of what it missed: it does not believe it is up to date.
+    await asyncio.wait_for(closed.wait(), 10)
+    assert unlucky.pid == pid
+    assert unlucky_events.of("memory_log_created") == []
+
+    again, replay = await open_socket(url, auth)  # the same pid and offset: recovered now
+    try:
+        assert again.pid == pid
+        events = await replay.wait("memory_log_created", 3)
+        assert [data["id"] for data, _meta, _offset in events] == missed
+    finally:
+        await again.disconnect()
