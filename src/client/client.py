@@ -30,7 +30,7 @@ from src.client.callbacks import (
 from src.client.dispatch import Dispatcher
 from src.client.errors import ClientClosedError, ConnectError, SubscribeError, require_aiohttp
 from src.client.events import ROOM_EVENT_TYPES, carries, parse_room_event
-from src.client.subscriptions import RoomHandler, SeenIds, Subscription
+from src.client.subscriptions import RoomHandler, SeenIds, Subscription, UnclaimedEvents
 from src.client.tokens import TokenSource, can_refresh, current_token, send_refreshed_token
 from src.events.schemas import (
     ErrorAck,
@@ -80,6 +80,7 @@ class MindwireClient:
         self._transports = list(transports)
         self._subscriptions: dict[str, Subscription] = {}
         self._seen = SeenIds()
+        self._unclaimed = UnclaimedEvents()
         self._dispatcher = Dispatcher(on_handler_error)
         self._connect_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,6 +148,13 @@ class MindwireClient:
             raise ValueError(f"already subscribed to {room!r}")
         self._dispatcher.start()
         subscription = Subscription(room, handler, since=since, floor=self._seen.newest)
+        if since is not None:
+            early, whole = self._unclaimed.claim(partial(carries, room), since)
+            for event in early:
+                self._seen.add(event.event_id)
+            subscription.take_early(early)
+            self.stats.delivered += len(early)
+            subscription.incomplete = not whole
         self._subscriptions[room] = subscription
         if self.connected:
             self._sync(subscription)
@@ -220,6 +228,8 @@ class MindwireClient:
         self._seen.observe(event.event_id)
         targets = [s for s in self._subscriptions.values() if carries(s.room, event)]
         if not targets:
+            if event.event_id not in self._seen.ids:
+                self._unclaimed.keep(event)
             return
         if not self._seen.add(event.event_id):
             self.stats.duplicates += 1
@@ -282,6 +292,9 @@ class MindwireClient:
         for event in subscription.acknowledged(self._seen.newest):
             self._dispatcher.put(subscription, event)
         self.stats.replayed += parsed.replayed
+        if subscription.incomplete:  # some early events were dropped unkept
+            subscription.incomplete = False
+            parsed = parsed.model_copy(update={"complete": False})
         if not parsed.complete and self._on_incomplete is not None:
             try:
                 await maybe_await(self._on_incomplete(room, parsed))

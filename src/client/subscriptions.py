@@ -9,6 +9,7 @@ over once is never handed over again.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ RoomHandler = Callable[[RoomEvent], Awaitable[None] | None]
 
 SEEN_LIMIT = 10_000
 """Ids kept for the repeat filter before the ones no replay can bring again are forgotten."""
+
+UNCLAIMED_LIMIT = 1_000
+"""Room events no subscription carried, kept for a room subscribed a moment later."""
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Subscription:
     """The newest id received while a (re)subscription waited for its ack."""
     held: list[RoomEvent] = field(default_factory=list)
     """Events received while a (re)subscription waited for its ack, handed over at the ack."""
+    incomplete: bool = False
+    """Events the socket got before the room was subscribed may have been dropped unkept."""
     syncing: bool = False
     generation: int = 0
     """Bumped by every (re)subscription, so the late ack of an older one is ignored."""
@@ -66,6 +72,14 @@ class Subscription:
             return False
         self.since = event_id if self.since is None else max(self.since, event_id)
         return True
+
+    def take_early(self, events: list[RoomEvent]) -> None:
+        """Events of the room the socket got before it was subscribed, newer than `since`:
+        handed over at the first ack, in id order with the replayed ones."""
+        self.held.extend(events)
+        if events:
+            newest = max(event.event_id for event in events)
+            self.pending = newest if self.pending is None else max(self.pending, newest)
 
     def start_sync(self) -> tuple[int, int | None]:
         """Begin a (re)subscription: its generation and the `since` to send (None: no replay)."""
@@ -112,3 +126,31 @@ class SeenIds:
             return
         floor = min((s.resume_from or 0 for s in subscriptions), default=0)
         self.ids = {event_id for event_id in self.ids if event_id > floor}
+
+
+@dataclass
+class UnclaimedEvents:
+    """The newest room events that no subscription carried when they arrived.
+
+    The server sends a socket each event once, whichever of its rooms carries it, and a replay
+    skips what the socket already has: an event that came through `user_{id}` before its room
+    was subscribed is not replayed, so the client keeps it for that subscription.
+    """
+
+    events: deque[RoomEvent] = field(default_factory=deque)
+    dropped_through: int = 0
+    """The newest id pushed out past `limit`: a room subscribed from before it may miss one."""
+    limit: int = UNCLAIMED_LIMIT
+
+    def keep(self, event: RoomEvent) -> None:
+        self.events.append(event)
+        if len(self.events) > self.limit:
+            dropped = self.events.popleft()
+            self.dropped_through = max(self.dropped_through, dropped.event_id)
+
+    def claim(
+        self, carried: Callable[[RoomEvent], bool], since: int
+    ) -> tuple[list[RoomEvent], bool]:
+        """The kept events after `since` that `carried` accepts, and whether none was dropped."""
+        events = [e for e in self.events if e.event_id > since and carried(e)]
+        return events, self.dropped_through <= since

@@ -200,3 +200,28 @@ async def test_arguments_after_meta_are_ignored(live_server, alice):
         assert client.stats.duplicates == 1
     assert logs[0].event_id == 10**9 and isinstance(logs[0].payload, MemoryLogEvent)
     assert errors[0].code == ErrorCode.RATE_LIMITED
+
+
+async def test_a_log_that_arrived_before_its_room_was_subscribed_is_handed_over_once(
+    live_server, api, alice
+):
+    """Load a list, write, then subscribe from the list's position: the log's event reached the
+    socket through `user_{id}` first, so the server does not replay it; the client kept it."""
+    logs: list[RoomEvent] = []
+    notes: list[RoomEvent] = []
+    async with MindwireClient(live_server.url, token=alice.token) as client:
+        await client.subscribe("mental_notes", collect(notes))
+        listed = await api.get("/api/memory-logs", headers=alice.headers)
+        position = listed.json()["position"]
+        created = await api.post("/api/memory-logs", json={"content": "a"}, headers=alice.headers)
+        await api.post("/api/mental-notes", json={"title": "barrier"}, headers=alice.headers)
+        # Events reach a socket in id order: with the note here, the log came before it.
+        await wait_until("the barrier note", lambda: len(notes) == 1)
+        ack = await client.subscribe("memory_logs", collect(logs), since=position)
+        await wait_until("the log", lambda: len(logs) >= 1)
+        await api.post("/api/mental-notes", json={"title": "second barrier"}, headers=alice.headers)
+        await wait_until("the second barrier note", lambda: len(notes) == 2)
+
+    assert ack.replayed == 0  # the server had sent it once already
+    assert ack.complete
+    assert [event.payload.id for event in logs] == [created.json()["id"]]  # type: ignore[attr-defined]

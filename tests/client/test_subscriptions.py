@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from src.client.events import RoomEvent, carries
-from src.client.subscriptions import SeenIds, Subscription
+from src.client.subscriptions import SeenIds, Subscription, UnclaimedEvents
 from src.events.schemas import EventMeta, EventType, MemoryLogEvent, UserStatusChangedEvent
 
 NOW = datetime.now(UTC)
@@ -59,3 +59,19 @@ def test_a_user_room_carries_only_its_user_s_events() -> None:
     event = RoomEvent(EventType.USER_STATUS_CHANGED, status, meta)
     assert carries("admin", event) and carries("user_7", event)
     assert not carries("no_such_room", event)
+
+
+async def test_early_events_join_the_replay_in_id_order_and_a_dropped_one_is_reported() -> None:
+    unclaimed = UnclaimedEvents(limit=3)
+    for event_id in (2, 4, 5, 8):  # 2 is pushed out by the fourth
+        unclaimed.keep(log_event(event_id))
+    early, whole = unclaimed.claim(lambda event: event.event_id != 5, since=3)
+    assert [event.event_id for event in early] == [4, 8] and whole
+    assert not unclaimed.claim(lambda _event: True, since=1)[1]  # 2 may have been its
+
+    subscription = Subscription("memory_logs", lambda _event: None, since=3)
+    subscription.take_early(early)
+    subscription.start_sync()
+    assert subscription.receive(log_event(6)) is False  # replayed, held till the ack
+    assert [event.event_id for event in subscription.acknowledged(newest_seen=8)] == [4, 6, 8]
+    assert subscription.since == 8

@@ -42,6 +42,11 @@ interface Subscription {
   floor: number | undefined;
   /** Events that arrived while a (re)subscription was waiting for its ack. */
   pending: number | undefined;
+  /** Events the socket received before the room was subscribed, newer than its `since`, in id
+   * order: handed over in their place among the replayed ones, the rest at the ack. */
+  early: RoomEvent[];
+  /** Some events the socket got before the room was subscribed were no longer kept. */
+  incomplete: boolean;
   syncing: boolean;
   /** Bumped by every (re)subscription, so a late ack of an older one is ignored. */
   generation: number;
@@ -52,6 +57,8 @@ interface Subscription {
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 const DEFAULT_REFRESH_AHEAD_SECONDS = 60;
 const SEEN_LIMIT = 10_000;
+/** Room events no subscription carried, kept for a room subscribed a moment later. */
+const UNCLAIMED_LIMIT = 1_000;
 
 /** Connect to Mindwire at `url` (e.g. `http://127.0.0.1:8000`) as the token's user. */
 export function connect(url: string, options: ConnectOptions): MindwireClient {
@@ -78,6 +85,11 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   const subscriptions = new Map<Room, Subscription>();
   const seen = new Set<number>();
   let newestSeen: number | undefined;
+  // The server sends a socket each event once, whichever of its rooms carries it, and a replay
+  // skips what the socket already has: an event that came through `user_{id}` before its room
+  // was subscribed is not replayed. So such events wait here (the newest UNCLAIMED_LIMIT).
+  const unclaimed: RoomEvent[] = [];
+  let unclaimedDroppedThrough = 0;
   const stats: ClientStats = { delivered: 0, duplicates: 0, replayed: 0, resubscriptions: 0 };
 
   socket.on("connect", () => {
@@ -111,26 +123,62 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
   function onRoomEvent(type: string, payload: unknown, meta: EventMeta): void {
     const id = meta.event_id;
     newestSeen = Math.max(newestSeen ?? id, id);
+    const event = { type, payload, meta } as RoomEvent;
     const targets = [...subscriptions.values()].filter((s) => carries(s.room, type, payload));
-    if (targets.length === 0) return;
+    if (targets.length === 0) {
+      if (!seen.has(id)) keepUnclaimed(event);
+      return;
+    }
     if (seen.has(id)) {
       stats.duplicates += 1;
       return;
     }
     seen.add(id);
-    const event = { type, payload, meta } as RoomEvent;
     for (const subscription of targets) {
-      if (subscription.syncing) subscription.pending = Math.max(subscription.pending ?? id, id);
-      else advance(subscription, id);
-      stats.delivered += 1;
-      try {
-        subscription.handler(event);
-      } catch (error) {
-        if (options.onHandlerError) options.onHandlerError(error, event);
-        else console.error(`mindwire: the handler of ${subscription.room} failed`, error);
-      }
+      handOverEarly(subscription, id);
+      handOver(subscription, event);
     }
     if (seen.size > SEEN_LIMIT) forgetOldIds();
+  }
+
+  function handOver(subscription: Subscription, event: RoomEvent): void {
+    const id = event.meta.event_id;
+    if (subscription.syncing) subscription.pending = Math.max(subscription.pending ?? id, id);
+    else advance(subscription, id);
+    stats.delivered += 1;
+    try {
+      subscription.handler(event);
+    } catch (error) {
+      if (options.onHandlerError) options.onHandlerError(error, event);
+      else console.error(`mindwire: the handler of ${subscription.room} failed`, error);
+    }
+  }
+
+  function keepUnclaimed(event: RoomEvent): void {
+    unclaimed.push(event);
+    if (unclaimed.length > UNCLAIMED_LIMIT) {
+      const dropped = unclaimed.shift() as RoomEvent;
+      unclaimedDroppedThrough = Math.max(unclaimedDroppedThrough, dropped.meta.event_id);
+    }
+  }
+
+  /** The kept events `room` carries after `since`; false when some may have been dropped. */
+  function claimEarly(room: Room, since: number): { events: RoomEvent[]; whole: boolean } {
+    const events = unclaimed
+      .filter((e) => e.meta.event_id > since && carries(room, e.type, e.payload))
+      .sort((a, b) => a.meta.event_id - b.meta.event_id);
+    for (const event of events) seen.add(event.meta.event_id);
+    return { events, whole: unclaimedDroppedThrough <= since };
+  }
+
+  /** Hand over the early events older than `before` (all of them when it is undefined). */
+  function handOverEarly(subscription: Subscription, before?: number): void {
+    while (subscription.early.length > 0) {
+      const next = subscription.early[0] as RoomEvent;
+      if (before !== undefined && next.meta.event_id >= before) return;
+      subscription.early.shift();
+      handOver(subscription, next);
+    }
   }
 
   /** Ids no future replay can repeat: at or below every room's `since`. */
@@ -172,6 +220,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
       first?.reject(new Error(`subscribe ${room}: ${ack.error.code}: ${ack.error.message}`));
       return;
     }
+    handOverEarly(subscription);
     subscription.syncing = false;
     if (subscription.pending !== undefined) advance(subscription, subscription.pending);
     subscription.pending = undefined;
@@ -182,7 +231,8 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     subscription.resumes = true;
     subscription.floor ??= newestSeen;
     stats.replayed += ack.replayed;
-    if (!ack.complete) options.onIncomplete?.(room);
+    if (!ack.complete || subscription.incomplete) options.onIncomplete?.(room);
+    subscription.incomplete = false;
     first?.resolve(ack);
   }
 
@@ -199,6 +249,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
       }
       return new Promise<SubscribeAck>((resolve, reject) => {
         const since = opts?.since ?? cursors.load(room);
+        const early = since === undefined ? { events: [], whole: true } : claimEarly(room, since);
         const subscription: Subscription = {
           room,
           handler: handler as (event: RoomEvent) => void,
@@ -206,6 +257,8 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
           resumes: since !== undefined,
           floor: newestSeen,
           pending: undefined,
+          early: early.events,
+          incomplete: !early.whole,
           syncing: false,
           generation: 0,
           sent: false,

@@ -116,6 +116,37 @@ test("events that arrive before the ack do not move since until the ack comes", 
   );
 });
 
+test("an event that came through user_{id} before its room was subscribed is handed over in order", async () => {
+  const { server, client, received, ids } = setup();
+  server.socket.open();
+  server.joined.add("user_1");
+  server.publish("memory_log_created", log(1), "memory_logs"); // not joined yet: only logged
+  // The real server sends each event once per socket: this one comes through user_1 now, and
+  // the memory_logs replay below skips it (the fake's replay reads memory_logs alone).
+  server.publish("memory_log_created", log(2), "user_1");
+  server.publish("memory_log_created", log(3), "memory_logs");
+  const ack = await client.subscribe("memory_logs", (event) => received.push(event), { since: 0 });
+  assert.equal(ack.replayed, 2);
+  assert.deepEqual(ids(), [1, 2, 3]);
+  assert.equal(client.lastEventId("memory_logs"), 3);
+  server.publish("memory_log_created", log(4), "memory_logs");
+  assert.deepEqual(ids(), [1, 2, 3, 4]);
+});
+
+test("a subscription from before the kept early events is reported incomplete", async () => {
+  const incomplete: Room[] = [];
+  const { server, client } = setup({ onIncomplete: (room) => incomplete.push(room) });
+  server.socket.open();
+  server.joined.add("user_1");
+  for (let i = 0; i < 1_001; i += 1) {
+    server.publish("user_status_changed", { user_id: 1, status: "online" }, "user_1");
+  }
+  await client.subscribe("memory_logs", () => {}, { since: 1 }); // event 1 was dropped: fine
+  assert.deepEqual(incomplete, []);
+  await client.subscribe("mental_notes", () => {}, { since: 0 }); // event 1 may be missing
+  assert.deepEqual(incomplete, ["mental_notes"]);
+});
+
 test("a refused subscription rejects, is reported, and is not sent again", async () => {
   const errors: string[] = [];
   const { server, client } = setup({

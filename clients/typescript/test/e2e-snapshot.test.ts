@@ -66,3 +66,46 @@ test("a list and the events after its position meet without a gap or a repeat", 
     await run.stop();
   }
 });
+
+test("a log written after the list but before the subscription arrives once", {
+  timeout: 60_000,
+}, async (t) => {
+  // The socket is in user_{id} from its connect, so the server sends it this log's event before
+  // memory_logs is subscribed, and the replay from the list's position then skips it: the
+  // client must hand it over from what it kept.
+  const run = await startE2E(t, "e2e-snapshot-early");
+  if (run === undefined) return;
+  const { server, api } = run;
+  let client: MindwireClient | undefined;
+  try {
+    const token = await api.signUp(`early-${Date.now()}@example.com`, "correct-horse-battery");
+    client = connect(server.url, { token });
+    await waitFor("the connection", () => client?.socket.connected === true);
+    const arrived: number[] = [];
+    client.socket.onAny((event: string, _payload: unknown, meta: { event_id?: number }) => {
+      if (event === "memory_log_created" && typeof meta?.event_id === "number") {
+        arrived.push(meta.event_id);
+      }
+    });
+    type Page = { items: MemoryLogEvent[]; position: number };
+    const list = await api.call<Page>("GET", "/api/memory-logs?limit=100");
+    const log = await api.call<MemoryLogEvent>("POST", "/api/memory-logs", { content: "x" }, 201);
+    await waitFor("the event through user_{id}", () => arrived.some((id) => id > list.position));
+    const created: number[] = [];
+    const ack = await client.subscribe(
+      "memory_logs",
+      (event) => {
+        if (event.type === "memory_log_created") created.push(event.payload.id);
+      },
+      { since: list.position },
+    );
+    assert.equal(ack.replayed, 0, "the server sent it once, through user_{id}");
+    assert.deepEqual(created, [log.id]);
+  } catch (error) {
+    console.error(`mindwire serve output:\n${server.log}`);
+    throw error;
+  } finally {
+    client?.close();
+    await run.stop();
+  }
+});
