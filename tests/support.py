@@ -1,4 +1,5 @@
-"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes.
+"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes, and a
+bounded wait for a condition.
 
 The live server, test users and recording socket clients live in the package (`src.testing`,
 Mindwire's pytest plugin) and are re-exported here for the tests that import them from here."""
@@ -10,6 +11,7 @@ import hashlib
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ __all__ = [
     "refusal_message",
     "run_mindwire",
     "stop_process",
+    "wait_until",
 ]
 
 
@@ -127,3 +130,16 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=15)
+
+
+async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll `ready` until it holds (what must happen), failing after `timeout` seconds.
+
+    For what must happen; never for what must not (that needs a barrier: tests/events/barrier.py).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            while not ready():  # noqa: ASYNC110  (polls state that socket callbacks change)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None

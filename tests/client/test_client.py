@@ -22,7 +22,8 @@ from src.events.schemas import (
     SubscribeAck,
     UserStatusChangedEvent,
 )
-from tests.client.support import Gate, Tally, drop_network, wait_until
+from tests.client.support import Gate, Tally, drop_network
+from tests.support import wait_until
 
 
 def collect(events: list[RoomEvent]):
