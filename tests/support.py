@@ -1,5 +1,5 @@
-"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes, and a
-bounded wait for a condition.
+"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes, a
+bounded wait for a condition, and a clock the test moves.
 
 The live server, test users and recording socket clients live in the package (`src.testing`,
 Mindwire's pytest plugin) and are re-exported here for the tests that import them from here."""
@@ -12,18 +12,21 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 
+from src.core.clock import utcnow
 from src.core.config import Settings
 from src.testing.clients import Received, RecordingClient, SocketFactory
 from src.testing.server import LiveServer
 from src.testing.users import TestUser, UserFactory
 
 __all__ = [
+    "Clock",
     "LiveServer",
     "Received",
     "RecordingClient",
@@ -35,6 +38,7 @@ __all__ = [
     "refusal_message",
     "run_mindwire",
     "stop_process",
+    "use_clock",
     "wait_until",
 ]
 
@@ -143,3 +147,27 @@ async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0
                 await asyncio.sleep(0.02)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+class Clock:
+    """A clock the test moves by hand (for `EventLog(clock=...)`): retention is checked without
+    waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def use_clock(live_server: LiveServer, clock: Clock) -> None:
+    """Stamp and expire the running server's events by `clock` from now on (its one `EventLog`
+    serves the routes, the relay and the replays)."""
+
+    async def install() -> None:  # on the server's loop, as its services must be used
+        live_server.services.event_log.clock = clock
+
+    await live_server.run_on_server(install())
