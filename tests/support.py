@@ -1,4 +1,5 @@
-"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes.
+"""Helpers of the suite beyond the test kit: the command line, Node, ports, processes, a
+bounded wait for a condition, and a clock the test moves.
 
 The live server, test users and recording socket clients live in the package (`src.testing`,
 Mindwire's pytest plugin) and are re-exported here for the tests that import them from here."""
@@ -10,18 +11,22 @@ import hashlib
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 
+from src.core.clock import utcnow
 from src.core.config import Settings
 from src.testing.clients import Received, RecordingClient, SocketFactory
 from src.testing.server import LiveServer
 from src.testing.users import TestUser, UserFactory
 
 __all__ = [
+    "Clock",
     "LiveServer",
     "Received",
     "RecordingClient",
@@ -33,6 +38,8 @@ __all__ = [
     "refusal_message",
     "run_mindwire",
     "stop_process",
+    "use_clock",
+    "wait_until",
 ]
 
 
@@ -127,3 +134,40 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=15)
+
+
+async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll `ready` until it holds (what must happen), failing after `timeout` seconds.
+
+    For what must happen; never for what must not (that needs a barrier: tests/events/barrier.py).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            while not ready():  # noqa: ASYNC110  (polls state that socket callbacks change)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+class Clock:
+    """A clock the test moves by hand (for `EventLog(clock=...)`): retention is checked without
+    waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def use_clock(live_server: LiveServer, clock: Clock) -> None:
+    """Stamp and expire the running server's events by `clock` from now on (its one `EventLog`
+    serves the routes, the relay and the replays)."""
+
+    async def install() -> None:  # on the server's loop, as its services must be used
+        live_server.services.event_log.clock = clock
+
+    await live_server.run_on_server(install())

@@ -1,5 +1,5 @@
 """What the client tests share: a tally of sent and received events, REST writes that record
-what they expect, a network drop from the client side, and waiting for a condition."""
+what they expect, and a network drop from the client side."""
 
 from __future__ import annotations
 
@@ -11,16 +11,6 @@ from dataclasses import dataclass, field
 import httpx
 
 from src.client import MindwireClient, RoomEvent
-
-
-async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll `ready` until it holds (what must happen), failing after `timeout` seconds."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not ready():  # noqa: ASYNC110  (polls state that socket callbacks change)
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def drop_network(client: MindwireClient) -> None:

@@ -22,7 +22,8 @@ from src.events.schemas import (
     SubscribeAck,
     UserStatusChangedEvent,
 )
-from tests.client.support import Gate, Tally, drop_network, wait_until
+from tests.client.support import Gate, Tally, drop_network
+from tests.support import Clock, use_clock, wait_until
 
 
 def collect(events: list[RoomEvent]):
@@ -117,8 +118,10 @@ async def test_a_refused_room_raises_a_subscribe_error_and_the_client_carries_on
 
 
 async def test_on_incomplete_fires_when_retention_cut_the_gap(live_server_factory, alice):
-    retention = 1
+    retention = 60
     server = live_server_factory(event_retention_seconds=retention)
+    clock = Clock()
+    await use_clock(server, clock)
     incomplete: list[tuple[str, SubscribeAck]] = []
     logs: list[RoomEvent] = []
     gate = Gate(alice.token)
@@ -133,7 +136,7 @@ async def test_on_incomplete_fires_when_retention_cut_the_gap(live_server_factor
         await drop_network(client)
         await wait_until("the drop", lambda: not client.connected)
         await http.post("/api/memory-logs", json={"content": "written while away"})
-        await asyncio.sleep(retention + 0.5)  # that event leaves the retention window
+        clock.advance(retention + 1)  # that event leaves the retention window
         gate.open.set()
         await wait_until("the resubscription's ack", lambda: incomplete != [])
 

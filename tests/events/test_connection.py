@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 import socketio
 
 from src.auth.models import User
+from tests.events.barrier import disconnects_done, settle
 from tests.support import refusal_message
 
 
@@ -40,7 +39,9 @@ async def test_refused_connection_does_not_disturb_others(connect, live_url, ali
     assert ack["timestamp"] == 1
 
 
-async def test_first_connection_sets_online_and_last_sets_offline(connect, alice, admin):
+async def test_first_connection_sets_online_and_last_sets_offline(
+    connect, api, live_server, alice, admin
+):
     watcher = await connect(admin)
     await watcher.call("subscribe_event", {"event_type": "admin"})
 
@@ -51,7 +52,8 @@ async def test_first_connection_sets_online_and_last_sets_offline(connect, alice
     second = await connect(alice)
     await watcher.wait_for("user_status_changed", alice_status("online"))
     await first.close()
-    await asyncio.sleep(0.3)
+    await disconnects_done(live_server, alice.id, 1)
+    await settle(connect, api, admin, watcher)  # a wrong "offline" would be in by now
     assert not [e for e in watcher.events("user_status_changed") if alice_status("offline")(e)]
     await second.close()
     [offline] = await watcher.wait_for("user_status_changed", alice_status("offline"))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from tests.events.barrier import settle
+from tests.support import Clock, use_clock
 
 
 def assert_meta(item, event_type):
@@ -159,15 +161,15 @@ async def test_replay_shows_only_what_the_user_may_see(connect, api, alice, bob,
 
 
 async def test_replay_after_retention_says_incomplete(live_server_factory, connect, alice):
-    short = live_server_factory(event_retention_seconds=1)
+    short = live_server_factory(event_retention_seconds=60)
+    clock = Clock()
+    await use_clock(short, clock)
     sock = await connect(alice, url=short.url)
     await sock.call("subscribe_event", {"event_type": "memory_logs"})
-    import httpx
-
     async with httpx.AsyncClient(base_url=short.url) as http:
         await http.post("/api/memory-logs", json={"content": "old"}, headers=alice.headers)
     [old] = await sock.wait_for("memory_log_created")
-    await asyncio.sleep(1.5)
+    clock.advance(61)  # "old" leaves the retention window
     again = await connect(alice, url=short.url)
     ack = await again.call(
         "subscribe_event", {"event_type": "memory_logs", "since": old.meta["event_id"] - 1}

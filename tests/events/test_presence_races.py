@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 
+from tests.events.barrier import disconnects_done
 from tests.support import RecordingClient
 
 ROUNDS = 30
@@ -21,18 +22,6 @@ async def open_and_close(url, user):
     await client.close()
 
 
-async def settled(live_server, user_id):
-    """Wait until the server counts no connection of `user_id` and its follow-ups are done."""
-    presence, gateway = live_server.services.presence, live_server.services.gateway
-    for _ in range(500):  # disconnects reach the server a moment after the clients close
-        if not await live_server.run_on_server(presence.connections(user_id)):
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError(f"user {user_id} still has connections counted")
-    await live_server.run_on_server(gateway.drain())
-
-
 async def test_a_user_with_no_open_socket_is_offline_after_churn(
     connect, live_server, live_url, alice, admin
 ):
@@ -44,7 +33,7 @@ async def test_a_user_with_no_open_socket_is_offline_after_churn(
             async with asyncio.timeout(60):
                 for _ in range(ROUNDS):
                     await asyncio.gather(*(open_and_close(live_url, alice) for _ in range(TABS)))
-                await settled(live_server, alice.id)
+                await disconnects_done(live_server, alice.id, 0)
                 # Barrier: status events reach the watcher in id order, so once the admin's
                 # own change is in, every status change of alice before it is in too.
                 mark = "busy" if repeat % 2 else "away"

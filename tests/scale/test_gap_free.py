@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.scale.test_workers import logs_received, wait_until
+from tests.scale.test_workers import logs_received
 from tests.scale.workers import NeverMissClient, Worker
 from tests.support import TestUser as User
+from tests.support import wait_until
 
 WRITERS_PER_WORKER = 3
 LOGS_PER_WRITER = 40
@@ -66,7 +67,9 @@ async def test_no_reader_misses_an_event_under_concurrent_writers_and_random_rec
 
     try:
         await wait_until(
-            lambda: all(logs_received(r) >= expected(u) for u, r in readers), timeout=30
+            "every visible log on every reader",
+            lambda: all(logs_received(r) >= expected(u) for u, r in readers),
+            timeout=30,
         )
     finally:
         for _user, reader in readers:

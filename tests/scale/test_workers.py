@@ -6,9 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import redis.asyncio as aioredis
 
+from src.core.config import Settings
+from src.events.presence import RedisPresence
 from tests.scale.workers import NeverMissClient, Worker
-from tests.support import RecordingClient
+from tests.support import RecordingClient, wait_until
 from tests.support import TestUser as User
 
 
@@ -28,10 +31,32 @@ def logs_received(reader: NeverMissClient) -> set[int]:
     }
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110  (polls state that socket callbacks change)
-            await asyncio.sleep(0.05)
+async def connections(settings: Settings, user_id: int) -> int:
+    """The user's open connections, as every worker counts them (in the shared Redis)."""
+    assert settings.redis_url is not None
+    redis = aioredis.from_url(settings.redis_url)
+    try:
+        return await RedisPresence(redis, settings.redis_channel, "test").connections(user_id)
+    finally:
+        await redis.aclose()
+
+
+async def wait_for_connections(settings: Settings, user_id: int, count: int) -> None:
+    async with asyncio.timeout(10):
+        while await connections(settings, user_id) != count:  # noqa: ASYNC110  (polls Redis)
+            await asyncio.sleep(0.02)
+
+
+async def status_barrier(url: str, admin: User, watcher: RecordingClient) -> None:
+    """Change the admin's own status and wait for it: status changes reach a socket in event id
+    order, so every one written before it has reached `watcher` too."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        response = await http.put(
+            "/api/users/me/status", json={"status": "away"}, headers=admin.headers
+        )
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    await watcher.wait_for("user_status_changed", lambda item: item.data == changed)
 
 
 async def recording(url: str, user: User, *rooms: str) -> RecordingClient:
@@ -58,7 +83,7 @@ async def test_an_event_written_on_one_worker_reaches_a_client_on_the_other(
 
 
 async def test_presence_counts_connections_on_every_worker(
-    start_worker: Callable[..., Worker], alice: User, admin: User
+    start_worker: Callable[..., Worker], settings: Settings, alice: User, admin: User
 ) -> None:
     first, second = start_worker(), start_worker()
     watcher = await recording(first.url, admin, "admin")
@@ -74,8 +99,12 @@ async def test_presence_counts_connections_on_every_worker(
         tab_one = await recording(first.url, alice)
         await watcher.wait_for("user_status_changed", lambda e: e.data["user_id"] == alice.id)
         tab_two = await recording(second.url, alice)
+        await wait_for_connections(settings, alice.id, 2)
         await tab_one.close()
-        await asyncio.sleep(1.0)  # time for a wrong "offline" to arrive, if there were one
+        # The first worker has counted the disconnect (one tab left: no status to write), and
+        # a wrong "offline" would have been logged before the barrier.
+        await wait_for_connections(settings, alice.id, 1)
+        await status_barrier(second.url, admin, watcher)
         assert statuses() == ["online"]
         await tab_two.close()
         await watcher.wait_for(
@@ -105,7 +134,9 @@ async def test_a_killed_workers_users_go_offline_unless_connected_elsewhere(
             lambda e: e.data == {**e.data, "user_id": alice.id, "status": "offline"},
             timeout=20,
         )
-        await asyncio.sleep(1.0)
+        # The reaper forgot the dead worker's connections in one step and has written alice's
+        # "offline": a wrong one for bob would have been written before the barrier.
+        await status_barrier(survivor.url, admin, watcher)
         # The survivor's relay resumes after the dead leader's stored cursor, so an event can
         # arrive twice: a client drops repeats by event_id, and so does this check.
         bob_changes = {
@@ -136,7 +167,7 @@ async def test_kill_9_mid_stream_clients_resume_on_the_other_worker_and_lose_not
 
     await write(10)
     writer = asyncio.create_task(write(30))
-    await asyncio.sleep(0.3)
+    await wait_until("the writer to be mid-stream", lambda: len(written) >= 15)
     doomed.kill()  # mid-stream: the writer keeps going on the survivor
     for reader in readers:
         await reader.reconnect(survivor.url)
@@ -144,7 +175,11 @@ async def test_kill_9_mid_stream_clients_resume_on_the_other_worker_and_lose_not
     await write(5)  # after the move: arrive live on the survivor
     try:
         # The survivor takes over the relay lease within PROCESS_TTL_SECONDS of the kill.
-        await wait_until(lambda: all(logs_received(r) >= set(written) for r in readers), 20)
+        await wait_until(
+            "every log on every reader",
+            lambda: all(logs_received(r) >= set(written) for r in readers),
+            timeout=20,
+        )
         for reader in readers:
             missed = set(written) - logs_received(reader)
             assert not missed, f"missed {sorted(missed)}"

@@ -7,7 +7,6 @@ from the database at each request and each connect, never from the token.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import warnings
@@ -183,9 +182,10 @@ async def test_a_demoted_admins_open_socket_loses_its_admin_rooms(
     [created] = await sock.wait_for("memory_log_created")  # its own log, through its own scope
     assert created.data["id"] == own.json()["id"]
     await server.run_on_server(server.services.emitter.emit_notification("still subscribed"))
+    # The barrier: the notification was written after alice's log, and events reach a socket
+    # in id order, so had hers been delivered here it would have arrived first.
     [notification] = await sock.wait_for("notification")  # `notifications` is everyone's
     assert notification.data["message"] == "still subscribed"
-    await asyncio.sleep(0.3)
     assert [e.data["id"] for e in sock.events("memory_log_created")] == [own.json()["id"]]
     ack = await sock.call("subscribe_event", {"event_type": "admin"})
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
