@@ -188,6 +188,9 @@ class MindwireClient:
 
     async def _auth(self) -> dict[str, str]:
         """The CONNECT payload, asked again by python-socketio at every reconnect."""
+        for subscription in self._subscriptions.values():
+            # Events can come before the `connect` handler runs: held, they do not move `since`.
+            subscription.syncing = True
         return {"token": await current_token(self._token)}
 
     def _on_connect(self, *_args: Any) -> None:

@@ -9,8 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.scale.test_workers import logs_received
-from tests.scale.workers import NeverMissClient, Worker
+from tests.scale.workers import Reader, Worker
 from tests.support import TestUser as User
 from tests.support import wait_until
 
@@ -27,9 +26,7 @@ async def test_no_reader_misses_an_event_under_concurrent_writers_and_random_rec
     workers = [start_worker(), start_worker()]
     owners: dict[int, int] = {}  # log id -> owner id
     readers = [
-        (user, NeverMissClient(user.token))
-        for user in (alice, bob, admin)
-        for _ in range(READERS_PER_USER)
+        (user, Reader(user.token)) for user in (alice, bob, admin) for _ in range(READERS_PER_USER)
     ]
     for _user, reader in readers:
         await reader.connect(rng.choice(workers).url)
@@ -51,10 +48,10 @@ async def test_no_reader_misses_an_event_under_concurrent_writers_and_random_rec
         )
     )
 
-    async def churn(reader: NeverMissClient, reader_rng: random.Random) -> None:
+    async def churn(reader: Reader, reader_rng: random.Random) -> None:
         while not writing.done():
-            await asyncio.sleep(reader_rng.uniform(0.0, 0.4))
-            await reader.reconnect(reader_rng.choice(workers).url)
+            await asyncio.sleep(reader_rng.uniform(0.0, 0.4))  # a random moment to leave
+            await reader.move(reader_rng.choice(workers).url)
 
     churners = [
         asyncio.create_task(churn(reader, random.Random(rng.random()))) for _u, reader in readers
@@ -68,20 +65,20 @@ async def test_no_reader_misses_an_event_under_concurrent_writers_and_random_rec
     try:
         await wait_until(
             "every visible log on every reader",
-            lambda: all(logs_received(r) >= expected(u) for u, r in readers),
+            lambda: all(r.log_ids() >= expected(u) for u, r in readers),
             timeout=30,
         )
     finally:
         for _user, reader in readers:
-            await reader.drop()
+            await reader.close()
 
-    lost = sum(len(expected(user) - logs_received(reader)) for user, reader in readers)
-    leaked = sum(len(logs_received(reader) - expected(user)) for user, reader in readers)
+    lost = sum(len(expected(user) - reader.log_ids()) for user, reader in readers)
+    leaked = sum(len(reader.log_ids() - expected(user)) for user, reader in readers)
     print(  # noqa: T201  (the figures of the run, shown with `pytest -s`)
         f"\ngap-free replay: {len(workers)} workers, {len(workers) * WRITERS_PER_WORKER} writers, "
         f"{len(readers)} readers, {len(owners)} logs written, "
         f"{sum(len(expected(u)) for u, _r in readers)} deliveries expected, "
-        f"{sum(r.reconnects for _u, r in readers)} reconnects, events lost: {lost}, "
+        f"{sum(r.moves for _u, r in readers)} moves, events lost: {lost}, "
         f"leaked: {leaked}, out of order: {sum(r.late for _u, r in readers)}"
     )
     assert len(owners) == len(workers) * WRITERS_PER_WORKER * LOGS_PER_WRITER

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from src.core.config import Settings
 from src.events.presence import RedisPresence
-from tests.scale.workers import NeverMissClient, Worker
+from tests.scale.workers import Reader, Worker
 from tests.support import RecordingClient, wait_until
 from tests.support import TestUser as User
 
@@ -23,12 +23,6 @@ async def create_log(url: str, user: User, content: str) -> dict[str, object]:
     assert response.status_code == 201, response.text
     created: dict[str, object] = response.json()
     return created
-
-
-def logs_received(reader: NeverMissClient) -> set[int]:
-    return {
-        item["data"]["id"] for item in reader.seen.values() if item["event"] == "memory_log_created"
-    }
 
 
 async def connections(settings: Settings, user_id: int) -> int:
@@ -155,7 +149,7 @@ async def test_kill_9_mid_stream_clients_resume_on_the_other_worker_and_lose_not
     start_worker: Callable[..., Worker], alice: User
 ) -> None:
     doomed, survivor = start_worker(), start_worker()
-    readers = [NeverMissClient(alice.token) for _ in range(3)]
+    readers = [Reader(alice.token) for _ in range(3)]
     for reader in readers:
         await reader.connect(doomed.url)
     written: list[int] = []
@@ -170,23 +164,23 @@ async def test_kill_9_mid_stream_clients_resume_on_the_other_worker_and_lose_not
     await wait_until("the writer to be mid-stream", lambda: len(written) >= 15)
     doomed.kill()  # mid-stream: the writer keeps going on the survivor
     for reader in readers:
-        await reader.reconnect(survivor.url)
+        await reader.move(survivor.url)
     await writer
     await write(5)  # after the move: arrive live on the survivor
     try:
         # The survivor takes over the relay lease within PROCESS_TTL_SECONDS of the kill.
         await wait_until(
             "every log on every reader",
-            lambda: all(logs_received(r) >= set(written) for r in readers),
+            lambda: all(r.log_ids() >= set(written) for r in readers),
             timeout=20,
         )
         for reader in readers:
-            missed = set(written) - logs_received(reader)
+            missed = set(written) - reader.log_ids()
             assert not missed, f"missed {sorted(missed)}"
             assert reader.late == 0
     finally:
         for reader in readers:
-            await reader.drop()
+            await reader.close()
 
 
 async def test_serve_with_two_workers_on_one_port_delivers_to_every_client(

@@ -1,4 +1,4 @@
-"""Real `mindwire serve` processes for multi-worker tests, and a client that never misses.
+"""Real `mindwire serve` processes for multi-worker tests, and a reader that moves between them.
 
 Each `Worker` is its own OS process on its own port, sharing the test's PostgreSQL database
 and Redis channel with the others, as two hosts behind a load balancer would.
@@ -15,12 +15,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-import socketio
 
-from src.events.rooms import ROOM_EVENTS
+from src.client import MindwireClient, RoomEvent
+from src.events.schemas import EventType, MemoryLogEvent, SubscribeAck
 from tests.scale.private_services import wait_for_port
 from tests.support import free_port, stop_process
 
@@ -78,81 +77,65 @@ class Worker:
 
 
 @dataclass
-class NeverMissClient:
-    """A socket client that follows the replay rules to the letter, as `clients/typescript` does.
+class Reader:
+    """A reader of one room that may land on another worker at each connection, as a client
+    behind a load balancer does: a `MindwireClient` per connection (it follows the resume
+    rules of docs/contract.md), each resuming after the last event its predecessor handed over.
 
-    It keeps the last event id per room and resubscribes with `since` after every reconnect.
-    The id only advances once the (re)subscription is acknowledged: events that arrive before
-    the ack (through the always-joined `user_{id}` room, or a replay cut short) are recorded
-    but do not move the cursor, so a drop at any moment cannot skip an event. Only the events
-    the room carries move it (a status event of `user_{id}` is not replayed with the room).
-    Repeats are dropped by id.
+    It tallies what its handlers got: `late` counts new events older than one already handed
+    over (ones a resume with `since` would have skipped): it must stay 0. Repeats (a relay that
+    resumes after a dead leader's stored cursor sends some events twice) are dropped by id.
     """
 
     token: str
     room: str = "memory_logs"
-    cursor: int = 0
-    seen: dict[int, dict[str, Any]] = field(default_factory=dict)
-    order: list[int] = field(default_factory=list)
-    reconnects: int = 0
+    seen: dict[int, RoomEvent] = field(default_factory=dict)
+    """event id -> the event, in the order handed over."""
+    newest: int = 0
+    moves: int = 0
     incomplete: int = 0
     late: int = 0
-    """New events older than the cursor: ones a resume with `since` would have skipped."""
-    sio: socketio.AsyncClient | None = None
-    _acked: bool = False
-    _pending_max: int = 0
+    client: MindwireClient | None = None
+
+    def _on_event(self, event: RoomEvent) -> None:
+        if event.event_id in self.seen:
+            return  # a repeat that reached a new client: it has not seen the old one's ids
+        if event.event_id < self.newest:
+            self.late += 1
+        self.seen[event.event_id] = event
+        self.newest = max(self.newest, event.event_id)
+
+    def _on_incomplete(self, _room: str, _ack: SubscribeAck) -> None:
+        self.incomplete += 1
 
     async def connect(self, url: str) -> None:
-        sio = socketio.AsyncClient(reconnection=False)
-        self._acked = False
-        self._pending_max = self.cursor
-
-        async def on_any(event: str, *args: Any) -> None:
-            if len(args) == 2 and isinstance(args[1], dict) and "event_id" in args[1]:
-                self._record(event, args[0], args[1]["event_id"])
-
-        sio.on("*", on_any)
-        await sio.connect(
-            url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10
+        client = MindwireClient(url, token=self.token, on_incomplete=self._on_incomplete)
+        self.client = client
+        # The room is registered before the connection opens (`gather` starts its tasks in
+        # order), as it is at a reconnect: an event about the user that comes through
+        # `user_{id}` before the ack is held, not dropped as one no subscription carries (the
+        # replay then skips it: the socket has it).
+        await asyncio.gather(
+            client.subscribe(self.room, self._on_event, since=self.newest), client.connect()
         )
-        self.sio = sio
-        ack = await sio.call(
-            "subscribe_event", {"event_type": self.room, "since": self.cursor}, timeout=30
-        )
-        if not ack.get("ok"):
-            raise AssertionError(f"subscribe failed: {ack}")
-        if not ack.get("complete", True):
-            self.incomplete += 1
-        self.cursor = max(self.cursor, self._pending_max)
-        self._acked = True
 
-    def _record(self, event: str, data: dict[str, Any], event_id: int) -> None:
-        new = event_id not in self.seen
-        if new:
-            self.seen[event_id] = {"event": event, "data": data}
-            self.order.append(event_id)
-        if event not in ROOM_EVENTS[self.room]:
-            # Carried by another room of the socket (`user_{id}`'s status events, `admin`):
-            # that room's ids are not this room's cursor, as in `clients/typescript`.
-            return
-        if new and self._acked and event_id < self.cursor:
-            self.late += 1
-        if self._acked:
-            self.cursor = max(self.cursor, event_id)
-        else:
-            self._pending_max = max(self._pending_max, event_id)
+    async def close(self) -> None:
+        """Disconnect (events not handed over yet are dropped: the next `connect` replays them)."""
+        if self.client is not None:
+            client, self.client = self.client, None
+            await client.close()
 
-    async def drop(self) -> None:
-        """Close the connection abruptly from the client side (a network drop)."""
-        if self.sio is not None:
-            sio, self.sio = self.sio, None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sio.disconnect(), 5)
-
-    async def reconnect(self, url: str) -> None:
-        await self.drop()
-        self.reconnects += 1
+    async def move(self, url: str) -> None:
+        """Leave this worker and resume on `url` after the last event handed over."""
+        await self.close()
+        self.moves += 1
         await self.connect(url)
 
-    def ids(self, event: str) -> set[int]:
-        return {event_id for event_id, item in self.seen.items() if item["event"] == event}
+    def log_ids(self) -> set[int]:
+        """The ids of the memory logs whose `memory_log_created` reached the handler."""
+        return {
+            event.payload.id
+            for event in self.seen.values()
+            if event.type == EventType.MEMORY_LOG_CREATED
+            and isinstance(event.payload, MemoryLogEvent)
+        }
