@@ -118,6 +118,8 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 async def _set_active(args: argparse.Namespace, settings: Settings) -> int:
     """`disable-user` / `enable-user`: as `PATCH /api/users/{id}` `{is_active}` does. With
     `REDIS_URL`, running workers are told at once to close a disabled user's sockets."""
+    import redis.asyncio as aioredis
+
     from src.auth import service as auth_service
     from src.auth.notices import tell_workers
     from src.core.db import create_engine, create_sessionmaker
@@ -135,7 +137,11 @@ async def _set_active(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     if not active and settings.redis_url:
-        await tell_workers(settings.redis_url, settings.redis_channel, user.id)
+        redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            await tell_workers(redis, settings.redis_channel, user.id)
+        finally:
+            await redis.aclose()
     print(user.id)
     return 0
 

@@ -121,6 +121,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.cancel()  # only a task stuck past STOP_SECONDS
         await services.cluster.stop()
+        if services.redis is not None:
+            await services.redis.aclose()
         await services.notices.drain()
         await services.gateway.drain()  # closes that notices started
         await close_client_manager(sio.manager)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src.auth.notices import AccessNotices
@@ -21,6 +22,7 @@ from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.presence import Presence
 from src.events.relay import EventRelay
+from src.events.rooms import RoomPolicy
 from src.events.socket_service import SocketService
 
 
@@ -41,8 +43,12 @@ class AppServices:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis | None
+    """The app's one Redis client, shared by everything but the Socket.IO client manager."""
     metrics: Metrics
     event_log: EventLog
+    rooms: RoomPolicy
+    """Who may join which room (handlers get it in their context, routes as `RoomsDep`)."""
     socket_service: SocketService
     emitter: EventEmitter
     registry: EventHandlerRegistry

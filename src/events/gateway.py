@@ -30,7 +30,7 @@ from src.events.packets import MALFORMED_EVENT, TolerantPacket
 from src.events.presence import LocalPresence, Presence, UserLocks
 from src.events.rate_limit import TokenBucket
 from src.events.recovery import Recovery, Resumption
-from src.events.rooms import Viewer, user_room
+from src.events.rooms import RoomPolicy, Viewer, user_room
 from src.events.schemas import ErrorCode, ErrorEvent
 from src.events.socket_service import SocketService
 
@@ -74,6 +74,7 @@ class SocketGateway:
     service: SocketService
     registry: EventHandlerRegistry
     emitter: EventEmitter
+    rooms: RoomPolicy
     authenticate: Authenticator
     sync_status: StatusSync
     limits: GatewayLimits
@@ -315,7 +316,7 @@ class SocketGateway:
         client.viewer = viewer
         left: list[str] = []
         for room in self.service.rooms_of(sid):
-            target = self.service.rooms.reassess(room, viewer)
+            target = self.rooms.reassess(room, viewer)
             if target == room:
                 continue
             await self.service.leave_room(sid, room)
@@ -454,6 +455,7 @@ class SocketGateway:
             viewer=viewer,
             socket_service=self.service,
             emitter=self.emitter,
+            rooms=self.rooms,
             sessionmaker=self.service.sessionmaker,
             logger=self.registry.logger,
             max_subscriptions=self.limits.max_subscriptions,
