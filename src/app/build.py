@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 import socketio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from src.app.backend import Backend
 from src.app.services import AppServices, Limiters
 from src.auth import revocation
 from src.auth import service as auth_service
@@ -21,34 +22,31 @@ from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus, forward_to_sockets
-from src.events.cluster import LocalCluster, RedisCluster
 from src.events.emitters import EventEmitter
 from src.events.expiry import Credentials
 from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
-from src.events.presence import LocalPresence, Presence, RedisPresence
+from src.events.presence import Presence
 from src.events.recovery import Recovery
 from src.events.recovery_store import SessionStore
 from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
-from src.events.signals import Signals
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
 
 logger = logging.getLogger("mindwire")
 
 
-def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices:
+def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backend) -> AppServices:
     """Wire one app's services together; nothing here opens a connection yet.
 
     Each object is built after what it needs: the signals first (the relay's wake-up and the
     outgoing notices), then the writer, the gateway and the notices, then the cluster that
     carries the signals and brings the notices in, then the relay that delivers through the
-    writer."""
+    writer. Memory or Redis is `backend`'s (`choose_backend`), and so is the one Redis client."""
     engine, sessionmaker = _database(settings)
-    redis = _redis_client(settings)
-    signals = Signals(shared=redis is not None)
+    signals = backend.signals()
     metrics = Metrics()
     event_log = EventLog(settings.event_retention_seconds)
     rooms = RoomPolicy()
@@ -60,11 +58,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         wake_relay=signals.wake,
     )
     emitter = EventEmitter(socket_service)
-    presence: Presence = (
-        RedisPresence(redis, settings.redis_channel, signals.process_id)
-        if redis is not None
-        else LocalPresence()
-    )
+    presence = backend.presence(signals.process_id)
     registry = EventHandlerRegistry(logging.getLogger("mindwire.events"), metrics)
     register_all_handlers(registry, sio)
     bus = EventBus()
@@ -72,16 +66,13 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
     gateway = _gateway(settings, socket_service, registry, emitter, rooms, presence)
     gateway.bind()
     notices = AccessNotices(gateway, signals)
-    cluster: LocalCluster | RedisCluster = (
-        RedisCluster(redis, settings.redis_channel, signals, on_notice=notices.received)
-        if redis is not None
-        else LocalCluster(signals)
-    )
+    cluster = backend.cluster(signals, on_notice=notices.received)
     return AppServices(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
-        redis=redis,
+        backend=backend,
+        redis=backend.redis,
         metrics=metrics,
         event_log=event_log,
         rooms=rooms,
@@ -94,7 +85,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         relay=EventRelay(sessionmaker, event_log, cluster, socket_service.deliver),
         presence=presence,
         notices=notices,
-        limiters=build_limiters(settings, redis),
+        limiters=build_limiters(settings, backend.redis),
     )
 
 
@@ -109,13 +100,6 @@ def _database(
     )
     engine = create_engine(settings.database_url, **pool)
     return engine, create_sessionmaker(engine)
-
-
-def _redis_client(settings: Settings) -> aioredis.Redis | None:
-    """The app's one Redis client (None without `REDIS_URL`); `lifespan` closes it."""
-    if not settings.redis_url:
-        return None
-    return aioredis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
 
 
 def _gateway(

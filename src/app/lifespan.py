@@ -78,7 +78,7 @@ async def _forget_stale_presence(services: AppServices) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     sio: socketio.AsyncServer = app.state.sio
-    services = build_services(settings, sio)
+    services = build_services(settings, sio, app.state.backend)
     app.state.services = services
     # Short names for code that has only the request: `request.app.state.event_emitter`, ...
     app.state.event_emitter = services.emitter
@@ -121,8 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.cancel()  # only a task stuck past STOP_SECONDS
         await services.cluster.stop()
-        if services.redis is not None:
-            await services.redis.aclose()
+        await services.backend.close()  # the one Redis client
         await services.notices.drain()
         await services.gateway.drain()  # closes that notices started
         await close_client_manager(sio.manager)

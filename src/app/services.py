@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from src.app.backend import Backend
 from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
 from src.core.config import Settings
@@ -43,8 +44,11 @@ class AppServices:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    backend: Backend
+    """Memory or Redis, decided once (`src/app/backend.py`); it closes the Redis client."""
     redis: aioredis.Redis | None
-    """The app's one Redis client, shared by everything but the Socket.IO client manager."""
+    """The app's one Redis client (`backend.redis`), shared by everything but the Socket.IO
+    client manager."""
     metrics: Metrics
     event_log: EventLog
     rooms: RoomPolicy

@@ -34,7 +34,8 @@ default protocol:
 The hold/release of `HoldingManager` is untouched: its `emit` decides who is held and then calls
 this fan-out for everyone else.
 
-Interface: `create_manager(...)` (the client manager to give `socketio.AsyncServer`) and
+Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
+`socketio.AsyncServer`, chosen by `src/app/backend.py`) and
 `install(sio, settings)` (wires the WebSocket driver and links to that server).
 """
 
@@ -700,13 +701,16 @@ class DirectRedisManager(OrderedRedisManager, FanoutManager):  # type: ignore[mi
     """The Redis manager with the fast fan-out for this worker's sockets."""
 
 
-def create_manager(
-    redis_url: str | None, channel: str = "mindwire", mode: FanoutMode = "direct"
-) -> HoldingManager:
-    """The client manager for `socketio.AsyncServer`: `create_client_manager`'s, with `mode`."""
-    manager: HoldingManager = (
-        DirectRedisManager(redis_url, channel=channel) if redis_url else DirectHoldingManager()
-    )
+def memory_manager(mode: FanoutMode = "direct") -> HoldingManager:
+    """The in-memory client manager for `socketio.AsyncServer`, with fan-out `mode`."""
+    manager = DirectHoldingManager()
+    manager.fanout_mode = mode
+    return manager
+
+
+def redis_manager(url: str, channel: str, mode: FanoutMode = "direct") -> HoldingManager:
+    """The Redis client manager (its own connections: `src/app/backend.py` says why)."""
+    manager = DirectRedisManager(url, channel=channel)
     manager.fanout_mode = mode
     return manager
 
