@@ -19,12 +19,12 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
+from src.cluster.cluster import LocalCluster, RedisCluster
+from src.cluster.presence import LocalPresence, Presence, RedisPresence
+from src.cluster.signals import Signals
 from src.core.config import FanoutMode, Settings
-from src.events import fastpath
-from src.events.cluster import LocalCluster, RedisCluster
-from src.events.managers import HoldingManager
-from src.events.presence import LocalPresence, Presence, RedisPresence
-from src.events.signals import Signals
+from src.transport import fastpath
+from src.transport.managers import HoldingManager
 
 REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 """The shared client's timeouts: a Redis that stops answering fails a call in seconds."""

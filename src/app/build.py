@@ -17,23 +17,23 @@ from src.auth import revocation
 from src.auth import service as auth_service
 from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
+from src.cluster.presence import Presence
+from src.cluster.relay import EventRelay
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus, forward_to_sockets
 from src.events.emitters import EventEmitter
-from src.events.expiry import Credentials
-from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
-from src.events.presence import Presence
-from src.events.recovery import Recovery
-from src.events.recovery_store import SessionStore
-from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
+from src.transport.expiry import Credentials
+from src.transport.gateway import GatewayLimits, SocketGateway
+from src.transport.recovery import Recovery
+from src.transport.recovery_store import SessionStore
 
 logger = logging.getLogger("mindwire")
 

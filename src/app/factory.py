@@ -21,8 +21,8 @@ from src.core.races import add_race_handler
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
 from src.core.validation_errors import add_validation_handler
-from src.events import fastpath, outbox
-from src.events.door import DoorLimits, DoorServer
+from src.transport import fastpath, outbox
+from src.transport.door import DoorLimits, DoorServer
 
 logger = logging.getLogger("mindwire")
 

@@ -18,11 +18,11 @@ from fastapi import FastAPI
 from src.app.build import build_services
 from src.app.services import AppServices
 from src.auth import service as auth_service
+from src.cluster.cluster import STOP_SECONDS, RedisCluster
+from src.cluster.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
 from src.core.config import Settings
-from src.events.cluster import STOP_SECONDS, RedisCluster
-from src.events.gateway import SocketGateway
-from src.events.managers import close_client_manager
-from src.events.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
+from src.transport.gateway import SocketGateway
+from src.transport.managers import close_client_manager
 
 logger = logging.getLogger("mindwire")
 

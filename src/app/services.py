@@ -12,19 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from src.app.backend import Backend
 from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
+from src.cluster.cluster import LocalCluster, RedisCluster
+from src.cluster.presence import Presence
+from src.cluster.relay import EventRelay
 from src.core.config import Settings
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus
-from src.events.cluster import LocalCluster, RedisCluster
 from src.events.emitters import EventEmitter
-from src.events.gateway import SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
-from src.events.presence import Presence
-from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy
 from src.events.socket_service import SocketService
+from src.transport.gateway import SocketGateway
 
 
 @dataclass

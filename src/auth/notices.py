@@ -17,8 +17,8 @@ from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
 
-from src.events.cluster import notices_channel
-from src.events.signals import new_process_id
+from src.cluster.cluster import notices_channel
+from src.cluster.signals import new_process_id
 
 logger = logging.getLogger("mindwire.auth")
 

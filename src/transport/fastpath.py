@@ -56,7 +56,7 @@ from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
-from src.events.managers import HoldingManager, OrderedRedisManager, offset_of
+from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
     from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -596,7 +596,7 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     Placed after `HoldingManager` in the method order, so that holding decides first. A room
     event (one with an id) goes out in two encodings at most, each made once per emit: without
     its offset, and with it as a last argument for the sockets in `offset_sids` (Connection
-    State Recovery, `src/events/recovery.py`).
+    State Recovery, `src/transport/recovery.py`).
     """
 
     fanout_mode: FanoutMode = "direct"

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from src.events.signals import Signals
+from src.cluster.signals import Signals
 
 logger = logging.getLogger("mindwire.cluster")
 

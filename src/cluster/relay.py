@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.events.cluster import Cluster
+from src.cluster.cluster import Cluster
 from src.events.log import EventLog, LoggedEvent
 
 logger = logging.getLogger("mindwire.relay")

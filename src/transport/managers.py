@@ -26,7 +26,7 @@ import socketio
 from socketio.packet import EVENT, Packet
 
 if TYPE_CHECKING:
-    from src.events.outbox import Outbox
+    from src.transport.outbox import Outbox
 
 logger = logging.getLogger("mindwire.events")
 
