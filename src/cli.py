@@ -118,6 +118,7 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 async def _set_active(args: argparse.Namespace, settings: Settings) -> int:
     """`disable-user` / `enable-user`: as `PATCH /api/users/{id}` `{is_active}` does. With
     `REDIS_URL`, running workers are told at once to close a disabled user's sockets."""
+    from src.app.backend import choose_backend
     from src.auth import service as auth_service
     from src.auth.notices import tell_workers
     from src.core.db import create_engine, create_sessionmaker
@@ -134,8 +135,12 @@ async def _set_active(args: argparse.Namespace, settings: Settings) -> int:
             await session.commit()
     finally:
         await engine.dispose()
-    if not active and settings.redis_url:
-        await tell_workers(settings.redis_url, settings.redis_channel, user.id)
+    backend = choose_backend(settings)
+    if not active and backend.redis is not None:
+        try:
+            await tell_workers(backend.redis, backend.channel, user.id)
+        finally:
+            await backend.close()
     print(user.id)
     return 0
 

@@ -3,6 +3,9 @@
 1. `src/core` imports only itself (and third-party packages).
 2. No cycles between the packages under `src/` (a top-level module such as `src/main.py`
    counts as a package of its own), save the allowed edges below.
+3. `src/transport` (python-socketio, Engine.IO, uvicorn, websockets internals) is wired only by
+   the composition root: no package but `src/app` imports it.
+4. The event contract (`src/events`) imports neither the transport nor the cluster.
 
 Every `import src.x` and `from src.x import` counts, in functions and `TYPE_CHECKING` blocks
 too: a type-only import still couples the two packages.
@@ -128,6 +131,26 @@ def test_core_imports_only_core() -> None:
         if package_of(found.module) == "core" and package_of(found.target) != "core"
     ]
     assert not offending, "src/core may import only src.core:\n  " + "\n  ".join(offending)
+
+
+def test_only_the_composition_root_wires_the_transport() -> None:
+    offending = [
+        str(found)
+        for found in all_imports()
+        if package_of(found.target) == "transport"
+        and package_of(found.module) not in ("transport", "app")
+    ]
+    assert not offending, "only src/app may import src.transport:\n  " + "\n  ".join(offending)
+
+
+def test_the_contract_imports_neither_transport_nor_cluster() -> None:
+    offending = [
+        str(found)
+        for found in all_imports()
+        if package_of(found.module) == "events"
+        and package_of(found.target) in ("transport", "cluster")
+    ]
+    assert not offending, "src/events is the contract:\n  " + "\n  ".join(offending)
 
 
 def test_no_cycles_between_packages() -> None:

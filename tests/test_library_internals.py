@@ -1,7 +1,7 @@
 """Every private or undocumented name Mindwire relies on, checked against the installed libraries.
 
-The fan-out fast path (src/events/fastpath.py), the managers (src/events/managers.py), the
-packets (src/events/packets.py) and the SQLite driver (src/core/sqlite_driver.py) reach below
+The fan-out fast path (src/transport/fastpath.py), the managers (src/transport/managers.py), the
+packets (src/transport/packets.py) and the SQLite driver (src/core/sqlite_driver.py) reach below
 these libraries' public APIs. pyproject.toml bounds their versions; when `make lock` moves a
 bound's library to a release that drops one of these names, this test fails and says which
 library, which version and which name, before anything fails in a less readable way.
@@ -211,7 +211,7 @@ def test_a_library_internal_mindwire_relies_on_is_still_there(
 def test_an_asyncio_internal_the_fast_path_reads_is_still_there(cls: type, name: str) -> None:
     assert hasattr(cls(), name), (
         f"Python {sys.version.split()[0]}: asyncio.{cls.__name__} has no {name} "
-        "(read by src/events/fastpath.py _lighten)"
+        "(read by src/transport/fastpath.py _lighten)"
     )
 
 

@@ -17,7 +17,7 @@ from src.auth.models import User
 from src.core.config import Settings
 from src.core.security import TokenClaims, read_access_token
 from src.events.emitters import EventEmitter
-from src.events.rooms import Viewer
+from src.events.rooms import RoomPolicy, Viewer
 
 Responses = dict[int | str, dict[str, Any]]
 """The `responses=` of a route: every status it may answer, so the OpenAPI schema is true."""
@@ -97,6 +97,14 @@ async def get_emitter(request: Request) -> EventEmitter:
 
 
 EmitterDep = Annotated[EventEmitter, Depends(get_emitter)]
+
+
+async def get_rooms(request: Request) -> RoomPolicy:
+    """Who may join which room: the app's one `RoomPolicy` (rooms allowed at run time too)."""
+    return services_of(request).rooms
+
+
+RoomsDep = Annotated[RoomPolicy, Depends(get_rooms)]
 
 
 async def get_token_claims(

@@ -5,39 +5,93 @@ The one place that wires them: `src/app/lifespan.py` starts and stops what this 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 import socketio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from src.app.backend import Backend
 from src.app.services import AppServices, Limiters
 from src.auth import revocation
 from src.auth import service as auth_service
 from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
+from src.cluster.presence import Presence
+from src.cluster.relay import EventRelay
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus, forward_to_sockets
-from src.events.cluster import RedisCluster, create_cluster
 from src.events.emitters import EventEmitter
-from src.events.expiry import Credentials
-from src.events.gateway import GatewayLimits, SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
-from src.events.presence import LocalPresence, Presence, RedisPresence
-from src.events.recovery import Recovery
-from src.events.recovery_store import SessionStore
-from src.events.relay import EventRelay
 from src.events.rooms import RoomPolicy, Viewer
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
+from src.transport.expiry import Credentials
+from src.transport.gateway import GatewayLimits, SocketGateway
+from src.transport.recovery import Recovery
+from src.transport.recovery_store import SessionStore
 
 logger = logging.getLogger("mindwire")
 
 
-def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices:
-    """Wire one app's services together; nothing here opens a connection yet."""
+def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backend) -> AppServices:
+    """Wire one app's services together; nothing here opens a connection yet.
+
+    Each object is built after what it needs: the signals first (the relay's wake-up and the
+    outgoing notices), then the writer, the gateway and the notices, then the cluster that
+    carries the signals and brings the notices in, then the relay that delivers through the
+    writer. Memory or Redis is `backend`'s (`choose_backend`), and so is the one Redis client."""
+    engine, sessionmaker = _database(settings)
+    signals = backend.signals()
+    metrics = Metrics()
+    event_log = EventLog(settings.event_retention_seconds)
+    rooms = RoomPolicy()
+    socket_service = SocketService(
+        sio,
+        sessionmaker=sessionmaker,
+        event_log=event_log,
+        metrics=metrics,
+        wake_relay=signals.wake,
+    )
+    emitter = EventEmitter(socket_service)
+    presence = backend.presence(signals.process_id)
+    registry = EventHandlerRegistry(logging.getLogger("mindwire.events"), metrics)
+    register_all_handlers(registry, sio)
+    bus = EventBus()
+    forward_to_sockets(bus, emitter)
+    gateway = _gateway(settings, socket_service, registry, emitter, rooms, presence)
+    gateway.bind()
+    notices = AccessNotices(gateway, signals)
+    cluster = backend.cluster(signals, on_notice=notices.received)
+    return AppServices(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        backend=backend,
+        redis=backend.redis,
+        metrics=metrics,
+        event_log=event_log,
+        rooms=rooms,
+        socket_service=socket_service,
+        emitter=emitter,
+        registry=registry,
+        bus=bus,
+        gateway=gateway,
+        cluster=cluster,
+        relay=EventRelay(sessionmaker, event_log, cluster, socket_service.deliver),
+        presence=presence,
+        notices=notices,
+        limiters=build_limiters(settings, backend.redis),
+    )
+
+
+def _database(
+    settings: Settings,
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     pool = pool_options(
         settings.database_url,
         size=settings.database_pool_size,
@@ -45,61 +99,26 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
         timeout=settings.database_pool_timeout_seconds,
     )
     engine = create_engine(settings.database_url, **pool)
-    sessionmaker = create_sessionmaker(engine)
-    metrics = Metrics()
-    event_log = EventLog(settings.event_retention_seconds)
-    socket_service = SocketService(
-        sio, sessionmaker=sessionmaker, event_log=event_log, rooms=RoomPolicy(), metrics=metrics
-    )
-    emitter = EventEmitter(socket_service)
-    cluster = create_cluster(settings.redis_url, settings.redis_channel)
-    redis = cluster.redis if isinstance(cluster, RedisCluster) else None  # the one client
-    relay = EventRelay(sessionmaker, event_log, cluster, socket_service.deliver)
-    socket_service.committed = relay.committed
-    presence: Presence = (
-        RedisPresence(redis, settings.redis_channel, cluster.process_id)
-        if redis is not None
-        else LocalPresence()
-    )
-    registry = EventHandlerRegistry(logging.getLogger("mindwire.events"), metrics)
-    register_all_handlers(registry, sio)
-    bus = EventBus()
-    forward_to_sockets(bus, emitter)
+    return engine, create_sessionmaker(engine)
 
-    async def authenticate(token: str | None) -> Credentials | None:
-        async with sessionmaker() as session:
-            held = await auth_service.holder_of_token(
-                session, token, secret_key=settings.secret_key
-            )
-        if held is None:
-            return None
-        user, claims = held
-        return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
 
-    async def sync_status(user_id: int) -> None:
-        async with sessionmaker() as session:
-            await auth_service.follow_presence(
-                session, emitter, user_id=user_id, connections=lambda: presence.connections(user_id)
-            )
-
-    async def current_admins(user_ids: set[int]) -> set[int]:
-        async with sessionmaker() as session:
-            return await auth_service.admin_ids(session, user_ids)
-
-    async def existing_users(user_ids: set[int]) -> set[int]:
-        async with sessionmaker() as session:
-            return await auth_service.active_ids(session, user_ids)
-
-    async def revoked_tokens(jtis: set[str]) -> set[str]:
-        async with sessionmaker() as session:
-            return await revocation.revoked_among(session, jtis)
-
-    gateway = SocketGateway(
+def _gateway(
+    settings: Settings,
+    socket_service: SocketService,
+    registry: EventHandlerRegistry,
+    emitter: EventEmitter,
+    rooms: RoomPolicy,
+    presence: Presence,
+) -> SocketGateway:
+    """The connection lifecycle, with the database lookups it checks sockets against."""
+    lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key, emitter, presence)
+    return SocketGateway(
         service=socket_service,
         registry=registry,
         emitter=emitter,
-        authenticate=authenticate,
-        sync_status=sync_status,
+        rooms=rooms,
+        authenticate=lookups.authenticate,
+        sync_status=lookups.sync_status,
         limits=GatewayLimits(
             rate=settings.rate_limit,
             max_message_bytes=settings.max_message_bytes,
@@ -107,38 +126,56 @@ def build_services(settings: Settings, sio: socketio.AsyncServer) -> AppServices
             max_connections_per_user=settings.max_connections_per_user,
         ),
         presence=presence,
-        current_admins=current_admins,
+        current_admins=lookups.current_admins,
         admin_recheck_seconds=settings.admin_recheck_seconds,
-        existing_users=existing_users,
-        revoked_tokens=revoked_tokens,
+        existing_users=lookups.existing_users,
+        revoked_tokens=lookups.revoked_tokens,
         token_grace_seconds=settings.token_refresh_grace_seconds,
         recovery=Recovery(
-            SessionStore(sessionmaker, event_log),
-            socket_service.rooms,
+            SessionStore(socket_service.sessionmaker, socket_service.event_log),
+            rooms,
             enabled=settings.socket_recovery,
         ),
     )
-    gateway.bind()
-    notices = AccessNotices(gateway, cluster)
-    if isinstance(cluster, RedisCluster):
-        cluster.on_notice = notices.received
-    return AppServices(
-        settings=settings,
-        engine=engine,
-        sessionmaker=sessionmaker,
-        metrics=metrics,
-        event_log=event_log,
-        socket_service=socket_service,
-        emitter=emitter,
-        registry=registry,
-        bus=bus,
-        gateway=gateway,
-        cluster=cluster,
-        relay=relay,
-        presence=presence,
-        notices=notices,
-        limiters=build_limiters(settings, redis),
-    )
+
+
+@dataclass
+class DatabaseLookups:
+    """What the gateway asks the database (through auth's service), a session per call."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    secret_key: str
+    emitter: EventEmitter
+    presence: Presence
+
+    async def authenticate(self, token: str | None) -> Credentials | None:
+        async with self.sessionmaker() as session:
+            held = await auth_service.holder_of_token(session, token, secret_key=self.secret_key)
+        if held is None:
+            return None
+        user, claims = held
+        return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
+
+    async def sync_status(self, user_id: int) -> None:
+        async with self.sessionmaker() as session:
+            await auth_service.follow_presence(
+                session,
+                self.emitter,
+                user_id=user_id,
+                connections=lambda: self.presence.connections(user_id),
+            )
+
+    async def current_admins(self, user_ids: set[int]) -> set[int]:
+        async with self.sessionmaker() as session:
+            return await auth_service.admin_ids(session, user_ids)
+
+    async def existing_users(self, user_ids: set[int]) -> set[int]:
+        async with self.sessionmaker() as session:
+            return await auth_service.active_ids(session, user_ids)
+
+    async def revoked_tokens(self, jtis: set[str]) -> set[str]:
+        async with self.sessionmaker() as session:
+            return await revocation.revoked_among(session, jtis)
 
 
 def build_limiters(settings: Settings, redis: aioredis.Redis | None) -> Limiters:

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
+from src.app.backend import Backend, choose_backend
 from src.app.lifespan import lifespan
 from src.core.allowed_methods import AllowedMethods
 from src.core.body_limit import BodyLimit
@@ -20,8 +21,8 @@ from src.core.races import add_race_handler
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
 from src.core.validation_errors import add_validation_handler
-from src.events import fastpath, outbox
-from src.events.door import DoorLimits, DoorServer
+from src.transport import fastpath, outbox
+from src.transport.door import DoorLimits, DoorServer
 
 logger = logging.getLogger("mindwire")
 
@@ -39,10 +40,8 @@ def _origin_checker(allowed: list[str]) -> Any:
     return is_allowed
 
 
-def create_sio(settings: Settings) -> socketio.AsyncServer:
-    manager = fastpath.create_manager(
-        settings.redis_url, settings.redis_channel, settings.socket_fanout
-    )
+def create_sio(settings: Settings, backend: Backend) -> socketio.AsyncServer:
+    manager = backend.client_manager(settings.socket_fanout)
     sio = DoorServer(
         door=DoorLimits(
             max_attachments=settings.max_attachments_per_message,
@@ -97,7 +96,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         lifespan=lifespan,
     )
     fastapi_app.state.settings = settings
-    sio = create_sio(settings)
+    backend = choose_backend(settings)  # memory or Redis, decided once for the whole app
+    fastapi_app.state.backend = backend
+    sio = create_sio(settings, backend)
     fastapi_app.state.sio = sio
     # Innermost first: CORS, outermost, answers preflights and adds its headers to every
     # answer, the 413 and 204 of the two below included.

@@ -18,11 +18,11 @@ from fastapi import FastAPI
 from src.app.build import build_services
 from src.app.services import AppServices
 from src.auth import service as auth_service
+from src.cluster.cluster import STOP_SECONDS, RedisCluster
+from src.cluster.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
 from src.core.config import Settings
-from src.events.cluster import STOP_SECONDS, RedisCluster
-from src.events.gateway import SocketGateway
-from src.events.managers import close_client_manager
-from src.events.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
+from src.transport.gateway import SocketGateway
+from src.transport.managers import close_client_manager
 
 logger = logging.getLogger("mindwire")
 
@@ -78,7 +78,7 @@ async def _forget_stale_presence(services: AppServices) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     sio: socketio.AsyncServer = app.state.sio
-    services = build_services(settings, sio)
+    services = build_services(settings, sio, app.state.backend)
     app.state.services = services
     # Short names for code that has only the request: `request.app.state.event_emitter`, ...
     app.state.event_emitter = services.emitter
@@ -121,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.cancel()  # only a task stuck past STOP_SECONDS
         await services.cluster.stop()
+        await services.backend.close()  # the one Redis client
         await services.notices.drain()
         await services.gateway.drain()  # closes that notices started
         await close_client_manager(sio.manager)

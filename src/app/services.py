@@ -6,22 +6,25 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from src.app.backend import Backend
 from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
+from src.cluster.cluster import LocalCluster, RedisCluster
+from src.cluster.presence import Presence
+from src.cluster.relay import EventRelay
 from src.core.config import Settings
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.events.bus import EventBus
-from src.events.cluster import LocalCluster, RedisCluster
 from src.events.emitters import EventEmitter
-from src.events.gateway import SocketGateway
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
-from src.events.presence import Presence
-from src.events.relay import EventRelay
+from src.events.rooms import RoomPolicy
 from src.events.socket_service import SocketService
+from src.transport.gateway import SocketGateway
 
 
 @dataclass
@@ -41,8 +44,15 @@ class AppServices:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    backend: Backend
+    """Memory or Redis, decided once (`src/app/backend.py`); it closes the Redis client."""
+    redis: aioredis.Redis | None
+    """The app's one Redis client (`backend.redis`), shared by everything but the Socket.IO
+    client manager."""
     metrics: Metrics
     event_log: EventLog
+    rooms: RoomPolicy
+    """Who may join which room (handlers get it in their context, routes as `RoomsDep`)."""
     socket_service: SocketService
     emitter: EventEmitter
     registry: EventHandlerRegistry

@@ -1,10 +1,10 @@
 """Who must be re-checked, on every worker at once: signed-out tokens, changed users.
 
 A worker that revokes a token or cuts a user's access (disabled, demoted) applies the notice
-to its own sockets at once and publishes it through Redis (`RedisCluster.publish_notice`, on
-the app's one Redis client); every other worker applies it to its sockets when it arrives.
-Without Redis there is no other worker. A notice lost while Redis is down is caught by the
-periodic recheck (`ADMIN_RECHECK_SECONDS`), which stays the safety net.
+to its own sockets at once and publishes it through Redis (`Signals.publish_notice`, sent by
+the cluster on the app's one Redis client); every other worker applies it to its sockets
+when it arrives. Without Redis there is no other worker. A notice lost while Redis is down
+is caught by the periodic recheck (`ADMIN_RECHECK_SECONDS`), which stays the safety net.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from src.events.cluster import RedisCluster
+import redis.asyncio as aioredis
+
+from src.cluster.cluster import notices_channel
+from src.cluster.signals import new_process_id
 
 logger = logging.getLogger("mindwire.auth")
 
@@ -33,7 +36,7 @@ class Gate(Protocol):
 
 
 class Publisher(Protocol):
-    """The cluster: `LocalCluster` (publishes nowhere) or `RedisCluster`."""
+    """This process's `Signals`: the cluster sends what it queues (nowhere without Redis)."""
 
     process_id: str
 
@@ -61,7 +64,7 @@ class AccessNotices:
     """Apply access notices here and tell the other workers (`received` is their end)."""
 
     gate: Gate
-    cluster: Publisher
+    outgoing: Publisher
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def token_revoked(self, jti: str) -> None:
@@ -73,7 +76,7 @@ class AccessNotices:
         await self._announce("user", str(user_id))
 
     async def _announce(self, kind: NoticeKind, key: str) -> None:
-        self.cluster.publish_notice(encode(kind, key, self.cluster.process_id))
+        self.outgoing.publish_notice(encode(kind, key, self.outgoing.process_id))
         await self.apply(kind, key)
 
     async def apply(self, kind: NoticeKind, key: str) -> None:
@@ -89,14 +92,14 @@ class AccessNotices:
         await self.gate.recheck_admins(only)
 
     def received(self, payload: str) -> None:
-        """A notice from Redis (`RedisCluster.on_notice`): applied in a tracked task, unless
-        this worker sent it (and applied it already)."""
+        """A notice from Redis (the `on_notice` given to `RedisCluster`): applied in a tracked
+        task, unless this worker sent it (and applied it already)."""
         notice = decode(payload)
         if notice is None:
             logger.warning("ignored a malformed access notice: %.100r", payload)
             return
         sender, kind, key = notice
-        if sender == self.cluster.process_id:
+        if sender == self.outgoing.process_id:
             return
         task = asyncio.ensure_future(self._apply_logged(kind, key))
         self._tasks.add(task)
@@ -114,14 +117,11 @@ class AccessNotices:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def tell_workers(redis_url: str, channel: str, user_id: int) -> None:
+async def tell_workers(redis: aioredis.Redis, channel: str, user_id: int) -> None:
     """From outside the server (`mindwire disable-user`): every worker re-checks the user's
     sockets now. Without Redis reachable, the periodic recheck does it."""
-    cluster = RedisCluster(redis_url, channel)
     try:
-        payload = encode("user", str(user_id), cluster.process_id)
-        await cluster.redis.publish(cluster.key("notices"), payload)
+        payload = encode("user", str(user_id), new_process_id())
+        await redis.publish(notices_channel(channel), payload)
     except Exception as exc:
         logger.warning("could not tell the workers through Redis: %s", exc)
-    finally:
-        await cluster.redis.aclose()

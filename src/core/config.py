@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     token_refresh_grace_seconds: float = Field(default=30.0, ge=0)
     """How long a socket whose access token expired may send `refresh_token` before it closes."""
     socket_fanout: FanoutMode = "direct"
-    """How a room event reaches its sockets; `src/events/fastpath.py` explains the modes."""
+    """How a room event reaches its sockets; `src/transport/fastpath.py` explains the modes."""
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
     """Bytes that may wait for one socket (its Engine.IO queue, its WebSocket link, the live
     events held during its replay) before it is closed; a replay waits below half of it."""
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     """How long a replay waits for a socket that reads nothing before closing it."""
     socket_recovery: bool = True
     """Socket.IO Connection State Recovery: `pid` in the CONNECT reply, offsets on room events,
-    and resumed sessions (`src/events/recovery.py`)."""
+    and resumed sessions (`src/transport/recovery.py`)."""
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
     login_rate_limit: str = "10/60s burst 10"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import utcnow
 from src.events.catalog import EventCatalog
+from src.events.rooms import delivery_rooms
 from src.events.schemas import (
     EVENTS,
     ConnectionEstablishedEvent,
@@ -47,7 +48,6 @@ class EventEmitter:
 
     def __init__(self, socket_service: SocketService, events: EventCatalog = EVENTS) -> None:
         self.socket_service = socket_service
-        self.rooms = socket_service.rooms
         self.events = events
 
     async def emit(
@@ -68,7 +68,7 @@ class EventEmitter:
             owner = getattr(payload, "user_id", None)
             owner_id = owner if isinstance(owner, int) else None
         carried = declaration.rooms_for(payload) if room is None else (room,)
-        rooms = self.rooms.delivery_rooms(carried, owner_id)
+        rooms = delivery_rooms(carried, owner_id)
         return await self.socket_service.publish(declaration.event, payload, rooms, session=session)
 
     # -- one socket ---------------------------------------------------------------------------

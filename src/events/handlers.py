@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from src.core.echo import safe_text
 from src.core.outages import RETRY_AFTER_SECONDS, is_outage
 from src.events.errors import SocketError
-from src.events.rooms import RoomError, Viewer
+from src.events.rooms import RoomError, RoomPolicy, Viewer
 from src.events.schemas import AckError, ErrorAck, ErrorCode, ErrorEvent, EventType
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class HandlerContext:
     emitter: EventEmitter
     sessionmaker: async_sessionmaker[AsyncSession]
     logger: logging.Logger
+    rooms: RoomPolicy = field(default_factory=RoomPolicy)
+    """Who may join which room: the app's policy (`context_for` passes it); a context built
+    by hand without it gets the default rules."""
     max_subscriptions: int = 100
     tokens: TokenRefresher | None = None
 

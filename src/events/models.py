@@ -60,7 +60,7 @@ class EventRelayCursor(Base):
 
 
 class SocketSession(Base):
-    """A socket's recovery record (Connection State Recovery, `src/events/recovery.py`).
+    """A socket's recovery record (Connection State Recovery, `src/transport/recovery.py`).
 
     Keyed by the private session id `pid` the client gets in its CONNECT reply; kept in the
     database, not in a process, so a client resumes on any worker, after a restart too.

@@ -127,24 +127,30 @@ class RoomPolicy:
             return delivery_room if exc.code == ErrorCode.UNKNOWN_ROOM else None
 
     def delivery_rooms(self, rooms: Iterable[str], owner_id: int | None) -> list[str]:
-        """The delivery rooms of an event sent to subscription `rooms`, about `owner_id`'s data.
-
-        `user_{id}` becomes `user_{owner}`; a scoped collection (`memory_logs`) is sent to itself
-        (admins) and to the owner's scope `memory_logs/user_{owner}`; any other room (`admin`,
-        a custom `tasks`, a literal `user_7`) is itself.
-        """
-        delivery: list[str] = []
-        for room in rooms:
-            if room == USER_ROOMS:
-                if owner_id is None:
-                    raise ValueError("an event to `user_{id}` needs the user's id")
-                delivery.append(user_room(owner_id))
-            elif room in SCOPED_ROOMS and owner_id is not None:
-                delivery += [room, _scoped_room(room, owner_id)]
-            else:
-                delivery.append(room)
-        return delivery
+        """`delivery_rooms(rooms, owner_id)`: the same for every policy."""
+        return delivery_rooms(rooms, owner_id)
 
     def custom_rooms(self, room: str, owner_id: int | None) -> list[str]:
         """Delivery rooms for an event sent to a named room by custom code (a `SocketEvent`)."""
-        return self.delivery_rooms([room], owner_id)
+        return delivery_rooms([room], owner_id)
+
+
+def delivery_rooms(rooms: Iterable[str], owner_id: int | None) -> list[str]:
+    """The delivery rooms of an event sent to subscription `rooms`, about `owner_id`'s data.
+
+    `user_{id}` becomes `user_{owner}`; a scoped collection (`memory_logs`) is sent to itself
+    (admins) and to the owner's scope `memory_logs/user_{owner}`; any other room (`admin`,
+    a custom `tasks`, a literal `user_7`) is itself. Who may *join* a room is the policy's
+    (it can be extended); where an event goes is not, so senders need no policy.
+    """
+    delivery: list[str] = []
+    for room in rooms:
+        if room == USER_ROOMS:
+            if owner_id is None:
+                raise ValueError("an event to `user_{id}` needs the user's id")
+            delivery.append(user_room(owner_id))
+        elif room in SCOPED_ROOMS and owner_id is not None:
+            delivery += [room, _scoped_room(room, owner_id)]
+        else:
+            delivery.append(room)
+    return delivery

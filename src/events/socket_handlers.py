@@ -55,7 +55,7 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
         `since=position` therefore meet without a gap or a repeat (docs/contract.md, 6).
         """
         service = context.socket_service
-        room = service.rooms.delivery_room(data.event_type, context.viewer)
+        room = context.rooms.delivery_room(data.event_type, context.viewer)
         joined = service.rooms_of(sid)
         limit = context.max_subscriptions
         if room not in joined and len(joined) >= limit:
@@ -78,7 +78,7 @@ def register_subscription_handlers(registry: EventHandlerRegistry, sio: Any = No
         sid: str, data: UnsubscribeEvent, context: HandlerContext
     ) -> UnsubscribeAck:
         """Leave a room (a room never joined is left without complaint)."""
-        room = context.socket_service.rooms.delivery_room(data.event_type, context.viewer)
+        room = context.rooms.delivery_room(data.event_type, context.viewer)
         await context.socket_service.leave_room(sid, room)
         await context.emitter.emit_unsubscribed(sid, data.event_type)
         return UnsubscribeAck(event_type=data.event_type)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
 from src.events.log import EventLog, LoggedEvent, log_position
-from src.events.rooms import RoomPolicy
+from src.events.rooms import delivery_rooms
 from src.events.schemas import EventMeta, SocketEvent
 from src.events.shared_reads import SharedReads
 
@@ -46,19 +46,18 @@ class SocketService:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         event_log: EventLog,
-        rooms: RoomPolicy,
         metrics: Metrics,
+        wake_relay: Callable[[], None],
     ) -> None:
+        """`wake_relay` is called after each event commit (`Signals.wake`): the relay, which
+        delivers through this service, is built after it and waits on the same signals."""
         self.sio = sio
         self.sessionmaker = sessionmaker
         self.event_log = event_log
-        self.rooms = rooms
         self.metrics = metrics
+        self.wake_relay = wake_relay
         self.shared_reads = SharedReads()
         """Replays of the same rooms from the same id at once read each batch once."""
-        self.committed: Callable[[int], Awaitable[None]] = _nothing
-        """Awaited after each event commit; `build_services` (`src/app/build.py`) points it at
-        `EventRelay.committed` (the relay delivers through this service: one must come second)."""
 
     async def send_to_sid(
         self, sid: str, event_type: str, payload: BaseModel | dict[str, Any]
@@ -94,7 +93,7 @@ class SocketService:
         else:
             logged = await self.event_log.append(session, str(event_type), data, rooms)
             await session.commit()
-        await self.committed(logged.meta.event_id)
+        self.wake_relay()  # returns at once: the write does not wait for its fan-out
         return logged.meta
 
     async def emit_event(
@@ -106,7 +105,7 @@ class SocketService:
             return None
         assert event.room is not None  # SocketEvent guarantees exactly one target
         owner = event.data.get("user_id")
-        rooms = self.rooms.custom_rooms(event.room, owner if isinstance(owner, int) else None)
+        rooms = delivery_rooms([event.room], owner if isinstance(owner, int) else None)
         return await self.publish(event.event_type, event.data, rooms, session=session)
 
     async def deliver(self, logged: LoggedEvent) -> None:
@@ -251,10 +250,6 @@ class SocketService:
             return await self.event_log.read(
                 session, list(rooms), after=after, limit=REPLAY_BATCH, all_rooms=True
             )
-
-
-async def _nothing(event_id: int) -> None:  # noqa: ARG001
-    return None
 
 
 def _json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:

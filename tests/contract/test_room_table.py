@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from src.core.paths import SOURCE_ROOT
 from src.events.catalog import Direction, EventCatalog
 from src.events.emitters import EventEmitter
-from src.events.rooms import ROOM_EVENTS, USER_ROOMS, RoomPolicy
+from src.events.rooms import ROOM_EVENTS, USER_ROOMS
 from src.events.schemas import EVENT_PAYLOADS, EVENTS, EventType
 from src.events.socket_handlers import build_default_registry
 
@@ -53,7 +53,6 @@ class RecordingService:
     """Stands in for `SocketService`: records the delivery rooms of each published event."""
 
     def __init__(self) -> None:
-        self.rooms = RoomPolicy()
         self.sent: list[tuple[str, dict[str, Any], list[str]]] = []
 
     async def publish(self, event_type: str, payload: BaseModel, rooms: list[str], **_: Any):

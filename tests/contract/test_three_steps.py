@@ -64,7 +64,7 @@ async def test_the_new_event_is_validated_routed_emitted_and_described(
     live_server, connect, api, alice, bob, validate_asyncapi: Validate
 ):
     register_task_handlers(live_server.services.registry)
-    allow_tasks(live_server.services.socket_service.rooms)
+    allow_tasks(live_server.services.rooms)
     sender, watcher = await connect(alice), await connect(bob)
     assert (await watcher.call("subscribe_event", {"event_type": TASKS}))["ok"] is True
 

@@ -1,11 +1,11 @@
-"""The socket's token bucket (`src/events/rate_limit.py`) on a clock the test moves: no sleeping.
+"""The socket's token bucket (`src/transport/rate_limit.py`) on a clock the test moves: no sleeping.
 
 The buckets per key (sign-in, registration, writes): tests/security/test_passwords.py."""
 
 from __future__ import annotations
 
 from src.core.config import parse_rate_limit
-from src.events.rate_limit import TokenBucket
+from src.transport.rate_limit import TokenBucket
 
 
 class Clock:

@@ -67,7 +67,7 @@ class TaskCompletedEvent(BaseModel):
 
 async def test_custom_event_in_custom_room_like_the_seed_step_3(live_server, connect, alice):
     """A new event sent with `SocketEvent(..., room="tasks")` reaches the room's subscribers."""
-    live_server.services.socket_service.rooms.allow("tasks")
+    live_server.services.rooms.allow("tasks")
     sock = await connect(alice)
     assert (await sock.call("subscribe_event", {"event_type": "tasks"}))["ok"] is True
 

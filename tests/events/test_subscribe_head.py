@@ -15,9 +15,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.cluster.relay import Deliver, EventRelay
 from src.events.log import LoggedEvent
 from src.events.models import EventRecord
-from src.events.relay import Deliver, EventRelay
 from tests.events.barrier import settle
 from tests.support import LiveServer, RecordingClient, TestUser
 

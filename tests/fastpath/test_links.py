@@ -8,7 +8,7 @@ import logging
 import pytest
 from websockets.server import ServerProtocol
 
-from src.events.fastpath import FLUSH_PAUSE_MAX, Hub, LightQueue, Link, websocket_frame
+from src.transport.fastpath import FLUSH_PAUSE_MAX, Hub, LightQueue, Link, websocket_frame
 
 
 class FakeTransport:

@@ -21,7 +21,7 @@ import pytest
 import socketio
 from websockets.asyncio.client import connect as websocket_connect
 
-from src.events import fastpath
+from src.transport import fastpath
 from tests import support
 from tests.support import LiveServer, Received, RecordingClient
 

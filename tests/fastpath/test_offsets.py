@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import socketio
 
-from src.events import fastpath
+from src.transport import fastpath
 from tests.support import LiveServer, Received, RecordingClient, TestUser
 
 SOCKETS = 6

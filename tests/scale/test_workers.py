@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import redis.asyncio as aioredis
 
+from src.cluster.presence import RedisPresence
 from src.core.config import Settings
-from src.events.presence import RedisPresence
 from tests.scale.workers import Reader, Worker
 from tests.support import RecordingClient, wait_until
 from tests.support import TestUser as User

@@ -6,16 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from src.api.deps import ServicesDep
+from src.api.deps import RoomsDep, ServicesDep
 from src.contract import asyncapi_document, build_contract
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/asyncapi.json")
-async def asyncapi(services: ServicesDep) -> dict[str, Any]:
+async def asyncapi(services: ServicesDep, rooms: RoomsDep) -> dict[str, Any]:
     """Every Socket.IO event, built from this app's handler registry and room policy, so
     handlers and rooms added at run time are listed too (`mindwire asyncapi` prints the
     built-in ones)."""
-    contract = build_contract(services.registry, services.socket_service.rooms)
+    contract = build_contract(services.registry, rooms)
     return asyncapi_document(contract)

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 
-from src.api.deps import UNAUTHORIZED, CurrentUser, ServicesDep, SessionDep, error, viewer_of
+from src.api.deps import (
+    UNAUTHORIZED,
+    CurrentUser,
+    RoomsDep,
+    ServicesDep,
+    SessionDep,
+    error,
+    viewer_of,
+)
 from src.api.snapshot import ListSnapshotDep
 from src.core.log_position import POSITIONED, PositionedList
 from src.events.rooms import RoomError
@@ -41,6 +49,7 @@ async def list_events(
     user: CurrentUser,
     session: SessionDep,
     services: ServicesDep,
+    rooms: RoomsDep,
     snapshot: ListSnapshotDep,
     room: Annotated[str, Query(min_length=1, max_length=128)],
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
@@ -49,7 +58,7 @@ async def list_events(
     """The room's retained events after `after`, and the position the page reaches: the log's
     position in the snapshot, or the last item's id when the page stops at `limit`."""
     try:
-        delivery_room = services.socket_service.rooms.delivery_room(room, viewer_of(user))
+        delivery_room = rooms.delivery_room(room, viewer_of(user))
     except RoomError as exc:
         code = 403 if exc.code == ErrorCode.FORBIDDEN else status.HTTP_404_NOT_FOUND
         raise HTTPException(code, exc.message) from None

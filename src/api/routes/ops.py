@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -32,8 +33,8 @@ async def ready(services: ServicesDep) -> JSONResponse:
     except Exception as exc:
         logger.warning("readiness: database check failed: %s", exc)
         checks["database"] = "unavailable"
-    if services.settings.redis_url:
-        checks["redis"] = await _redis_check(services.settings.redis_url)
+    if services.redis is not None:
+        checks["redis"] = await _redis_check(services.redis)
     ready_now = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ok" if ready_now else "unavailable", "checks": checks},
@@ -41,18 +42,14 @@ async def ready(services: ServicesDep) -> JSONResponse:
     )
 
 
-async def _redis_check(url: str) -> str:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+async def _redis_check(redis: aioredis.Redis) -> str:
+    """A PING on the app's one Redis client (`src/app/backend.py`)."""
     try:
-        await client.ping()
+        await redis.ping()
         return "ok"
     except Exception as exc:
         logger.warning("readiness: redis check failed: %s", exc)
         return "unavailable"
-    finally:
-        await client.aclose()
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

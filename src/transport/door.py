@@ -35,7 +35,7 @@ from typing import Any
 import socketio
 from socketio import packet as sio_packet
 
-from src.events.packets import ProtocolError, TolerantPacket
+from src.transport.packets import ProtocolError, TolerantPacket
 
 logger = logging.getLogger("mindwire.events")
 

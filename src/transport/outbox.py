@@ -23,7 +23,7 @@ from typing import Any
 
 import socketio
 
-from src.events.fastpath import Hub, LightQueue
+from src.transport.fastpath import Hub, LightQueue
 
 logger = logging.getLogger("mindwire.events")
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from src.events.recovery_store import SessionStore, new_pid
 from src.events.rooms import RoomPolicy, Viewer, user_room
+from src.transport.recovery_store import SessionStore, new_pid
 
 logger = logging.getLogger("mindwire.events")
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-from src.events.cluster import HEARTBEAT_SECONDS, RedisCluster
+from src.cluster.cluster import HEARTBEAT_SECONDS, RedisCluster
 
 logger = logging.getLogger("mindwire.presence")
 

@@ -9,7 +9,7 @@ gateway answers with `validation_error`: the packet is well formed, its content 
 
 A packet no Socket.IO client sends (an unknown type, JSON that does not parse, an event that
 is not `[name, ...args]`, an ack id followed by letters, a binary placeholder that points at
-no attachment) raises `ProtocolError`; the door (`src/events/door.py`) then closes the
+no attachment) raises `ProtocolError`; the door (`src/transport/door.py`) then closes the
 connection, as Socket.IO's own servers do on a parse error. It is never acknowledged.
 """
 

@@ -19,20 +19,20 @@ from typing import Any
 
 import socketio
 
+from src.cluster.presence import LocalPresence, Presence, UserLocks
 from src.core.config import RateLimit
-from src.events.door import ClientLeft
 from src.events.emitters import EventEmitter
 from src.events.errors import SocketError
-from src.events.expiry import Credentials, TokenTimers
-from src.events.fastpath import slim_environ
 from src.events.handlers import EventHandlerRegistry, HandlerContext
-from src.events.packets import MALFORMED_EVENT, TolerantPacket
-from src.events.presence import LocalPresence, Presence, UserLocks
-from src.events.rate_limit import TokenBucket
-from src.events.recovery import Recovery, Resumption
-from src.events.rooms import Viewer, user_room
+from src.events.rooms import RoomPolicy, Viewer, user_room
 from src.events.schemas import ErrorCode, ErrorEvent
 from src.events.socket_service import SocketService
+from src.transport.door import ClientLeft
+from src.transport.expiry import Credentials, TokenTimers
+from src.transport.fastpath import slim_environ
+from src.transport.packets import MALFORMED_EVENT, TolerantPacket
+from src.transport.rate_limit import TokenBucket
+from src.transport.recovery import Recovery, Resumption
 
 logger = logging.getLogger("mindwire.events")
 
@@ -74,6 +74,7 @@ class SocketGateway:
     service: SocketService
     registry: EventHandlerRegistry
     emitter: EventEmitter
+    rooms: RoomPolicy
     authenticate: Authenticator
     sync_status: StatusSync
     limits: GatewayLimits
@@ -86,7 +87,7 @@ class SocketGateway:
     token_grace_seconds: float = 30.0
     """How long a socket whose token expired may refresh it (`TOKEN_REFRESH_GRACE_SECONDS`)."""
     recovery: Recovery | None = None
-    """Connection State Recovery (`src/events/recovery.py`); None: off."""
+    """Connection State Recovery (`src/transport/recovery.py`); None: off."""
     _clients: dict[str, ConnectedClient] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _status_turns: UserLocks = field(default_factory=UserLocks)
@@ -315,7 +316,7 @@ class SocketGateway:
         client.viewer = viewer
         left: list[str] = []
         for room in self.service.rooms_of(sid):
-            target = self.service.rooms.reassess(room, viewer)
+            target = self.rooms.reassess(room, viewer)
             if target == room:
                 continue
             await self.service.leave_room(sid, room)
@@ -454,6 +455,7 @@ class SocketGateway:
             viewer=viewer,
             socket_service=self.service,
             emitter=self.emitter,
+            rooms=self.rooms,
             sessionmaker=self.service.sessionmaker,
             logger=self.registry.logger,
             max_subscriptions=self.limits.max_subscriptions,

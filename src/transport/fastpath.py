@@ -34,7 +34,8 @@ default protocol:
 The hold/release of `HoldingManager` is untouched: its `emit` decides who is held and then calls
 this fan-out for everyone else.
 
-Interface: `create_manager(...)` (the client manager to give `socketio.AsyncServer`) and
+Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
+`socketio.AsyncServer`, chosen by `src/app/backend.py`) and
 `install(sio, settings)` (wires the WebSocket driver and links to that server).
 """
 
@@ -55,7 +56,7 @@ from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
-from src.events.managers import HoldingManager, OrderedRedisManager, offset_of
+from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
     from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -595,7 +596,7 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     Placed after `HoldingManager` in the method order, so that holding decides first. A room
     event (one with an id) goes out in two encodings at most, each made once per emit: without
     its offset, and with it as a last argument for the sockets in `offset_sids` (Connection
-    State Recovery, `src/events/recovery.py`).
+    State Recovery, `src/transport/recovery.py`).
     """
 
     fanout_mode: FanoutMode = "direct"
@@ -700,13 +701,16 @@ class DirectRedisManager(OrderedRedisManager, FanoutManager):  # type: ignore[mi
     """The Redis manager with the fast fan-out for this worker's sockets."""
 
 
-def create_manager(
-    redis_url: str | None, channel: str = "mindwire", mode: FanoutMode = "direct"
-) -> HoldingManager:
-    """The client manager for `socketio.AsyncServer`: `create_client_manager`'s, with `mode`."""
-    manager: HoldingManager = (
-        DirectRedisManager(redis_url, channel=channel) if redis_url else DirectHoldingManager()
-    )
+def memory_manager(mode: FanoutMode = "direct") -> HoldingManager:
+    """The in-memory client manager for `socketio.AsyncServer`, with fan-out `mode`."""
+    manager = DirectHoldingManager()
+    manager.fanout_mode = mode
+    return manager
+
+
+def redis_manager(url: str, channel: str, mode: FanoutMode = "direct") -> HoldingManager:
+    """The Redis client manager (its own connections: `src/app/backend.py` says why)."""
+    manager = DirectRedisManager(url, channel=channel)
     manager.fanout_mode = mode
     return manager
 

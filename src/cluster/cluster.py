@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+
+from src.cluster.signals import Signals
 
 logger = logging.getLogger("mindwire.cluster")
 
@@ -31,8 +30,14 @@ STOP_SECONDS = 2.0
 """A process silent this long is dead: its connections are reaped, its lease lapses."""
 
 
-def new_process_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+def cluster_prefix(channel: str) -> str:
+    """The keys and channels of the cluster under `REDIS_CHANNEL`."""
+    return f"{channel}:cluster"
+
+
+def notices_channel(channel: str) -> str:
+    """The pub/sub channel access notices travel on (`src/auth/notices.py`)."""
+    return f"{cluster_prefix(channel)}:notices"
 
 
 class Cluster(Protocol):
@@ -51,9 +56,9 @@ class Cluster(Protocol):
 class LocalCluster:
     """A single process: always the leader, and only local writes wake the relay."""
 
-    def __init__(self) -> None:
-        self.process_id = new_process_id()
-        self._woken = asyncio.Event()
+    def __init__(self, signals: Signals) -> None:
+        self.signals = signals
+        self.process_id = signals.process_id
 
     async def start(self) -> None:
         return None
@@ -65,43 +70,43 @@ class LocalCluster:
         return True
 
     def wake(self) -> None:
-        self._woken.set()
+        self.signals.wake()
 
     def wake_here(self) -> None:
-        self._woken.set()
+        self.signals.wake_here()
 
     def request_stop(self) -> None:
         return None
 
     async def wait_for_wake(self, at_most: float) -> None:
-        await _wait_and_clear(self._woken, at_most)
+        await self.signals.wait_for_wake(at_most)
 
     async def alive_processes(self) -> set[str]:
         return {self.process_id}
-
-    def publish_notice(self, payload: str) -> None:  # noqa: ARG002
-        """No other process to tell: the publisher has applied the notice here already."""
-        return None
 
 
 class RedisCluster:
     """Processes sharing one Redis (and one `REDIS_CHANNEL`)."""
 
-    def __init__(self, redis_url: str, channel: str) -> None:
-        self.process_id = new_process_id()
-        self.redis: aioredis.Redis = aioredis.from_url(
-            redis_url, socket_connect_timeout=2, socket_timeout=5
-        )
-        self.prefix = f"{channel}:cluster"
-        self._woken = asyncio.Event()
-        self._wake_others = asyncio.Event()
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        channel: str,
+        signals: Signals,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        """`redis` is the app's one client (its owner closes it); `signals` holds what this
+        process sends (wake-ups, notices); `on_notice` gets every process's notices
+        (`AccessNotices.received`)."""
+        self.signals = signals
+        self.process_id = signals.process_id
+        self.redis = redis
+        self.prefix = cluster_prefix(channel)
+        self.on_notice = on_notice
         self._tasks: list[asyncio.Task[None]] = []
         self._leader_until = 0.0
         self._pubsub: PubSub | None = None
         self._stop = asyncio.Event()
-        self.on_notice: Callable[[str], None] | None = None  # gets every process's notices
-        self._notices: list[str] = []
-        self._wake_pending = False
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -131,7 +136,6 @@ class RedisCluster:
         with contextlib.suppress(Exception):
             await self.redis.delete(self.key("alive", self.process_id))
             await self._release_lease()
-        await self.redis.aclose()
 
     # -- liveness --------------------------------------------------------------------------
 
@@ -201,23 +205,16 @@ class RedisCluster:
 
     def wake_here(self) -> None:
         """Wake this process's relay only (to let it see its stop flag)."""
-        self._woken.set()
+        self.signals.wake_here()
 
     def request_stop(self) -> None:
         """Ask every Redis loop to finish (`stop` then waits for them and disconnects)."""
         self._stop.set()
-        self._wake_others.set()
+        self.signals.outgoing.set()
 
     def wake(self) -> None:
         """Wake the relay here and, through Redis, on whichever process leads."""
-        self._woken.set()
-        self._wake_pending = True
-        self._wake_others.set()
-
-    def publish_notice(self, payload: str) -> None:
-        """Send `payload` to every process's `on_notice` (dropped if Redis is down)."""
-        self._notices.append(payload)
-        self._wake_others.set()
+        self.signals.wake()
 
     async def _publish_wakes(self) -> None:
         """One long-lived task publishes notices and wake-ups (one when many writes wait).
@@ -226,14 +223,13 @@ class RedisCluster:
         a connection, and such a task would hang the event loop's shutdown.
         """
         while True:
-            await self._wake_others.wait()
-            self._wake_others.clear()
+            await self.signals.outgoing.wait()
+            self.signals.outgoing.clear()
             if self._stop.is_set():
                 return
-            messages = [(self.key("notices"), notice) for notice in self._notices]
-            self._notices = []
-            if self._wake_pending:
-                self._wake_pending = False
+            notices, wake = self.signals.take_outgoing()
+            messages = [(self.key("notices"), notice) for notice in notices]
+            if wake:
                 messages.append((self.key("wake"), self.process_id))
             for channel, payload in messages:
                 try:
@@ -249,7 +245,7 @@ class RedisCluster:
     def _received(self, message: dict[str, Any]) -> None:
         """A message of the subscription: a notice for `on_notice`, or a relay wake-up."""
         if _text(message["channel"]) != self.key("notices"):
-            self._woken.set()
+            self.signals.wake_here()
         elif self.on_notice is not None:
             try:
                 self.on_notice(_text(message["data"]))
@@ -270,25 +266,14 @@ class RedisCluster:
                 if self._stop.is_set():
                     return
                 logger.warning("listening for relay wake-ups failed: %s; retrying", exc)
-                self._woken.set()  # poll once, in case a wake-up was lost
+                self.signals.wake_here()  # poll once, in case a wake-up was lost
                 pubsub, self._pubsub = self._pubsub, None
                 if pubsub is not None:
                     await _close_quietly(pubsub)
                 await asyncio.sleep(1.0)
 
     async def wait_for_wake(self, at_most: float) -> None:
-        await _wait_and_clear(self._woken, at_most)
-
-
-async def _wait_and_clear(woken: asyncio.Event, at_most: float) -> None:
-    """Wait until `woken` is set or `at_most` seconds pass, then reset it for the next wait."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(woken.wait(), at_most)
-    woken.clear()
-
-
-def create_cluster(redis_url: str | None, channel: str) -> LocalCluster | RedisCluster:
-    return RedisCluster(redis_url, channel) if redis_url else LocalCluster()
+        await self.signals.wait_for_wake(at_most)
 
 
 def _text(value: Any) -> str:

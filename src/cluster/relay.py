@@ -1,6 +1,7 @@
 """`EventRelay`: sends committed events live, in id order, from one process of the cluster.
 
-Writers only commit (the write and its event row in one transaction) and wake the relay.
+Writers only commit (the write and its event row in one transaction) and wake the relay
+(`Signals.wake`).
 The relay reads the event log after its cursor and emits each event in id order, then moves
 the cursor. Event ids commit in order (the advisory lock in `log.py`), so reading "after the
 cursor" never skips an event; one relay at a time (the cluster's lease) means every socket,
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.events.cluster import Cluster
+from src.cluster.cluster import Cluster
 from src.events.log import EventLog, LoggedEvent
 
 logger = logging.getLogger("mindwire.relay")
@@ -59,15 +60,6 @@ class EventRelay:
                 await self.event_log.ensure_relay_cursor(session)
         except Exception as exc:  # the database is down: the relay retries when it is back
             logger.warning("could not store the relay's starting cursor: %s", exc)
-
-    async def committed(self, event_id: int) -> None:  # noqa: ARG002
-        """A writer committed `event_id`: wake the relay, and return at once.
-
-        The write's answer does not wait for its fan-out (thousands of sockets can take tens
-        of milliseconds): the event is durable once committed, and the relay sends it in id
-        order a moment later, on this worker or, through Redis, on the leading one.
-        """
-        self.cluster.wake()
 
     def stop(self) -> None:
         """Finish the current batch and return (never cancelled mid-Redis-call)."""

@@ -1,4 +1,5 @@
-"""The Socket.IO client manager, chosen by URL: in-memory for one process, Redis for many.
+"""The Socket.IO client managers: in-memory for one process, Redis for many
+(`src/app/backend.py` chooses).
 
 Both managers can *hold* a socket: while any of its subscriptions replays the event log, live
 room events for that socket are buffered instead of sent, then released after the last replay
@@ -25,7 +26,7 @@ import socketio
 from socketio.packet import EVENT, Packet
 
 if TYPE_CHECKING:
-    from src.events.outbox import Outbox
+    from src.transport.outbox import Outbox
 
 logger = logging.getLogger("mindwire.events")
 
@@ -323,13 +324,6 @@ class OrderedRedisManager(socketio.AsyncRedisManager, HoldingManager):  # type: 
                 if attempt == 1:
                     raise
         return None
-
-
-def create_client_manager(redis_url: str | None, channel: str = "mindwire") -> HoldingManager:
-    """`OrderedRedisManager` when `redis_url` is set (emits reach every worker), else in-memory."""
-    if redis_url:
-        return OrderedRedisManager(redis_url, channel=channel)
-    return HoldingManager()
 
 
 async def close_client_manager(manager: Any) -> None:
