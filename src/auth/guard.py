@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists
+from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.models import RevokedToken, User
 from src.core.db import MAX_INTEGER_ID
@@ -40,3 +41,23 @@ def holder_params(claims: TokenClaims | None) -> dict[str, Any] | None:
     if claims is None or not 1 <= claims.user_id <= MAX_INTEGER_ID:
         return None
     return {"holder_id": claims.user_id, "holder_jti": claims.jti}
+
+
+_HOLDER_IS_ADMIN = select(User.is_admin).where(
+    User.id == HOLDER_ID,
+    User.is_active.is_(True),
+    ~exists().where(RevokedToken.jti == HOLDER_JTI),
+)
+"""Built once: the same check as `holder_is_valid`, and whether the holder is an admin."""
+
+
+async def holder_is_admin(session: AsyncSession, claims: TokenClaims | None) -> bool | None:
+    """For a write whose only row is its event (`POST /api/notifications`): one Core read on
+    the write's own connection, no ORM object. None: not a valid holder (401); False: valid,
+    not an admin (403)."""
+    params = holder_params(claims)
+    if params is None:
+        return None
+    connection = await session.connection()
+    is_admin = (await connection.execute(_HOLDER_IS_ADMIN, params)).scalar_one_or_none()
+    return None if is_admin is None else bool(is_admin)

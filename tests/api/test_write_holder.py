@@ -109,3 +109,34 @@ async def test_a_token_naming_an_impossible_user_writes_nothing(
 async def test_no_token_writes_nothing(client, admin, collection):
     assert refused(await post(client, collection, {}))
     assert await nothing_written(client, admin, collection.room)
+
+
+NOTIFICATION = {"message": "from whom?", "audience": "everyone"}
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [("sign-out", 401), ("disable", 401), ("delete", 401), ("demote", 403), ("none", 202)],
+)
+async def test_a_notification_checks_its_admin_at_once(
+    client, make_user, admin, db_session, change, status
+):
+    """`POST /api/notifications` reads its admin with one Core query: the same answers."""
+    sender = await make_user(admin=True)
+    if change == "sign-out":
+        assert (await client.post("/api/auth/logout", headers=sender.headers)).status_code == 204
+    elif change == "delete":
+        await db_session.execute(delete(User).where(User.id == sender.id))
+        await db_session.commit()
+    elif change != "none":
+        fields = {"is_active": False} if change == "disable" else {"is_admin": False}
+        patched = await client.patch(f"/api/users/{sender.id}", json=fields, headers=admin.headers)
+        assert patched.status_code == 200, patched.text
+
+    response = await client.post("/api/notifications", json=NOTIFICATION, headers=sender.headers)
+
+    assert response.status_code == status, response.text
+    sent = await room_events(client, admin, "notifications")
+    assert len(sent) == (1 if status == 202 else 0)
+    if status == 202:
+        assert response.json() == {"event_id": sent[0]["event_id"], "audience": "everyone"}

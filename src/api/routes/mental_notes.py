@@ -10,7 +10,7 @@ from src.api.deps import (
     EmitterDep,
     Responses,
     SessionDep,
-    TokenClaimsDep,
+    TokenHolder,
     error,
 )
 from src.api.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
@@ -45,7 +45,7 @@ FOUND: Responses = {**UNAUTHORIZED, 404: error("no such note, or not yours (the 
     responses=WRITE,
 )
 async def create_mental_note(
-    data: MentalNoteCreate, claims: TokenClaimsDep, session: SessionDep, emitter: EmitterDep
+    data: MentalNoteCreate, claims: TokenHolder, session: SessionDep, emitter: EmitterDep
 ) -> Response:
     """The hot write: the bearer is checked in the INSERT itself (`src/auth/guard.py`, no
     read of the user first) and the answer is serialised once, straight to JSON."""
