@@ -47,8 +47,9 @@ FOUND: Responses = {**UNAUTHORIZED, 404: error("no such log, or not yours (the s
 async def create_memory_log(
     data: MemoryLogCreate, claims: TokenHolder, session: SessionDep, emitter: EmitterDep
 ) -> Response:
-    """The hot write: the bearer is checked in the INSERT itself (`src/auth/guard.py`, no
-    read of the user first) and the answer is serialised once, straight to JSON."""
+    # The hot write: the bearer is checked in the INSERT itself (`src/auth/guard.py`, no read
+    # of the user first) and the answer is serialised once, straight to JSON. (A comment: a
+    # docstring would become the route's OpenAPI description.)
     log = await service.create_memory_log(session, emitter, holder=claims, data=data)
     if log is None:
         raise NotAuthenticated()

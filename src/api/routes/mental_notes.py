@@ -47,8 +47,9 @@ FOUND: Responses = {**UNAUTHORIZED, 404: error("no such note, or not yours (the 
 async def create_mental_note(
     data: MentalNoteCreate, claims: TokenHolder, session: SessionDep, emitter: EmitterDep
 ) -> Response:
-    """The hot write: the bearer is checked in the INSERT itself (`src/auth/guard.py`, no
-    read of the user first) and the answer is serialised once, straight to JSON."""
+    # The hot write: the bearer is checked in the INSERT itself (`src/auth/guard.py`, no read
+    # of the user first) and the answer is serialised once, straight to JSON. (A comment: a
+    # docstring would become the route's OpenAPI description.)
     note = await service.create_mental_note(session, emitter, holder=claims, data=data)
     if note is None:
         raise NotAuthenticated()

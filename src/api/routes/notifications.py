@@ -40,8 +40,9 @@ JSON = "application/json"
 async def send_notification(
     data: NotificationCreate, claims: TokenHolder, session: SessionDep, emitter: EmitterDep
 ) -> Response:
-    """The admin check is one Core read on the write's connection (`src/auth/guard.py`), not
-    an ORM load of the user; the answer is serialised once, straight to JSON."""
+    # The admin check is one Core read on the write's connection (`src/auth/guard.py`), not an
+    # ORM load of the user; the answer is serialised once, straight to JSON. (A comment: a
+    # docstring would become the route's OpenAPI description.)
     is_admin = await holder_is_admin(session, claims)
     if is_admin is None:
         raise NotAuthenticated()
