@@ -268,7 +268,7 @@ def start_profiler(
     options: Options, server: Server, pid: int, run_id: str
 ) -> subprocess.Popen[bytes] | None:
     """`py-spy record` on a Python server during the measured window (`--profile DIR`)."""
-    if options.profile is None or server.kind == "node":
+    if options.profile is None or server.kind.startswith("node"):
         return None
     options.profile.mkdir(parents=True, exist_ok=True)
     command = [
@@ -304,7 +304,9 @@ def run_scenario(
 ) -> dict[str, Any]:
     """One run of any scenario: the broadcast ones here, the write ones in write_path."""
     if scenario.mode == "writes":
-        return write_path.run_writes(scenario, server, options, run_id, start_server)
+        return write_path.run_writes(
+            scenario, server, options, run_id, start_server, start_profiler
+        )
     if scenario.mode == "storm":
         counts = query_counts(options, run_id) if server.kind == "mindwire" else None
         return write_path.run_storm(scenario, server, options, run_id, start_server, counts)

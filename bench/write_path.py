@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import statistics
 import subprocess
 import time
@@ -61,8 +62,14 @@ def _tokens(scenario: Any, fixture: Any) -> dict[str, Any]:
 
 
 def run_writes(
-    scenario: Any, server: Any, options: Any, run_id: str, start: Start
+    scenario: Any,
+    server: Any,
+    options: Any,
+    run_id: str,
+    start: Start,
+    profile: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
+    """With `profile` (`run.start_profiler`, `--profile DIR`): py-spy over the writes."""
     process = start(server, options, run_id)
     generator = None
     try:
@@ -79,10 +86,14 @@ def run_writes(
         lines = Lines(generator)
         _expect(lines, "ready", 600)
         time.sleep(options.settle)
+        profiler = profile(options, server, process.pid, run_id) if profile else None
         cpu_before = cpu_seconds(process.pid)
         _send(generator, "go")
         done = _expect(lines, "done", 900)
         server_cpu = cpu_seconds(process.pid) - cpu_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(30)
         return {
             **done,
             "server_cpu_s": server_cpu,

@@ -120,6 +120,18 @@ async def get_token_claims(
 TokenClaimsDep = Annotated[TokenClaims | None, Depends(get_token_claims)]
 
 
+async def get_token_holder(claims: TokenClaimsDep) -> TokenClaims:
+    """A token that is well formed, signed with our key and in date, else 401 before the body
+    is validated (as `CurrentUser` answers). Whether its user may still act (not signed out,
+    deleted or disabled) the hot writes check in their own statement (`src/auth/guard.py`)."""
+    if claims is None:
+        raise NotAuthenticated()
+    return claims
+
+
+TokenHolder = Annotated[TokenClaims, Depends(get_token_holder)]
+
+
 async def get_current_user(session: SessionDep, claims: TokenClaimsDep) -> User:
     """The signed-in user, loaded from the database so admin rights are always current."""
     user = await auth_service.user_for_claims(session, claims)

@@ -29,6 +29,7 @@ _USER_BY_ID = (
     select(User).where(User.id == bindparam("user_id")).execution_options(populate_existing=True)
 )
 """Built once: cheaper than `session.get` (which builds its query on every call)."""
+_USER_EXISTS = select(User.id).where(User.id == bindparam("user_id"))
 _TOKEN_HOLDER = (
     select(User)
     .where(
@@ -47,6 +48,13 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     """The user with this id, read from the database (never only from the session)."""
     result = await session.execute(_USER_BY_ID, {"user_id": user_id})
     return result.scalar_one_or_none()
+
+
+async def user_exists(session: AsyncSession, user_id: int) -> bool:
+    """Whether user `user_id` is in the database (a Core read: no ORM object to build)."""
+    connection = await session.connection()
+    found = await connection.execute(_USER_EXISTS, {"user_id": user_id})
+    return found.first() is not None
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -106,8 +106,37 @@ def create_access_token(user_id: int, *, secret_key: str, ttl_seconds: int) -> s
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
 
 
-def read_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
-    """The claims of a valid token; None for a missing, expired, forged or malformed one."""
+VERIFIED_TOKENS_KEPT = 4096
+"""Tokens whose signature was checked, remembered (oldest forgotten first): about 1.5 MiB."""
+_verified: dict[tuple[str, str], tuple[TokenClaims, int, int]] = {}
+"""(key, token) -> (claims, not valid before, expires): a token's signature is checked once
+(about 60 µs); its times are checked at every use, as PyJWT checks them."""
+
+
+def read_access_token(
+    token: str, *, secret_key: str, now: float | None = None
+) -> TokenClaims | None:
+    """The claims of a valid token; None for a missing, expired, forged or malformed one.
+
+    Only a token that passed every check is remembered, with its times: a remembered one is
+    valid while `max(nbf, iat) <= now < exp`, which is what PyJWT would decide again.
+    Revocation and the user's state are not decided here (they are read at every use).
+    `now` (a POSIX time) is for tests of a remembered token; a first check uses the clock."""
+    known = _verified.get((secret_key, token))
+    if known is not None:
+        claims, not_before, expires = known
+        at = datetime.now(UTC).timestamp() if now is None else now
+        return claims if not_before <= at < expires else None
+    checked = _decode(token, secret_key)
+    if checked is None:
+        return None
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        _verified.pop(next(iter(_verified), ("", "")), None)
+    _verified[(secret_key, token)] = checked
+    return checked[0]
+
+
+def _decode(token: str, secret_key: str) -> tuple[TokenClaims, int, int] | None:
     try:
         claims = jwt.decode(
             token,
@@ -118,7 +147,9 @@ def read_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
         jti = claims.get("jti")
         if jti is not None and (not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX_LENGTH):
             return None
-        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
-        return TokenClaims(int(claims["sub"]), jti, expires_at)
+        expires = int(claims["exp"])
+        not_before = max(int(claims["iat"]), int(claims.get("nbf", claims["iat"])))
+        expires_at = datetime.fromtimestamp(expires, tz=UTC)
+        return TokenClaims(int(claims["sub"]), jti, expires_at), not_before, expires
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         return None

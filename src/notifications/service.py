@@ -16,7 +16,7 @@ async def send_notification(
 ) -> EventMeta:
     if data.audience == "user":
         assert data.user_id is not None  # NotificationCreate requires it for audience "user"
-        if await auth_service.get_user(session, data.user_id) is None:
+        if not await auth_service.user_exists(session, data.user_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {data.user_id} not found")
     return await emitter.emit_notification(
         data.message,
