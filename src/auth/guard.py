@@ -12,9 +12,21 @@ as the user read would have.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.models import RevokedToken, User
@@ -41,6 +53,29 @@ def holder_params(claims: TokenClaims | None) -> dict[str, Any] | None:
     if claims is None or not 1 <= claims.user_id <= MAX_INTEGER_ID:
         return None
     return {"holder_id": claims.user_id, "holder_jti": claims.jti}
+
+
+def insert_for_holder(table: Table, columns: Sequence[str]) -> Insert:
+    """`INSERT INTO table (user_id, *columns) SELECT :holder_id, :column... WHERE` the holder is
+    valid `RETURNING id`: built once per table; each column is a parameter of its own name."""
+    values = [bindparam(name, type_=table.c[name].type) for name in columns]
+    chosen = select(HOLDER_ID, *values).where(holder_is_valid())
+    return insert(table).from_select(["user_id", *columns], chosen).returning(table.c.id)
+
+
+async def insert_as_holder(
+    session: AsyncSession, statement: Insert, claims: TokenClaims | None, values: dict[str, Any]
+) -> int | None:
+    """Run an `insert_for_holder` statement in the session's transaction: the new row's id, or
+    None (rolled back, nothing written) when the token's user may not write now."""
+    params = holder_params(claims)
+    if params is None:
+        return None
+    connection = await session.connection()
+    row_id = (await connection.execute(statement, {**params, **values})).scalar_one_or_none()
+    if row_id is None:
+        await session.rollback()
+    return None if row_id is None else int(row_id)
 
 
 _HOLDER_IS_ADMIN = select(User.is_admin).where(

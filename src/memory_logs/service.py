@@ -7,10 +7,9 @@ write: one Core `INSERT ... SELECT ... RETURNING` that checks its own bearer
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.auth.guard import HOLDER_ID, holder_is_valid, holder_params
+from src.auth.guard import insert_as_holder, insert_for_holder
 from src.core.clock import utcnow
 from src.core.races import delete_or_gone, flush_or_gone
 from src.core.security import TokenClaims
@@ -18,19 +17,9 @@ from src.events.emitters import EventEmitter
 from src.memory_logs.models import MemoryLog
 from src.memory_logs.schemas import MemoryLogCreate, MemoryLogPublic, MemoryLogUpdate
 
-_LOGS: Table = MemoryLog.__table__  # type: ignore[assignment]
-_INSERT_IF_HOLDER = (
-    insert(_LOGS)
-    .from_select(
-        ["user_id", "content", "created_at", "updated_at"],
-        select(
-            HOLDER_ID,
-            bindparam("content", type_=_LOGS.c.content.type),
-            bindparam("created_at", type_=_LOGS.c.created_at.type),
-            bindparam("updated_at", type_=_LOGS.c.updated_at.type),
-        ).where(holder_is_valid()),
-    )
-    .returning(_LOGS.c.id)
+_INSERT_IF_HOLDER = insert_for_holder(
+    MemoryLog.__table__,  # type: ignore[arg-type]
+    ["content", "created_at", "updated_at"],
 )
 """Built once. The row is written for the token's user only if that user may write now."""
 
@@ -45,19 +34,12 @@ async def create_memory_log(
     """Insert a log for the token's user and emit `memory_log_created` with it (one commit);
     None, with nothing written, when the token's user is gone or disabled or the token was
     signed out (the route's 401)."""
-    params = holder_params(holder)
-    if params is None:
-        return None
     now = utcnow()
-    values = {**params, "content": data.content, "created_at": now, "updated_at": now}
-    connection = await session.connection()
-    log_id = (await connection.execute(_INSERT_IF_HOLDER, values)).scalar_one_or_none()
-    if log_id is None:
-        await session.rollback()
+    fields = {"content": data.content, "created_at": now, "updated_at": now}
+    row_id = await insert_as_holder(session, _INSERT_IF_HOLDER, holder, fields)
+    if row_id is None or holder is None:
         return None
-    log = MemoryLogPublic(
-        id=log_id, user_id=params["holder_id"], content=data.content, created_at=now, updated_at=now
-    )
+    log = MemoryLogPublic(id=row_id, user_id=holder.user_id, **fields)
     await emitter.emit_memory_log_created(log, session=session)
     return log
 

@@ -7,10 +7,9 @@ write: one Core `INSERT ... SELECT ... RETURNING` that checks its own bearer
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.auth.guard import HOLDER_ID, holder_is_valid, holder_params
+from src.auth.guard import insert_as_holder, insert_for_holder
 from src.core.clock import utcnow
 from src.core.races import delete_or_gone, flush_or_gone
 from src.core.security import TokenClaims
@@ -18,20 +17,9 @@ from src.events.emitters import EventEmitter
 from src.mental_notes.models import MentalNote
 from src.mental_notes.schemas import MentalNoteCreate, MentalNotePublic, MentalNoteUpdate
 
-_NOTES: Table = MentalNote.__table__  # type: ignore[assignment]
-_INSERT_IF_HOLDER = (
-    insert(_NOTES)
-    .from_select(
-        ["user_id", "title", "content", "created_at", "updated_at"],
-        select(
-            HOLDER_ID,
-            bindparam("title", type_=_NOTES.c.title.type),
-            bindparam("content", type_=_NOTES.c.content.type),
-            bindparam("created_at", type_=_NOTES.c.created_at.type),
-            bindparam("updated_at", type_=_NOTES.c.updated_at.type),
-        ).where(holder_is_valid()),
-    )
-    .returning(_NOTES.c.id)
+_INSERT_IF_HOLDER = insert_for_holder(
+    MentalNote.__table__,  # type: ignore[arg-type]
+    ["title", "content", "created_at", "updated_at"],
 )
 """Built once. The row is written for the token's user only if that user may write now."""
 
@@ -46,19 +34,12 @@ async def create_mental_note(
     """Insert a note for the token's user and emit `mental_note_created` with it (one
     commit); None, with nothing written, when the token's user is gone or disabled or the
     token was signed out (the route's 401)."""
-    params = holder_params(holder)
-    if params is None:
-        return None
     now = utcnow()
     fields = {"title": data.title, "content": data.content, "created_at": now, "updated_at": now}
-    connection = await session.connection()
-    note_id = (
-        await connection.execute(_INSERT_IF_HOLDER, {**params, **fields})
-    ).scalar_one_or_none()
-    if note_id is None:
-        await session.rollback()
+    row_id = await insert_as_holder(session, _INSERT_IF_HOLDER, holder, fields)
+    if row_id is None or holder is None:
         return None
-    note = MentalNotePublic(id=note_id, user_id=params["holder_id"], **fields)
+    note = MentalNotePublic(id=row_id, user_id=holder.user_id, **fields)
     await emitter.emit_mental_note_created(note, session=session)
     return note
 
