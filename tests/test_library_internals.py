@@ -1,10 +1,11 @@
 """Every private or undocumented name Mindwire relies on, checked against the installed libraries.
 
-The fan-out fast path (src/transport/fastpath.py), the managers (src/transport/managers.py), the
-packets (src/transport/packets.py) and the SQLite driver (src/core/sqlite_driver.py) reach below
-these libraries' public APIs. pyproject.toml bounds their versions; when `make lock` moves a
-bound's library to a release that drops one of these names, this test fails and says which
-library, which version and which name, before anything fails in a less readable way.
+The fan-out fast path (src/transport/fastpath.py, links.py, websocket.py), the managers
+(src/transport/managers.py), the packets (src/transport/packets.py) and the SQLite driver
+(src/core/sqlite_driver.py) reach below these libraries' public APIs. pyproject.toml bounds
+their versions; when `make lock` moves a bound's library to a release that drops one of these
+names, this test fails and says which library, which version and which name, before anything
+fails in a less readable way.
 """
 
 from __future__ import annotations
@@ -21,26 +22,26 @@ import pytest
 # (distribution, module, class or None for the module itself, attribute, where it is used)
 INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     # python-engineio: the fast path serves fresh WebSockets with Engine.IO's own socket.
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "handler", "fastpath"),
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_receive", "fastpath"),
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_send", "fastpath"),
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "wait", "fastpath"),
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "send", "fastpath"),
-    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "close", "fastpath"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "handler", "websocket"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_receive", "websocket"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "asgi_send", "websocket"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "wait", "websocket"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "send", "websocket"),
+    ("python-engineio", "engineio.async_drivers.asgi", "WebSocket", "close", "websocket"),
     ("python-engineio", "engineio.async_server", "AsyncServer", "_async", "fastpath.install"),
-    ("python-engineio", "engineio.async_server", "AsyncServer", "create_queue", "fastpath"),
-    ("python-engineio", "engineio.base_server", "BaseServer", "max_http_buffer_size", "fastpath"),
-    ("python-engineio", "engineio.base_server", "BaseServer", "ping_interval", "fastpath"),
-    ("python-engineio", "engineio.base_server", "BaseServer", "ping_timeout", "fastpath"),
-    ("python-engineio", "engineio.base_server", "BaseServer", "reason", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "queue", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "connected", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgraded", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgrading", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "closing", "fastpath"),
-    ("python-engineio", "engineio.async_socket", "AsyncSocket", "receive", "fastpath"),
-    ("python-engineio", "engineio.exceptions", None, "UnknownPacketError", "fastpath"),
-    ("python-engineio", "engineio.exceptions", None, "SocketIsClosedError", "fastpath"),
+    ("python-engineio", "engineio.async_server", "AsyncServer", "create_queue", "outbox"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "max_http_buffer_size", "websocket"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "ping_interval", "websocket"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "ping_timeout", "websocket"),
+    ("python-engineio", "engineio.base_server", "BaseServer", "reason", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "queue", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "connected", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgraded", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgrading", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "closing", "websocket"),
+    ("python-engineio", "engineio.async_socket", "AsyncSocket", "receive", "websocket"),
+    ("python-engineio", "engineio.exceptions", None, "UnknownPacketError", "websocket"),
+    ("python-engineio", "engineio.exceptions", None, "SocketIsClosedError", "websocket"),
     # python-socketio: the managers and the fan-out write below AsyncServer.emit.
     ("python-socketio", "socketio.async_server", "AsyncServer", "_send_eio_packet", "fastpath"),
     ("python-socketio", "socketio.async_server", "AsyncServer", "packet_class", "gateway"),
@@ -107,7 +108,7 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
             "uvicorn.protocols.websockets.websockets_sansio_impl",
             "WebSocketsSansIOProtocol",
             name,
-            "fastpath.Link",
+            "links.Link",
         )
         for name in (
             "request",
@@ -165,7 +166,7 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
 ]
 
 STDLIB_INTERNALS = [(asyncio.Queue, "_getters"), (asyncio.Event, "_waiters")]
-"""Replaced by their light versions only while nothing waits (fastpath._lighten)."""
+"""Replaced by their light versions only while nothing waits (links._lighten)."""
 
 
 def _assigned_in_source(cls: type, name: str) -> bool:
@@ -211,7 +212,7 @@ def test_a_library_internal_mindwire_relies_on_is_still_there(
 def test_an_asyncio_internal_the_fast_path_reads_is_still_there(cls: type, name: str) -> None:
     assert hasattr(cls(), name), (
         f"Python {sys.version.split()[0]}: asyncio.{cls.__name__} has no {name} "
-        "(read by src/transport/fastpath.py _lighten)"
+        "(read by src/transport/links.py _lighten)"
     )
 
 

@@ -7,7 +7,7 @@ to it (a replay of a large room: over a gigabyte in seconds). Here every socket'
 (`BoundedQueue`, installed as `eio.create_queue` on every fan-out mode) counts the bytes of
 the packets it holds; past `SOCKET_WRITE_BUFFER_LIMIT` the socket is closed with one warning
 line and what it held is dropped. The client reconnects and resubscribes with `since`, so it
-misses nothing. The WebSocket fast path has the same bound on its `Link` (`fastpath.py`).
+misses nothing. The WebSocket fast path has the same bound on its `Link` (`links.py`).
 
 A replay does not fill the queue up to that bound: before each event it waits (`Outbox.drain`)
 until what waits for the socket (its queue, its link and its transport's buffer) is at most
@@ -23,7 +23,8 @@ from typing import Any
 
 import socketio
 
-from src.transport.fastpath import Hub, LightQueue
+from src.transport.light_queue import LightQueue
+from src.transport.links import Hub
 
 logger = logging.getLogger("mindwire.events")
 

@@ -8,7 +8,9 @@ import logging
 import pytest
 from websockets.server import ServerProtocol
 
-from src.transport.fastpath import FLUSH_PAUSE_MAX, Hub, LightQueue, Link, websocket_frame
+from src.transport.frames import websocket_frame
+from src.transport.light_queue import LightQueue
+from src.transport.links import FLUSH_PAUSE_MAX, Hub, Link
 
 
 class FakeTransport:

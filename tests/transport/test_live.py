@@ -21,7 +21,7 @@ import pytest
 import socketio
 from websockets.asyncio.client import connect as websocket_connect
 
-from src.transport import fastpath
+from src.transport import links
 from tests import support
 from tests.support import LiveServer, Received, RecordingClient
 
@@ -42,14 +42,14 @@ class DirectWrites:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        original = fastpath.Link.direct
+        original = links.Link.direct
 
-        def counting(link: fastpath.Link) -> bool:
+        def counting(link: links.Link) -> bool:
             answer = original(link)
             self.count += answer
             return answer
 
-        monkeypatch.setattr(fastpath.Link, "direct", counting)
+        monkeypatch.setattr(links.Link, "direct", counting)
 
 
 async def open_client(server: LiveServer, user: support.TestUser) -> RecordingClient:

@@ -1,0 +1,251 @@
+"""One WebSocket connection's write side (`Link`) and the links of a server (`Hub`).
+
+A link writes frames to the uvicorn connection's asyncio transport, below Engine.IO's queue and
+the ASGI message layer, in order, with back-pressure and a bound (`SOCKET_WRITE_BUFFER_LIMIT`);
+the hub batches the flushes of its links. Attaching a link also drops what uvicorn keeps of the
+handshake and lightens its receive queue and `writable` event; `slim_environ` does the same for
+the environ python-socketio keeps. `fastpath.py` has the overview.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from src.transport.light_queue import LightEvent, LightQueue
+
+try:  # uvicorn's default WebSocket protocol when `websockets` is installed
+    from uvicorn.protocols.websockets.websockets_sansio_impl import (
+        WebSocketsSansIOProtocol as _UvicornProtocol,
+    )
+except ImportError:  # pragma: no cover - then every connection takes the plain path
+    _UvicornProtocol = None  # type: ignore[assignment,misc]
+
+logger = logging.getLogger("mindwire.events")
+
+CORK_BYTES = 64 * 1024
+"""A link holding more than this writes at once instead of waiting for its flush."""
+FLUSH_GAP = 0.002
+FLUSH_PAUSE_MAX = 0.010
+"""After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most FLUSH_PAUSE_MAX."""
+
+
+ENVIRON_KEPT = frozenset(
+    {
+        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
+        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
+        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+        "asgi.receive", "asgi.send", "asgi.scope",
+    }
+)  # fmt: skip
+"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
+
+
+def slim_environ(environ: Any) -> None:
+    """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
+
+    python-socketio keeps the handshake's environ for the connection's life (`get_environ`),
+    and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
+    replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
+    header list (already translated, read by nobody after the handshake) is emptied.
+    Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
+    """
+    if not isinstance(environ, dict):
+        return
+    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
+    environ.clear()  # frees the table; `update` builds a right-sized one
+    environ.update(kept)
+    scope = kept.get("asgi.scope")
+    if isinstance(scope, dict) and scope.get("type") == "websocket" and scope.get("headers"):
+        scope["headers"] = []
+
+
+class Link:
+    """Writes frames to one uvicorn WebSocket connection's transport, in order, with a bound."""
+
+    __slots__ = ("_drain", "buffer", "buffered", "closed", "hub", "protocol", "queued", "socket")
+
+    def __init__(self, hub: Hub, protocol: Any, socket: Any) -> None:
+        self.hub = hub
+        self.protocol = protocol
+        self.socket = socket
+        """The Engine.IO socket this connection serves."""
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+        self.queued = False
+        self.closed = False
+        self._drain: asyncio.Task[None] | None = None
+
+    def direct(self) -> bool:
+        """True when a broadcast may skip the Engine.IO queue: nothing is waiting in it.
+
+        Nor in the writer task's hands: on Python 3.11 its `wait_for(queue.get())` takes a
+        packet one loop pass before the writer resumes and writes it; a broadcast written
+        in that pass would overtake the packet.
+        """
+        socket = self.socket
+        queue = socket.queue
+        return (
+            not self.closed
+            and socket.upgraded
+            and not socket.upgrading
+            and not socket.closing
+            and queue.empty()
+            and not queue.in_hand
+        )
+
+    def write(self, frame: bytes) -> None:
+        """Queue `frame` behind everything written before; sent at the end of this loop pass."""
+        if self.closed:
+            return
+        self.buffer.append(frame)
+        self.buffered += len(frame)
+        if self._drain is not None:  # paused: `_drain` writes once the peer catches up
+            if self.buffered > self.hub.limit:
+                self.abort()
+            return
+        if self.buffered >= CORK_BYTES:
+            self.flush()
+        elif not self.queued:
+            self.queued = True
+            self.hub.mark(self)
+
+    def flush(self) -> None:
+        if self.closed or not self.buffer:
+            return
+        protocol = self.protocol
+        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+            self.buffer.clear()
+            self.buffered = 0
+            return
+        if not protocol.writable.is_set():
+            if self.buffered > self.hub.limit:
+                self.abort()
+            elif self._drain is None:
+                self._drain = asyncio.ensure_future(self._wait_writable())
+            return
+        buffer = self.buffer
+        data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
+        buffer.clear()
+        self.buffered = 0
+        protocol.transport.write(data)
+
+    async def _wait_writable(self) -> None:
+        try:
+            await self.protocol.writable.wait()
+        finally:
+            self._drain = None
+        self.flush()
+
+    def abort(self) -> None:
+        """The peer is too far behind: drop what waits and cut the connection."""
+        logger.warning(
+            "closing socket %s: its reader is %d bytes behind (SOCKET_WRITE_BUFFER_LIMIT=%d)",
+            getattr(self.socket, "sid", "?"),
+            self.buffered,
+            self.hub.limit,
+        )
+        self.drop()
+
+    def drop(self) -> None:
+        """Forget what waits and cut the connection (`abort` without the log line)."""
+        self.closed = True
+        self.buffer.clear()
+        self.buffered = 0
+        if self._drain is not None:
+            self._drain.cancel()
+        self.protocol.transport.abort()
+
+    def close(self) -> None:
+        """No more writes through the link; what it holds is written first (pause or not)."""
+        if self.closed:
+            return
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None
+        protocol = self.protocol
+        if self.buffer and not (protocol.close_sent or protocol.transport.is_closing()):
+            protocol.transport.write(b"".join(self.buffer))
+        self.buffer.clear()
+        self.buffered = 0
+        self.closed = True
+
+
+class Hub:
+    """The links of one server's WebSocket connections, by Engine.IO session id."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.links: dict[str, Link] = {}
+        self._marked: list[Link] = []
+        self._scheduled = False
+        self._quiet_until = 0.0
+
+    def attach(self, send: Any, socket: Any) -> Link | None:
+        """A link for the connection behind ASGI `send`, or None when it is not uvicorn's."""
+        protocol = getattr(send, "__self__", None)
+        sid = getattr(socket, "sid", None)
+        if _UvicornProtocol is None or not isinstance(protocol, _UvicornProtocol) or sid is None:
+            return None
+        # uvicorn keeps the handshake's request and response for the connection's life (~4 KiB
+        # of headers) though it reads them only until the accept, which has happened. The
+        # request is also held by the suspended frame of `websockets`' parser (`request =
+        # yield from Request.parse(...)`), so its headers are emptied, not just unreferenced.
+        for name in ("request", "response"):
+            message = getattr(protocol, name, None)
+            if message is not None:
+                headers = getattr(message, "headers", None)
+                if headers is not None and hasattr(headers, "clear"):
+                    headers.clear()
+                setattr(protocol, name, None)
+        _lighten(protocol)
+        link = Link(self, protocol, socket)
+        self.links[sid] = link
+        return link
+
+    def detach(self, link: Link) -> None:
+        link.close()
+        if self.links.get(link.socket.sid) is link:
+            del self.links[link.socket.sid]
+
+    def mark(self, link: Link) -> None:
+        """`link` has frames to write: flush at the end of this pass, or once the pause is over."""
+        self._marked.append(link)
+        if not self._scheduled:
+            self._scheduled = True
+            loop = asyncio.get_running_loop()
+            delay = self._quiet_until - loop.time()
+            if delay > 0:
+                loop.call_later(delay, self._flush)
+            else:
+                loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        marked, self._marked = self._marked, []
+        self._scheduled = False
+        for link in marked:
+            link.queued = False
+            link.flush()
+        ended = loop.time()
+        # Pacing: after a flush that took T, the next waits T + FLUSH_GAP (at most
+        # FLUSH_PAUSE_MAX). Idle or lightly loaded, events are further apart than that and go
+        # out at once; under a burst, the events of the pause share one write per socket.
+        self._quiet_until = ended + min(ended - started + FLUSH_GAP, FLUSH_PAUSE_MAX)
+
+
+def _lighten(protocol: Any) -> None:
+    """uvicorn's receive queue (an `asyncio.Queue`: three deques and an `Event`, ~3 KiB) and
+    its `writable` event (~0.7 KiB) become the light versions, their state carried over.
+    Nothing waits on either yet: the accept has just been sent and Engine.IO has not read."""
+    queue = protocol.queue
+    if type(queue) is asyncio.Queue and not queue._getters:  # type: ignore[attr-defined]
+        light = LightQueue()
+        while not queue.empty():
+            light.put_nowait(queue.get_nowait())
+        protocol.queue = light
+    writable = protocol.writable
+    if type(writable) is asyncio.Event and not writable._waiters:
+        protocol.writable = LightEvent(writable.is_set())
