@@ -149,12 +149,7 @@ class MindwireClient:
         self._dispatcher.start()
         subscription = Subscription(room, handler, since=since, floor=self._seen.newest)
         if since is not None:
-            early, whole = self._unclaimed.claim(partial(carries, room), since)
-            for event in early:
-                self._seen.add(event.event_id)
-            subscription.take_early(early)
-            self.stats.delivered += len(early)
-            subscription.incomplete = not whole
+            self.stats.delivered += self._unclaimed.hand_to(subscription, since, self._seen)
         self._subscriptions[room] = subscription
         if self.connected:
             self._sync(subscription)

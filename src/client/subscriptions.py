@@ -12,8 +12,9 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
-from src.client.events import RoomEvent
+from src.client.events import RoomEvent, carries
 from src.events.schemas import SubscribeAck
 
 RoomHandler = Callable[[RoomEvent], Awaitable[None] | None]
@@ -154,3 +155,13 @@ class UnclaimedEvents:
         """The kept events after `since` that `carried` accepts, and whether none was dropped."""
         events = [e for e in self.events if e.event_id > since and carried(e)]
         return events, self.dropped_through <= since
+
+    def hand_to(self, subscription: Subscription, since: int, seen: SeenIds) -> int:
+        """Give a room subscribed from `since` its kept events (marked seen, so a replay's
+        copy is a repeat); a dropped one makes it incomplete. Returns how many it got."""
+        early, whole = self.claim(partial(carries, subscription.room), since)
+        for event in early:
+            seen.add(event.event_id)
+        subscription.take_early(early)
+        subscription.incomplete = not whole
+        return len(early)

@@ -36,7 +36,8 @@ this fan-out for everyone else.
 
 Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
 `socketio.AsyncServer`, chosen by `src/app/backend.py`) and
-`install(sio, write_buffer_limit=, gc_freeze=)` (wires the WebSocket driver and links to that server).
+`install(sio, write_buffer_limit=, gc_freeze=)` (wires the WebSocket driver and links to that
+server).
 
 The parts: `frames.py` (`websocket_frame`), `light_queue.py` (`LightQueue`, `LightEvent`),
 `links.py` (`Link`, `Hub`, `slim_environ`, re-exported here for the gateway), `websocket.py`
