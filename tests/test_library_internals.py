@@ -1,7 +1,8 @@
 """Every private or undocumented name Mindwire relies on, checked against the installed libraries.
 
 The fan-out fast path (src/transport/fastpath.py, links.py, websocket.py), the managers
-(src/transport/managers.py), the packets (src/transport/packets.py) and the SQLite driver
+(src/transport/holding.py and src/transport/redis_manager.py), the packets
+(src/transport/packets.py) and the SQLite driver
 (src/core/sqlite_driver.py) reach below these libraries' public APIs. pyproject.toml bounds
 their versions; when `make lock` moves a bound's library to a release that drops one of these
 names, this test fails and says which library, which version and which name, before anything
@@ -45,62 +46,74 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     # python-socketio: the managers and the fan-out write below AsyncServer.emit.
     ("python-socketio", "socketio.async_server", "AsyncServer", "_send_eio_packet", "fastpath"),
     ("python-socketio", "socketio.async_server", "AsyncServer", "packet_class", "gateway"),
-    ("python-socketio", "socketio.base_manager", "BaseManager", "rooms", "managers"),
+    ("python-socketio", "socketio.base_manager", "BaseManager", "rooms", "holding"),
     ("python-socketio", "socketio.base_manager", "BaseManager", "get_participants", "fastpath"),
     (
         "python-socketio",
         "socketio.async_pubsub_manager",
         "AsyncPubSubManager",
         "_publish",
-        "managers",
+        "redis_manager",
     ),
     (
         "python-socketio",
         "socketio.async_pubsub_manager",
         "AsyncPubSubManager",
         "_handle_emit",
-        "managers",
+        "redis_manager",
     ),
     (
         "python-socketio",
         "socketio.async_pubsub_manager",
         "AsyncPubSubManager",
         "host_id",
-        "managers",
+        "redis_manager",
     ),
     (
         "python-socketio",
         "socketio.async_pubsub_manager",
         "AsyncPubSubManager",
         "channel",
-        "managers",
+        "redis_manager",
     ),
     (
         "python-socketio",
         "socketio.async_pubsub_manager",
         "AsyncPubSubManager",
         "thread",
-        "managers",
+        "redis_manager",
     ),
     (
         "python-socketio",
         "socketio.async_redis_manager",
         "AsyncRedisManager",
         "_redis_connect",
-        "managers",
+        "redis_manager",
     ),
-    ("python-socketio", "socketio.async_redis_manager", "AsyncRedisManager", "redis", "managers"),
-    ("python-socketio", "socketio.async_redis_manager", "AsyncRedisManager", "pubsub", "managers"),
+    (
+        "python-socketio",
+        "socketio.async_redis_manager",
+        "AsyncRedisManager",
+        "redis",
+        "redis_manager",
+    ),
+    (
+        "python-socketio",
+        "socketio.async_redis_manager",
+        "AsyncRedisManager",
+        "pubsub",
+        "redis_manager",
+    ),
     (
         "python-socketio",
         "socketio.async_redis_manager",
         "AsyncRedisManager",
         "connected",
-        "managers",
+        "redis_manager",
     ),
     ("python-socketio", "socketio.packet", "Packet", "json", "packets.TolerantPacket"),
-    ("python-socketio", "socketio.packet", "Packet", "data_is_binary", "managers"),
-    ("python-socketio", "socketio.packet", "Packet", "deconstruct_binary", "managers"),
+    ("python-socketio", "socketio.packet", "Packet", "data_is_binary", "redis_manager"),
+    ("python-socketio", "socketio.packet", "Packet", "deconstruct_binary", "redis_manager"),
     # uvicorn: a Link writes to the WebSocket protocol's transport itself.
     *[
         (

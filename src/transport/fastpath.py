@@ -40,7 +40,7 @@ Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to g
 server).
 
 The parts: `frames.py` (`websocket_frame`), `light_queue.py` (`LightQueue`, `LightEvent`),
-`links.py` (`Link`, `Hub`, `slim_environ`, re-exported here for the gateway), `websocket.py`
+`links.py` (`Link`, `Hub`, `slim_environ`), `websocket.py`
 (`DirectWebSocket`, Engine.IO's driver); this module keeps the fan-out (`FanoutManager`, the
 `Direct*Manager` classes) and the wiring (`memory_manager`, `redis_manager`, `install`).
 """
@@ -58,7 +58,6 @@ from socketio import packet as sio_packet
 from src.core.config import FanoutMode
 from src.transport.frames import websocket_frame
 from src.transport.links import Hub
-from src.transport.links import slim_environ as slim_environ
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
 

@@ -1,74 +1,55 @@
-"""`SocketGateway`: the Socket.IO connection lifecycle and the inbound event pipeline.
+"""`SocketGateway`: the Socket.IO connection lifecycle, with its parts.
 
 Connect: authenticate the token, join `user_{id}`, send `connection_established`, count
-presence, arm the token's expiry timer. Each inbound event: rate limit, size limit, then the
-`EventHandlerRegistry`. A socket's access holds over time: its token expires (`token_expired`,
-then closed after a grace unless refreshed in band), and it is closed when its token is
-revoked or its user deleted or disabled.
+presence, arm the token's expiry timer, replay what a recovered socket missed; disconnect:
+count presence again. Its parts: each inbound event's checks (`inbound.py`: rate limit, size
+limit, then the `EventHandlerRegistry`) and the socket's access over time (`access.py`: token
+expiry and refresh, sign-outs, deleted or disabled users, withdrawn admin rights), on the
+state they share (`gateway_state.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import socketio
 
 from src.cluster.presence import LocalPresence, Presence, UserLocks
-from src.core.config import RateLimit
 from src.events.emitters import EventEmitter
-from src.events.errors import SocketError
-from src.events.handlers import EventHandlerRegistry, HandlerContext
+from src.events.handlers import EventHandlerRegistry
 from src.events.rooms import RoomPolicy, Viewer, user_room
-from src.events.schemas import ErrorCode, ErrorEvent
 from src.events.socket_service import SocketService
+from src.transport.access import AccessChecks
 from src.transport.door import ClientLeft
-from src.transport.expiry import Credentials, TokenTimers
-from src.transport.fastpath import slim_environ
-from src.transport.packets import MALFORMED_EVENT, TolerantPacket
+from src.transport.expiry import TokenTimers
+from src.transport.gateway_state import (
+    AdminLookup,
+    Authenticator,
+    ConnectedClient,
+    GatewayLimits,
+    RevocationLookup,
+    StatusSync,
+    UserLookup,
+)
+from src.transport.inbound import InboundChecks, InboundEvents
+from src.transport.links import slim_environ
+from src.transport.packets import TolerantPacket
 from src.transport.rate_limit import TokenBucket
 from src.transport.recovery import Recovery, Resumption
 
-logger = logging.getLogger("mindwire.events")
+__all__ = ["TOO_MANY_CONNECTIONS", "UNAUTHORIZED", "GatewayLimits", "SocketGateway"]
 
-Authenticator = Callable[[str | None], Awaitable[Credentials | None]]
-"""The credentials of a valid, unrevoked token of an existing user; None otherwise."""
-StatusSync = Callable[[int], Awaitable[None]]
-"""Make a user's stored status follow their open connections (online while any is open)."""
-AdminLookup = Callable[[set[int]], Awaitable[set[int]]]
-"""Which of these user ids are admins in the database now."""
-UserLookup = Callable[[set[int]], Awaitable[set[int]]]
-"""Which of these user ids still exist in the database, and are not disabled."""
-RevocationLookup = Callable[[set[str]], Awaitable[set[str]]]
-"""Which of these token ids were revoked (signed out)."""
+logger = logging.getLogger("mindwire.events")
 
 UNAUTHORIZED = "unauthorized"
 TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
-@dataclass(slots=True)
-class ConnectedClient:
-    viewer: Viewer
-    bucket: TokenBucket
-    jti: str | None = None
-    """The id of the token the socket holds now (the last one refreshed in band)."""
-
-
 @dataclass
-class GatewayLimits:
-    rate: RateLimit
-    max_message_bytes: int
-    max_subscriptions: int
-    max_connections_per_user: int = 20
-
-
-@dataclass
-class SocketGateway:
+class SocketGateway(InboundChecks, AccessChecks):
     """Binds connect, disconnect and every other event of `service.sio` to Mindwire's rules."""
 
     service: SocketService
@@ -107,7 +88,7 @@ class SocketGateway:
         sio.manager.rooms_changed = self._rooms_changed
         # Not `sio.on("*")`: python-socketio hands that catch-all an event literally named
         # "*" without its name, shifting the sid into the event's place.
-        sio.register_namespace(_InboundEvents(self._on_event))
+        sio.register_namespace(InboundEvents(self._on_event))
 
     async def _on_connect(self, sid: str, environ: Any = None, auth: Any = None) -> bool | None:
         # Only the lifecycle calls this, with a new sid: `DoorServer` hands a client event
@@ -285,221 +266,3 @@ class SocketGateway:
                 await self.sync_status(user_id)
         except Exception:
             logger.exception("could not update user %s's status", user_id)
-
-    async def recheck_admins(self, only: set[int] | None = None) -> list[str]:
-        """Withdraw admin rights from the sockets of users who are no longer admins.
-
-        A token is checked once, at connect; a socket lives on. Each such socket leaves the
-        rooms only admins may hold (and moves to its own scope of `memory_logs` and
-        `mental_notes`), is told so with an `error` event (`forbidden`), and subscribes from
-        then on as the user it now is. `only`: look at these users' sockets alone. Returns the
-        sids changed.
-        """
-        admins = {
-            sid: c.viewer.user_id
-            for sid, c in self._clients.items()
-            if c.viewer.is_admin and (only is None or c.viewer.user_id in only)
-        }
-        if not admins or self.current_admins is None:
-            return []
-        still_admins = await self.current_admins(set(admins.values()))
-        demoted = [sid for sid, user_id in admins.items() if user_id not in still_admins]
-        for sid in demoted:
-            await self._withdraw_admin_rights(sid, admins[sid])
-        return demoted
-
-    async def _withdraw_admin_rights(self, sid: str, user_id: int) -> None:
-        client = self._clients.get(sid)
-        if client is None:  # disconnected meanwhile
-            return
-        viewer = Viewer(user_id, is_admin=False)
-        client.viewer = viewer
-        left: list[str] = []
-        for room in self.service.rooms_of(sid):
-            target = self.rooms.reassess(room, viewer)
-            if target == room:
-                continue
-            await self.service.leave_room(sid, room)
-            left.append(room)
-            if target is not None:
-                await self.service.enter_room(sid, target)
-        logger.info("user %s is no longer an admin: socket %s left %s", user_id, sid, left)
-        error = ErrorEvent(
-            code=ErrorCode.FORBIDDEN,
-            message="your admin rights were withdrawn: admin-only subscriptions were ended",
-            details={"rooms": sorted(left)},
-        )
-        await self.emitter.emit_error(sid, error)
-
-    @property
-    def token_timers(self) -> int:
-        """Expiry timers armed: one per open socket, none left behind by a closed one."""
-        return len(self._timers)
-
-    async def refresh(self, sid: str, token: str) -> datetime:
-        """Swap the socket's token for `token` (`refresh_token`): a new expiry, a new timer.
-
-        Raises `SocketError` (`unauthorized` for a token that is not valid now, `forbidden`
-        for another user's) and changes nothing then. Returns the new expiry.
-        """
-        client = self._clients.get(sid)
-        if client is None:
-            raise SocketError(ErrorCode.UNAUTHORIZED, "the socket is closing")
-        credentials = await self.authenticate(token)
-        if credentials is None:
-            raise SocketError(ErrorCode.UNAUTHORIZED, "the token is invalid, expired or revoked")
-        if credentials.viewer.user_id != client.viewer.user_id:
-            raise SocketError(ErrorCode.FORBIDDEN, "the token is another user's")
-        if sid not in self._clients:  # closed while the token was checked
-            raise SocketError(ErrorCode.UNAUTHORIZED, "the socket is closing")
-        client.jti = credentials.jti
-        self._timers.start(sid, credentials.expires_at)
-        return credentials.expires_at
-
-    def _token_expired(self, sid: str) -> None:
-        if sid not in self._clients:
-            return
-        error = ErrorEvent(
-            code=ErrorCode.TOKEN_EXPIRED,
-            message="the access token expired: send refresh_token with a new one",
-            details={"grace_seconds": self.token_grace_seconds},
-        )
-        self._spawn(self.emitter.emit_error(sid, error))
-
-    def _token_grace_over(self, sid: str) -> None:
-        if sid in self._clients:
-            logger.info("socket %s closed: its token expired and was not refreshed", sid)
-            self._spawn(self._close(sid))
-
-    async def close_token(self, jti: str) -> int:
-        """Close this worker's sockets that hold token `jti` (signed out). Returns how many."""
-        sids = [sid for sid, client in self._clients.items() if client.jti == jti]
-        for sid in sids:
-            await self._close(sid, "the access token was revoked (signed out)")
-        return len(sids)
-
-    async def recheck_access(self, only: set[int] | None = None) -> list[str]:
-        """Close the sockets whose token was revoked or whose user was deleted or disabled.
-
-        Catches what other workers decided (a sign-out answered by another process) and
-        deletions, which no request announces. `only`: look at these users' sockets alone.
-        Returns the sids closed.
-        """
-        holders = {
-            sid: (c.viewer.user_id, c.jti)
-            for sid, c in self._clients.items()
-            if only is None or c.viewer.user_id in only
-        }
-        if not holders:
-            return []
-        gone: set[int] = set()
-        revoked: set[str] = set()
-        if self.existing_users is not None:
-            user_ids = {user_id for user_id, _jti in holders.values()}
-            gone = user_ids - await self.existing_users(user_ids)
-        if self.revoked_tokens is not None:
-            jtis = {jti for _user_id, jti in holders.values() if jti is not None}
-            revoked = await self.revoked_tokens(jtis)
-        closed: list[str] = []
-        for sid, (user_id, jti) in holders.items():
-            if user_id in gone:
-                await self._close(sid, "the user was deleted or disabled")
-            elif jti is not None and jti in revoked:
-                await self._close(sid, "the access token was revoked (signed out)")
-            else:
-                continue
-            closed.append(sid)
-        return closed
-
-    async def _close(self, sid: str, reason: str | None = None) -> None:
-        """Tell the socket why (an `unauthorized` error) when there is a reason, then close it."""
-        client = self._clients.get(sid)
-        if client is None:
-            return
-        if reason is not None:
-            error = ErrorEvent(code=ErrorCode.UNAUTHORIZED, message=reason)
-            await self.emitter.emit_error(sid, error)
-        try:
-            await self.service.sio.disconnect(sid)
-        except Exception:
-            logger.exception("could not close socket %s", sid)
-
-    async def _on_event(self, event: str, sid: str, *args: Any) -> Any:
-        client = self._clients.get(sid)
-        if client is None:
-            return None
-        known = event in self.registry.registrations
-        self.service.metrics.events_received.labels(event if known else "unknown").inc()
-        context = self.context_for(sid, client.viewer)
-        if not client.bucket.take():
-            error = SocketError(ErrorCode.RATE_LIMITED, "too many events: slow down")
-            return await self.registry.reject(event, error, context)
-        if event is MALFORMED_EVENT:
-            error = SocketError(
-                ErrorCode.VALIDATION_ERROR,
-                "the message could not be decoded: its JSON is nested too deeply",
-            )
-            return await self.registry.reject(None, error, context)
-        if _encoded_size(args) > self.limits.max_message_bytes:
-            error = SocketError(
-                ErrorCode.PAYLOAD_TOO_LARGE,
-                f"messages are limited to {self.limits.max_message_bytes} bytes",
-            )
-            return await self.registry.reject(event, error, context)
-        data = args[0] if len(args) == 1 else (list(args) if args else None)
-        return await self.registry.handle_event(event, sid, data, context)
-
-    def context_for(self, sid: str, viewer: Viewer) -> HandlerContext:
-        return HandlerContext(
-            sid=sid,
-            viewer=viewer,
-            socket_service=self.service,
-            emitter=self.emitter,
-            rooms=self.rooms,
-            sessionmaker=self.service.sessionmaker,
-            logger=self.registry.logger,
-            max_subscriptions=self.limits.max_subscriptions,
-            tokens=self,
-        )
-
-    def _spawn(self, coroutine: Awaitable[None]) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def drain(self) -> None:
-        """Wait for connect and disconnect follow-ups still running (used at shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-class _InboundEvents(socketio.AsyncNamespace):  # type: ignore[misc]
-    """Every client event of namespace `/` but `connect` and `disconnect`, with its name."""
-
-    def __init__(self, on_event: Callable[..., Awaitable[Any]]) -> None:
-        super().__init__("/")
-        self._on_event = on_event
-
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        return await self._on_event(event, *args)
-
-
-def _encoded_size(args: tuple[Any, ...]) -> int:
-    """Bytes the message's arguments take as JSON (binary attachments by their length)."""
-    size = 0
-    for arg in args:
-        if isinstance(arg, bytes | bytearray):
-            size += len(arg)
-            continue
-        try:
-            size += len(json.dumps(arg, default=_binary_size_marker, separators=(",", ":")))
-        except (TypeError, ValueError):
-            size += 0
-    return size
-
-
-def _binary_size_marker(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "x" * len(value)
-    raise TypeError(f"cannot size {type(value).__name__}")

@@ -1,0 +1,166 @@
+"""`HoldingManager`, the in-memory Socket.IO client manager (`OrderedRedisManager` in
+`redis_manager.py` extends it for many processes).
+
+Both managers can *hold* a socket: while any of its subscriptions replays the event log, live
+room events for that socket are buffered instead of sent, then released after the last replay
+(held events are sent in id order, those a replay already sent are dropped). The socket
+therefore sees each room's events in id order even when live events are emitted mid-replay
+and several rooms replay at once, so a client that keeps "the last id I saw" per room and
+disconnects at any moment never skips one. Each event reaches the socket once: a replay skips
+what the socket already received live or from another replay, and a live copy of a replayed
+event that the relay sends after the replay is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import socketio
+from socketio.packet import EVENT
+
+from src.transport.replays import Emit, ReplayBook, event_id_of
+
+if TYPE_CHECKING:
+    from src.transport.outbox import Outbox
+
+RoomsChanged = Callable[[str], Awaitable[None]]
+
+
+class HoldingManager(ReplayBook, socketio.AsyncManager):  # type: ignore[misc]
+    """`AsyncManager` whose local room emits skip held sockets and queue for them instead.
+
+    Only emits addressed to rooms are held; an emit addressed to the socket itself (its
+    replay, `pong`, `error`, ...) goes straight through. A socket whose held events pass the
+    outbox's limit is closed (a reader that does not read would otherwise hold them all).
+    What is held and replayed is kept by `ReplayBook` (`replays.py`).
+    """
+
+    outbox: Outbox | None = None
+    """Set by `outbox.install`: the byte limit of what waits for a socket, and its closing."""
+    rooms_changed: RoomsChanged | None = None
+    """Awaited after a socket of this process entered or left a room (the gateway stores its
+    recovery session's rooms)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offset_sids: set[str] = set()
+        """This process's sockets whose room events carry their offset (`recovery.py`)."""
+
+    async def release(self, sid: str) -> None:
+        """A replay for `sid` ended; after the last one, send what was held, in id order."""
+        state = self._replays.get(sid)
+        if state is None or state.depth == 0:
+            return
+        state.depth -= 1
+        if state.depth or state.releasing:
+            return  # another replay still runs, or an earlier release is still sending
+        state.releasing = True  # live emits keep queueing behind what is being sent
+        try:
+            # A replay that begins meanwhile stops this; its own release sends the rest.
+            while state.held and state.depth == 0:
+                event_id, event, data, namespace, size = state.held.popleft()
+                state.held_bytes -= size
+                if event_id is not None:
+                    state.held_ids.discard(event_id)
+                    if event_id in state.replayed:
+                        continue  # the replay sent it
+                await super().emit(event, data, namespace=namespace, to=sid)
+        finally:
+            state.releasing = False
+        if state.depth == 0:
+            self._replays_ended(state)
+
+    async def emit(self, event: str, data: Any, namespace: str | None = None, **kw: Any) -> Any:
+        """`AsyncManager.emit` (python-socketio passes room, to, skip_sid... by keyword)."""
+        to, room = kw.pop("to", None), kw.pop("room", None)
+        target = to if to is not None else room
+        namespace = namespace or "/"
+        if target is not None and kw.get("callback") is None:
+            event_id = event_id_of(data)
+            if self._replays:
+                emit = (event_id, event, data, namespace, 0)
+                skipped = self._hold_or_drop(namespace, target, emit)
+                if skipped:
+                    skip_sid = kw.get("skip_sid")
+                    before = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
+                    kw["skip_sid"] = before + skipped
+            if event_id is not None and not self._to_one_socket(namespace, target):
+                self.live_through = max(self.live_through, event_id)
+                if self._replays:
+                    self._forget_passed()
+        return await super().emit(event, data, namespace=namespace, room=target, **kw)
+
+    def _hold_or_drop(self, namespace: str, target: Any, emit: Emit) -> list[str]:
+        """Sockets `target` reaches that must not get `emit` now: held ones queue it, and
+        a socket whose replay already sent it skips it."""
+        rooms = [target] if isinstance(target, str) else list(target)
+        socket_rooms = self.rooms.get(namespace, {})
+        event_id = emit[0]
+        skipped: list[str] = []
+        over: list[tuple[str, int]] = []
+        for sid, state in self._replays.items():
+            if sid in rooms:
+                continue  # addressed to the socket itself: a replay or a reply
+            if not any(sid in socket_rooms.get(room, {}) for room in rooms):
+                continue
+            if state.holding:
+                if not emit[4]:  # measured once per emit, only when someone holds it
+                    emit = (*emit[:4], self._packet_bytes(emit))
+                state.held.append(emit)
+                state.held_bytes += emit[4]
+                if event_id is not None:
+                    state.held_ids.add(event_id)
+                skipped.append(sid)
+                if self.outbox is not None and state.held_bytes > self.outbox.limit:
+                    over.append((sid, state.held_bytes))
+            elif event_id is not None and event_id in state.replayed:
+                skipped.append(sid)
+        for sid, held_bytes in over:  # closed: what it held goes
+            state = self._replays[sid]
+            state.held.clear()
+            state.held_ids.clear()
+            state.held_bytes = 0
+            assert self.outbox is not None
+            self.outbox.cut(sid, held_bytes, "its held live events are over the limit")
+        return skipped
+
+    def _packet_bytes(self, emit: Emit) -> int:
+        """The length of `emit`'s encoded Socket.IO packet (its Engine.IO payload)."""
+        _, event, data, namespace, _ = emit
+        arguments = list(data) if isinstance(data, tuple) else [data]
+        encoded = self.server.packet_class(
+            EVENT, namespace=namespace, data=[event, *arguments]
+        ).encode()
+        parts = encoded if isinstance(encoded, list) else [encoded]
+        return sum(len(part) for part in parts)
+
+    def _to_one_socket(self, namespace: str, target: Any) -> bool:
+        return isinstance(target, str) and bool(self.is_sid_room(namespace, target))
+
+    async def enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if self.rooms_changed is not None and room != sid:
+            await self.rooms_changed(sid)
+
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        await super().leave_room(sid, namespace, room)
+        if self.rooms_changed is not None and room != sid:
+            await self.rooms_changed(sid)
+
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._room_joined(sid, room)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        self._room_left(sid, room)
+
+    def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
+        super().basic_disconnect(sid, namespace, **kwargs)
+        self._replays.pop(sid, None)
+        self.offset_sids.discard(sid)
