@@ -193,6 +193,29 @@ async def test_a_replay_to_a_reader_that_never_reads_stops_after_the_drain_timeo
     assert "Traceback" not in log, log
 
 
+async def post_logs_and_wait_for_their_fan_out(url: str, user: TestUser, count: int) -> None:
+    """`post_logs`, watched by a socket of `user`: a write answers before its event goes out,
+    and a reader connecting while the last ones are still being sent would get them live
+    through `user_{id}` instead of from its replay. Once the watcher has every one, none is."""
+    watcher = socketio.AsyncClient(reconnection=False)
+    seen = 0
+    all_sent = asyncio.Event()
+
+    @watcher.on("memory_log_created")
+    async def on_log(_data: Any, _meta: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= count:
+            all_sent.set()
+
+    await watcher.connect(url, auth={"token": user.token}, transports=["websocket"])
+    try:
+        await post_logs(url, user, count)
+        await asyncio.wait_for(all_sent.wait(), 60)
+    finally:
+        await watcher.disconnect()
+
+
 async def replay_to(url: str, user: TestUser, transport: str, count: int) -> list[int]:
     """Subscribe with `since: 0` over `transport` and return the replayed event ids, in the
     order they came."""
@@ -224,7 +247,7 @@ async def test_a_paced_replay_delivers_every_event_in_order(server_process, alic
     small = 32 * 1024
     server = server_process(SOCKET_WRITE_BUFFER_LIMIT=str(small))
     count = 1500
-    await post_logs(server.url, alice, count)
+    await post_logs_and_wait_for_their_fan_out(server.url, alice, count)
     figures = []
     for transport in ("websocket", "polling"):
         started = time.perf_counter()
