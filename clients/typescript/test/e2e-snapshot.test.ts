@@ -7,9 +7,18 @@ import { test } from "node:test";
 import { connect, type MindwireClient } from "../src/client.js";
 import type { MemoryLogEvent } from "../src/events.js";
 import { loadThenSubscribe } from "../src/snapshot.js";
-import { startE2E, waitFor } from "./server.js";
+import { type E2ERun, startE2E, waitFor } from "./server.js";
 
 const WRITES = 40;
+
+/** A new user's client, connected. */
+async function signedInClient(run: E2ERun, prefix: string): Promise<MindwireClient> {
+  const email = `${prefix}-${Date.now()}@example.com`;
+  const token = await run.api.signUp(email, "correct-horse-battery");
+  const client = connect(run.server.url, { token });
+  await waitFor("the connection", () => client.socket.connected);
+  return client;
+}
 
 test("a list and the events after its position meet without a gap or a repeat", {
   timeout: 120_000,
@@ -19,9 +28,7 @@ test("a list and the events after its position meet without a gap or a repeat", 
   const { server, api } = run;
   let client: MindwireClient | undefined;
   try {
-    const token = await api.signUp(`snapshot-${Date.now()}@example.com`, "correct-horse-battery");
-    client = connect(server.url, { token });
-    await waitFor("the connection", () => client?.socket.connected === true);
+    client = await signedInClient(run, "snapshot");
 
     const written: number[] = [];
     const writer = (async () => {
@@ -78,9 +85,7 @@ test("a log written after the list but before the subscription arrives once", {
   const { server, api } = run;
   let client: MindwireClient | undefined;
   try {
-    const token = await api.signUp(`early-${Date.now()}@example.com`, "correct-horse-battery");
-    client = connect(server.url, { token });
-    await waitFor("the connection", () => client?.socket.connected === true);
+    client = await signedInClient(run, "early");
     const arrived: number[] = [];
     client.socket.onAny((event: string, _payload: unknown, meta: { event_id?: number }) => {
       if (event === "memory_log_created" && typeof meta?.event_id === "number") {
