@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from src.client.events import RoomEvent
 from src.events.schemas import ErrorEvent, SubscribeAck
@@ -15,6 +18,8 @@ IncompleteHandler = Callable[[str, SubscribeAck], Awaitable[None] | None]
 ErrorHandler = Callable[[ErrorEvent], Awaitable[None] | None]
 """Every `error` event the server sends (a refused subscription also raises `SubscribeError`)."""
 HandlerErrorHandler = Callable[[Exception, RoomEvent], None]
+
+logger = logging.getLogger("mindwire.client")
 
 
 @dataclass
@@ -42,3 +47,12 @@ async def maybe_await(result: Awaitable[None] | None) -> None:
 def first_argument(raw: Any) -> Any:
     """An ack or event's first argument; further ones (a recovery offset) are ignored."""
     return raw[0] if isinstance(raw, tuple | list) and raw else raw
+
+
+def parse_error_event(args: tuple[Any, ...]) -> ErrorEvent | None:
+    """An `error` event's payload; `None` (logged) when it does not parse."""
+    try:
+        return ErrorEvent.model_validate(first_argument(args))
+    except ValidationError:
+        logger.warning("mindwire: an error event that does not parse: %r", args)
+        return None

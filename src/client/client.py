@@ -26,16 +26,16 @@ from src.client.callbacks import (
     IncompleteHandler,
     first_argument,
     maybe_await,
+    parse_error_event,
 )
 from src.client.dispatch import Dispatcher
 from src.client.errors import ClientClosedError, ConnectError, SubscribeError, require_aiohttp
-from src.client.events import ROOM_EVENT_TYPES, carries, parse_room_event
-from src.client.subscriptions import RoomHandler, SeenIds, Subscription, UnclaimedEvents
+from src.client.events import ROOM_EVENT_TYPES, parse_room_event
+from src.client.subscriptions import Arrivals, RoomHandler, Subscription
 from src.client.tokens import TokenSource, can_refresh, current_token, send_refreshed_token
 from src.events.schemas import (
     ErrorAck,
     ErrorCode,
-    ErrorEvent,
     EventType,
     SubscribeAck,
     SubscribeEvent,
@@ -79,8 +79,7 @@ class MindwireClient:
         self._ack_timeout = ack_timeout
         self._transports = list(transports)
         self._subscriptions: dict[str, Subscription] = {}
-        self._seen = SeenIds()
-        self._unclaimed = UnclaimedEvents()
+        self._arrivals = Arrivals()
         self._dispatcher = Dispatcher(on_handler_error)
         self._connect_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,9 +146,9 @@ class MindwireClient:
         if room in self._subscriptions:
             raise ValueError(f"already subscribed to {room!r}")
         self._dispatcher.start()
-        subscription = Subscription(room, handler, since=since, floor=self._seen.newest)
+        subscription = Subscription(room, handler, since=since, floor=self._arrivals.seen.newest)
         if since is not None:
-            self.stats.delivered += self._unclaimed.hand_to(subscription, since, self._seen)
+            self.stats.delivered += self._arrivals.hand_to(subscription, since)
         self._subscriptions[room] = subscription
         if self.connected:
             self._sync(subscription)
@@ -204,10 +203,8 @@ class MindwireClient:
             self.user_id = payload["user_id"]
 
     def _on_error_event(self, *args: Any) -> None:
-        try:
-            error = ErrorEvent.model_validate(first_argument(args))
-        except ValidationError:
-            logger.warning("mindwire: an error event that does not parse: %r", args)
+        error = parse_error_event(args)
+        if error is None:
             return
         if error.code == ErrorCode.TOKEN_EXPIRED and can_refresh(self._token):
             self._spawn(self._refresh_token())
@@ -223,20 +220,14 @@ class MindwireClient:
         except (ValidationError, ValueError):
             logger.exception("mindwire: %s does not match its model: %r", name, args)
             return
-        self._seen.observe(event.event_id)
-        targets = [s for s in self._subscriptions.values() if carries(s.room, event)]
-        if not targets:
-            if event.event_id not in self._seen.ids:
-                self._unclaimed.keep(event)
-            return
-        if not self._seen.add(event.event_id):
+        targets = self._arrivals.route(event, self._subscriptions.values())
+        if targets is None:
             self.stats.duplicates += 1
             return
         for subscription in targets:
             self.stats.delivered += 1
             if subscription.receive(event):
                 self._dispatcher.put(subscription, event)
-        self._seen.forget_old(self._subscriptions.values())
 
     # -- background work ------------------------------------------------------------------------
 
@@ -287,7 +278,7 @@ class MindwireClient:
                 )
             return
         parsed = SubscribeAck.model_validate(ack)
-        for event in subscription.acknowledged(self._seen.newest):
+        for event in subscription.acknowledged(self._arrivals.seen.newest):
             self._dispatcher.put(subscription, event)
         self.stats.replayed += parsed.replayed
         if subscription.incomplete:  # some early events were dropped unkept

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -165,3 +165,33 @@ class UnclaimedEvents:
         subscription.take_early(early)
         subscription.incomplete = not whole
         return len(early)
+
+
+@dataclass
+class Arrivals:
+    """Every room event the socket received, whichever room carried it: the repeat filter
+    and the events kept for a room subscribed a moment later."""
+
+    seen: SeenIds = field(default_factory=SeenIds)
+    kept: UnclaimedEvents = field(default_factory=UnclaimedEvents)
+
+    def route(
+        self, event: RoomEvent, subscriptions: Collection[Subscription]
+    ) -> list[Subscription] | None:
+        """The subscriptions an arriving event goes to, decided in arrival order: none yet
+        when no subscription carries it (kept, unless it was handed over before), `None` when
+        it is a repeat."""
+        self.seen.observe(event.event_id)
+        targets = [s for s in subscriptions if carries(s.room, event)]
+        if not targets:
+            if event.event_id not in self.seen.ids:
+                self.kept.keep(event)
+            return []
+        if not self.seen.add(event.event_id):
+            return None
+        self.seen.forget_old(subscriptions)
+        return targets
+
+    def hand_to(self, subscription: Subscription, since: int) -> int:
+        """A room subscribed from `since` takes its kept events (`UnclaimedEvents.hand_to`)."""
+        return self.kept.hand_to(subscription, since, self.seen)

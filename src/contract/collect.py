@@ -65,15 +65,9 @@ def build_contract(
     server_names = [n for n in names if n not in registrations or carried_by[n]]
     server_models = {name: _server_model(name, models, registrations) for name in server_names}
 
-    requests: list[SchemaRequest] = [(EventMeta, "serialization"), (ErrorAck, "serialization")]
-    for name in client_names:
-        registration = registrations[name]
-        if registration.payload is not None:
-            requests.append((registration.payload, "validation"))
-        if registration.ack is not None:
-            requests.append((registration.ack, "serialization"))
-    requests += [(model, "serialization") for model in server_models.values() if model]
-    refs, definitions = model_schemas(requests)
+    refs, definitions = model_schemas(
+        _schema_requests([registrations[name] for name in client_names], server_models)
+    )
     return Contract(
         title="Mindwire socket events",
         version=_version(),
@@ -123,6 +117,21 @@ def _client_event(
         ack=_schema(refs, registration.ack, "serialization"),
         summary=registration.summary,
     )
+
+
+def _schema_requests(
+    client_events: list[Registration], server_models: Mapping[str, type[BaseModel] | None]
+) -> list[SchemaRequest]:
+    """Every model the document names, in the mode it is used in: a client's payload as it is
+    validated, acks and server payloads as they are serialised."""
+    requests: list[SchemaRequest] = [(EventMeta, "serialization"), (ErrorAck, "serialization")]
+    for registration in client_events:
+        if registration.payload is not None:
+            requests.append((registration.payload, "validation"))
+        if registration.ack is not None:
+            requests.append((registration.ack, "serialization"))
+    requests += [(model, "serialization") for model in server_models.values() if model]
+    return requests
 
 
 def _event_names(

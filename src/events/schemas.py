@@ -2,14 +2,13 @@
 declaration in `EVENTS` (direction and rooms).
 
 This module is the single source of truth for the wire format; docs and generated clients
-read it, and nothing else spells an event name as a string literal.
-"""
+read it, and nothing else spells an event name as a string literal."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -146,6 +145,16 @@ class ErrorEvent(EventModel):
 # -- server -> rooms (stored in the event log, emitted with EventMeta) -----------------------
 
 
+Edited = TypeVar("Edited", "MemoryLogEvent", "MentalNoteEvent")
+
+
+def _updated_defaults_to_created(item: Edited) -> Edited:
+    """A row never updated has `updated_at` = `created_at` on the wire, never null."""
+    if item.updated_at is None:
+        item.updated_at = item.created_at
+    return item
+
+
 class MemoryLogEvent(EventModel):
     """A memory log, as `memory_log_created` and `memory_log_updated` carry it."""
 
@@ -154,12 +163,7 @@ class MemoryLogEvent(EventModel):
     content: str
     created_at: UTCTimestamp
     updated_at: UTCTimestamp | None = None
-
-    @model_validator(mode="after")
-    def _updated_defaults_to_created(self) -> MemoryLogEvent:
-        if self.updated_at is None:
-            self.updated_at = self.created_at
-        return self
+    _updated = model_validator(mode="after")(_updated_defaults_to_created)
 
 
 class MemoryLogDeletedEvent(EventModel):
@@ -177,12 +181,7 @@ class MentalNoteEvent(EventModel):
     content: str = ""
     created_at: UTCTimestamp
     updated_at: UTCTimestamp | None = None
-
-    @model_validator(mode="after")
-    def _updated_defaults_to_created(self) -> MentalNoteEvent:
-        if self.updated_at is None:
-            self.updated_at = self.created_at
-        return self
+    _updated = model_validator(mode="after")(_updated_defaults_to_created)
 
 
 class MentalNoteDeletedEvent(EventModel):
@@ -292,10 +291,8 @@ EVENTS = EventCatalog(
     ),
     socket_event(EventType.ERROR, ErrorEvent),
 )
-"""Every event, declared once (`catalog.py`): add an event here and to `EventType`. Room events
-go to the delivery rooms of their rooms (`RoomPolicy.delivery_rooms`); an event about a user's
-data reaches `user_{id}` and the per-user scope of `memory_logs` / `mental_notes` by the
-payload's `user_id`."""
+"""Every event, declared once (`catalog.py`): add an event here and to `EventType`. Where a room
+event goes (by its rooms and its payload's `user_id`) is decided by `rooms.delivery_rooms`."""
 
 EVENT_PAYLOADS: dict[EventType, type[BaseModel]] = {
     EventType(name): model for name, model in EVENTS.payloads().items()

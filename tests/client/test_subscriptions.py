@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from src.client.events import RoomEvent, carries
-from src.client.subscriptions import SeenIds, Subscription, UnclaimedEvents
+from src.client.subscriptions import Arrivals, SeenIds, Subscription, UnclaimedEvents
 from src.events.schemas import EventMeta, EventType, MemoryLogEvent, UserStatusChangedEvent
 
 NOW = datetime.now(UTC)
@@ -75,3 +75,21 @@ async def test_early_events_join_the_replay_in_id_order_and_a_dropped_one_is_rep
     assert subscription.receive(log_event(6)) is False  # replayed, held till the ack
     assert [event.event_id for event in subscription.acknowledged(newest_seen=8)] == [4, 6, 8]
     assert subscription.since == 8
+
+
+async def test_an_arrival_goes_to_the_rooms_that_carry_it_once_or_is_kept_for_a_later_room() -> (
+    None
+):
+    arrivals = Arrivals()
+    notes = Subscription("mental_notes", lambda _event: None)
+    assert arrivals.route(log_event(3), [notes]) == []  # no room of it yet: kept
+    assert [event.event_id for event in arrivals.kept.events] == [3]
+    assert arrivals.seen.newest == 3
+
+    logs = Subscription("memory_logs", lambda _event: None, since=1)
+    assert arrivals.hand_to(logs, since=1) == 1
+    assert arrivals.route(log_event(3), [notes, logs]) is None  # its replay: a repeat
+    assert arrivals.route(log_event(4), [notes, logs]) == [logs]
+    assert arrivals.route(log_event(4), [notes, logs]) is None
+    assert arrivals.route(log_event(4), [notes]) == []  # seen before: not kept again
+    assert [event.event_id for event in arrivals.kept.events] == [3]
