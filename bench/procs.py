@@ -25,8 +25,21 @@ def rss_kib(pid: int) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of `pid` and of its live descendants (the workers of `--workers N`)."""
+    total, parents = 0.0, {pid}
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+    while parents:
+        for process in parents:
+            fields = stats.get(process)
+            if fields is not None:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        parents = {child for child, fields in stats.items() if int(fields[1]) in parents}
+    return total
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pg_stack
 import write_path
 from procs import Lines, cpu_seconds, pinned, rss_kib, stop, wait_healthy
 
@@ -66,6 +67,7 @@ class Scenario:
     rate: int = 100
     writers: int = 16  # "writes": REST writers, each sending its next write once answered
     route: str = "memory-logs"  # "writes": or "notifications"
+    stack: str = "sqlite"  # "writes": or pg_stack.STACK, two workers on PostgreSQL + Redis
 
 
 FULL = [
@@ -78,6 +80,7 @@ FULL = [
     Scenario("write-latency-1000", 1000, 200, "writes", writers=1, route="notifications"),
     Scenario("write-latency-5000", 5000, 100, "writes", writers=1, route="notifications"),
     Scenario("storm", 2000, 200, "storm"),
+    Scenario("writes-pg-2", 10, 2000, "writes", writers=16, stack=pg_stack.STACK),
 ]
 QUICK = [
     Scenario("1000x200", 40, 10),
@@ -88,6 +91,7 @@ QUICK = [
     Scenario("writes", 3, 48, "writes", writers=16),
     Scenario("write-latency-1000", 20, 10, "writes", writers=1, route="notifications"),
     Scenario("storm", 40, 10, "storm"),
+    Scenario("writes-pg-2", 3, 48, "writes", writers=16, stack=pg_stack.STACK),
 ]
 
 
@@ -99,6 +103,7 @@ class Server:
     kind: str
     env: dict[str, str] = field(default_factory=dict)
     deflate: bool = False  # mindwire only: start through uvicorn with per-message deflate on
+    workers: int = 1  # mindwire only: more than one runs on PostgreSQL + Redis (pg_stack.py)
 
 
 DEFAULT_SERVERS = {
@@ -230,7 +235,17 @@ def start_server(
             }
         )
         env.update(server.env)
-        if server.deflate:  # what `mindwire serve` runs, but with uvicorn's default deflate
+        if server.workers > 1:
+            from src.cli import migrate
+
+            users = len(options.fixture.tokens)
+            env.update(pg_stack.prepare(run_id, users, _make_users, migrate))
+            env["SOCKET_TRANSPORTS"] = "websocket"  # what the CLI asks of several workers
+            command = [
+                str(VENV_BIN / "mindwire"), "serve", "--host", "127.0.0.1", "--port", port,
+                "--workers", str(server.workers),
+            ]  # fmt: skip
+        elif server.deflate:  # what `mindwire serve` runs, but with uvicorn's default deflate
             command = [
                 str(VENV_BIN / "python"), "-m", "uvicorn", "src.main:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", port, "--log-level", "warning",
@@ -273,7 +288,7 @@ def start_profiler(
     options.profile.mkdir(parents=True, exist_ok=True)
     command = [
         "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
-        "--nonblocking",
+        "--nonblocking", "--subprocesses",
         "--output", str(options.profile / f"{run_id}.txt"),
     ]  # fmt: skip
     profiler = subprocess.Popen(
@@ -296,6 +311,8 @@ NODE_WRITES = Server("node", "node-writes")
 
 
 def servers_for(scenario: Scenario, servers: list[Server]) -> list[Server]:
+    if scenario.stack == pg_stack.STACK:  # no peer on that stack: Mindwire alone
+        return [pg_stack.on_stack(server) for server in servers if server.kind == "mindwire"]
     return write_path.peers(servers, NODE_WRITES) if scenario.mode in write_path.MODES else servers
 
 
@@ -304,9 +321,13 @@ def run_scenario(
 ) -> dict[str, Any]:
     """One run of any scenario: the broadcast ones here, the write ones in write_path."""
     if scenario.mode == "writes":
-        return write_path.run_writes(
-            scenario, server, options, run_id, start_server, start_profiler
-        )
+        try:
+            return write_path.run_writes(
+                scenario, server, options, run_id, start_server, start_profiler
+            )
+        finally:
+            if server.workers > 1:
+                pg_stack.drop(run_id)
     if scenario.mode == "storm":
         counts = query_counts(options, run_id) if server.kind == "mindwire" else None
         return write_path.run_storm(scenario, server, options, run_id, start_server, counts)
@@ -567,6 +588,9 @@ def main(argv: list[str] | None = None) -> int:
         if not scenarios:
             note(f"no scenario among {wanted}; known: {[s.name for s in catalogue]}")
             return 2
+    if any(s.stack == pg_stack.STACK for s in scenarios) and (why := pg_stack.missing()):
+        note(f"skipping the {pg_stack.STACK} scenarios: {why}")
+        scenarios = [s for s in scenarios if s.stack != pg_stack.STACK]
     if args.clients or args.events:
         scenarios = [
             replace(s, clients=args.clients or s.clients, events=args.events or s.events)

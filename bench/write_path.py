@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pg_stack import service_cpu_seconds
 from procs import Lines, cpu_seconds, pinned, stop
 
 BENCH = Path(__file__).resolve().parent
@@ -87,10 +88,16 @@ def run_writes(
         _expect(lines, "ready", 600)
         time.sleep(options.settle)
         profiler = profile(options, server, process.pid, run_id) if profile else None
+        services_before = service_cpu_seconds() if server.workers > 1 else {}
         cpu_before = cpu_seconds(process.pid)
         _send(generator, "go")
         done = _expect(lines, "done", 900)
         server_cpu = cpu_seconds(process.pid) - cpu_before
+        services = {
+            f"{name}_cpu_ms_per_write": 1000 * (used - services_before[name]) / done["writes_ok"]
+            for name, used in (service_cpu_seconds().items() if services_before else ())
+            if done["writes_ok"]
+        }
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(30)
@@ -98,6 +105,7 @@ def run_writes(
             **done,
             "server_cpu_s": server_cpu,
             "cpu_ms_per_write": 1000 * server_cpu / max(done["writes_ok"], 1),
+            **services,
             "ok": _checked(done),
         }
     finally:
@@ -165,6 +173,8 @@ WRITE_METRICS = [
     ("write p50 ms", "write_p50_ms", "{:.1f}"),
     ("write p99 ms", "write_p99_ms", "{:.1f}"),
     ("server CPU ms/write", "cpu_ms_per_write", "{:.2f}"),
+    ("PostgreSQL CPU ms/write", "postgres_cpu_ms_per_write", "{:.2f}"),
+    ("Redis CPU ms/write", "redis_cpu_ms_per_write", "{:.2f}"),
     ("delivery p50 ms", "delivery_p50_ms", "{:.1f}"),
     ("delivery p99 ms", "delivery_p99_ms", "{:.1f}"),
 ]

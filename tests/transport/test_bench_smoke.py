@@ -4,9 +4,13 @@ checks every delivery. No timing is asserted (that is the benchmark's job, not t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
 
 from tests.support import free_port, npm_ci
 
@@ -83,3 +87,48 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
         assert storm["reconnect_s"] is not None  # every client back and subscribed
     assert runs["storm|node"]["recovered"] == 3 and runs["storm|node"]["not_recovered"] == 0
     assert runs["storm|mindwire"]["event_log_selects"] >= 3  # at least one replay read each
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")),
+    reason="set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis",
+)
+def test_the_postgres_redis_write_scenario_runs_two_workers_and_drops_its_database(
+    tmp_path: Path, npm: str
+) -> None:
+    """`writes-pg-2`: Mindwire with two workers on a fresh PostgreSQL database and its own
+    Redis index; every write answered and delivered, the database's and Redis's CPU read
+    beside the workers', and the database dropped after the run."""
+    npm_ci(ROOT / "bench", npm)
+    database = make_url(os.environ["TEST_DATABASE_URL"])
+    redis = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0]
+    env = {
+        **os.environ,
+        "BENCH_PG_URL": f"postgresql://{database.username}@{database.host}:{database.port}",
+        "BENCH_REDIS_URL": f"{redis}/15",
+    }
+    results = tmp_path / "runs.json"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "run.py"),
+        "--quick",
+        "--runs=1",
+        "--scenarios=writes-pg-2",
+        "--clients=3",
+        "--events=20",
+        f"--port={free_port()}",
+        f"--json={results}",
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run] = json.loads(results.read_text())["writes-pg-2|mindwire"]
+    assert run["ok"] and run["writes_ok"] == 20 and run["delivered"] == 3 * 20
+    assert run["lost"] == run["duplicates"] == run["out_of_order"] == 0
+    assert run["cpu_ms_per_write"] > 0 and "postgres_cpu_ms_per_write" in run
+    listed = subprocess.run(
+        ["psql", env["BENCH_PG_URL"] + "/postgres", "-Atc", "SELECT datname FROM pg_database"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not [name for name in listed.stdout.split() if name.startswith("bench_")]
