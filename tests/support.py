@@ -139,7 +139,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll `ready` until it holds (what must happen), failing after `timeout` seconds.
 
-    For what must happen; never for what must not (that needs a barrier: tests/events/barrier.py).
+    For what must happen; never for what must not (that needs a barrier: tests/barrier.py).
     """
     try:
         async with asyncio.timeout(timeout):

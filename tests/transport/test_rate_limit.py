@@ -1,6 +1,6 @@
 """The socket's token bucket (`src/transport/rate_limit.py`) on a clock the test moves: no sleeping.
 
-The buckets per key (sign-in, registration, writes): tests/security/test_passwords.py."""
+The buckets per key (sign-in, registration, writes): tests/auth/test_passwords.py."""
 
 from __future__ import annotations
 
