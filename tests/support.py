@@ -149,6 +149,17 @@ async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0
         raise AssertionError(f"timed out waiting for {what}") from None
 
 
+class MonotonicClock:
+    """Monotonic seconds that move only when the test says so (for the socket `TokenBucket`,
+    and a running server's through `GatewayLimits.clock`). Binary fractions make exact sums."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Clock:
     """A clock the test moves by hand (for `EventLog(clock=...)`): retention is checked without
     waiting for it."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.core import sqlite_driver
 from src.core.db import create_engine
+from tests.support import wait_until
 
 
 async def test_sqlite_engines_connect_through_the_driver_and_it_behaves(tmp_path: Path) -> None:
@@ -64,6 +66,13 @@ async def test_a_second_writer_waits_its_turn_and_then_writes(tmp_path: Path) ->
     try:
         first = await engine.connect()
         await first.execute(text("INSERT INTO item (name) VALUES ('first')"))  # holds the turn
+        asked = False
+
+        def ask(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            nonlocal asked  # the second INSERT is issued: it waits for the turn the first holds
+            asked = asked or "'second'" in statement
+
+        event.listen(engine.sync_engine, "before_cursor_execute", ask)
 
         async def second_writer() -> list[str]:
             async with engine.begin() as second:
@@ -72,7 +81,7 @@ async def test_a_second_writer_waits_its_turn_and_then_writes(tmp_path: Path) ->
                 return [row.name for row in rows]
 
         waiting = asyncio.ensure_future(second_writer())
-        await asyncio.sleep(0.1)
+        await wait_until("the second writer to ask for its turn", lambda: asked)
         assert not waiting.done()  # its turn comes when the first commits
         await first.commit()
         assert await asyncio.wait_for(waiting, 5) == ["first", "second"]
