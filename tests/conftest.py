@@ -5,11 +5,18 @@ of them. Here: only what the suite needs beyond the plugin."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from src.core.config import Settings
+
 # Re-exported for tests that import them from here.
 from src.testing.stacks import TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRET
+from tests.hostile import FIGURES, ServerProcess
+from tests.support import throttles_env
 
 __all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_SECRET"]
 
@@ -33,3 +40,39 @@ def npm() -> str:
     if node is None or npm is None:
         pytest.skip("node and npm are needed (Node.js 20+)")
     return npm
+
+
+@pytest.fixture
+def server_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start the app in a process of its own, on this test's database and Redis channel (the
+    hostile-input tests of several packages measure a server apart from their clients).
+
+    Keywords are settings in environment form (`SOCKET_RATE_LIMIT="5/1s"`).
+    """
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> ServerProcess:
+        values = {
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url or "",
+            "REDIS_CHANNEL": settings.redis_channel,
+            "SECRET_KEY": TEST_SECRET,
+            "LOG_LEVEL": "WARNING",
+            **throttles_env(settings),
+            **env,
+        }
+        server = ServerProcess(values, tmp_path / f"server-{len(started)}.log")
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures the hostile-input tests measured (`tests/hostile.py` `report`)."""
+    if FIGURES:
+        terminalreporter.section("hostile input: figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -139,7 +139,7 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll `ready` until it holds (what must happen), failing after `timeout` seconds.
 
-    For what must happen; never for what must not (that needs a barrier: tests/events/barrier.py).
+    For what must happen; never for what must not (that needs a barrier: tests/barrier.py).
     """
     try:
         async with asyncio.timeout(timeout):
@@ -147,6 +147,17 @@ async def wait_until(what: str, ready: Callable[[], bool], timeout: float = 30.0
                 await asyncio.sleep(0.02)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+class MonotonicClock:
+    """Monotonic seconds that move only when the test says so (for the socket `TokenBucket`,
+    and a running server's through `GatewayLimits.clock`). Binary fractions make exact sums."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Clock:

@@ -105,7 +105,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         if await self._at_connection_cap(viewer.user_id):
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
         resumption = await self._resume(sid, viewer, auth, environ)
-        bucket = TokenBucket(self.limits.rate)
+        bucket = TokenBucket(self.limits.rate, self.limits.clock)
         self._clients[sid] = ConnectedClient(viewer, bucket, credentials.jti)
         slim_environ(environ)  # kept by python-socketio for the connection's life
         await self.service.enter_room(sid, user_room(viewer.user_id))

@@ -8,8 +8,9 @@ checks (`inbound.py`) and the socket's access over time (`access.py`).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from src.core.config import RateLimit
 from src.events.emitters import EventEmitter
@@ -45,6 +46,8 @@ class GatewayLimits:
     max_message_bytes: int
     max_subscriptions: int
     max_connections_per_user: int = 20
+    clock: Callable[[], float] = field(default=time.monotonic)
+    """Monotonic seconds the sockets' token buckets refill by; a test moves its own instead."""
 
 
 class GatewayState:

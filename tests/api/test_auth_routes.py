@@ -284,7 +284,7 @@ async def test_me_with_a_garbage_token_is_401(client):
     assert response.status_code == 401
 
 
-# Forged and stale tokens: tests/security/test_credentials.py (REST and socket, one table).
+# Forged and stale tokens: tests/auth/test_credentials.py (REST and socket, one table).
 
 
 @pytest.mark.parametrize("subject", [str(2**31), str(2**63), str(2**70), "-1", "0", "alice", ""])

@@ -2,7 +2,7 @@
 INSERT (`src/auth/guard.py`) instead of reading the user first: it must refuse exactly what
 the user read refused, at once, and write nothing (no row, no event) when it refuses.
 
-The same checks across two workers: tests/scale/test_write_holder.py."""
+The same checks across two workers: tests/cluster/test_write_holder.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from src.auth.models import User
 from tests.api.helpers import room_events
 from tests.api.test_auth_routes import bearer, signed_token
 from tests.api.test_item_routes import COLLECTIONS, Collection
-from tests.security.test_credentials import FORGERIES
+from tests.auth.test_credentials import FORGERIES
 from tests.support import TestUser
 
 

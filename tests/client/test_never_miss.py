@@ -16,7 +16,7 @@ from src.client import MindwireClient
 from src.core.config import Settings
 from src.testing.stacks import TEST_SECRET
 from tests.client.support import Gate, Tally, Writer, drop_network
-from tests.scale.workers import Worker
+from tests.cluster.workers import Worker
 from tests.support import throttles_env, wait_until
 
 ROOMS = ("memory_logs", "mental_notes")

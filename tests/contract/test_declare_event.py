@@ -15,7 +15,7 @@ from src.events.catalog import MEMORY_LOGS, USER_ROOMS, room_event
 from src.events.emitters import EventEmitter
 from src.events.rooms import RoomPolicy
 from src.events.schemas import EVENTS, EventModel, UTCTimestamp
-from tests.events.barrier import settle
+from tests.barrier import settle
 
 
 class PinEvent(StrEnum):

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.events.barrier import settle
+from tests.barrier import settle
 from tests.support import Clock, use_clock
 
 

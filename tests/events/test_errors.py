@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from tests.support import MonotonicClock
+
 
 async def assert_error(sock, ack, code, event):
     assert ack == {"ok": False, "error": {"code": code, "message": ack["error"]["message"]}}
@@ -65,6 +67,12 @@ async def test_failing_handler_is_internal_error_with_logged_trace_id(
 
 async def test_flood_is_rate_limited_and_socket_survives(live_server_factory, connect, alice):
     server = live_server_factory(socket_rate_limit="5/1s burst 5")
+    clock = MonotonicClock()  # time stands still until the test moves it: no token refills
+
+    async def install() -> None:  # on the server's loop, before the socket's bucket is made
+        server.services.gateway.limits.clock = clock
+
+    await server.run_on_server(install())
     sock = await connect(alice, url=server.url)
     acks = [await sock.call("ping", {"timestamp": n}) for n in range(8)]
     limited = [ack for ack in acks if ack.get("ok") is False]
@@ -72,6 +80,11 @@ async def test_flood_is_rate_limited_and_socket_survives(live_server_factory, co
     assert {ack["error"]["code"] for ack in limited} == {"rate_limited"}
     await sock.wait_for("error", lambda e: e.data["code"] == "rate_limited")
     assert sock.sio.connected
+    clock.now += 0.25  # a token every 0.2 s: one more ping passes, the next is refused
+    assert [(await sock.call("ping", {"timestamp": n})).get("ok", True) for n in (8, 9)] == [
+        True,
+        False,
+    ]
 
 
 async def test_message_over_max_bytes_is_payload_too_large(live_server_factory, connect, alice):

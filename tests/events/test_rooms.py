@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from src.events.rooms import RoomPolicy, Viewer
-from tests.events.barrier import settle
+from tests.barrier import settle
 
 ROOMS_ANYONE_MAY_JOIN = ["memory_logs", "mental_notes", "notifications"]
 

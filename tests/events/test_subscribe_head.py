@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.cluster.relay import Deliver, EventRelay
 from src.events.log import LoggedEvent
 from src.events.models import EventRecord
-from tests.events.barrier import settle
+from tests.barrier import settle
 from tests.support import LiveServer, RecordingClient, TestUser
 
 Connect = Callable[..., Awaitable[RecordingClient]]

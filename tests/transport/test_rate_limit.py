@@ -1,21 +1,12 @@
 """The socket's token bucket (`src/transport/rate_limit.py`) on a clock the test moves: no sleeping.
 
-The buckets per key (sign-in, registration, writes): tests/security/test_passwords.py."""
+The buckets per key (sign-in, registration, writes): tests/auth/test_passwords.py."""
 
 from __future__ import annotations
 
 from src.core.config import parse_rate_limit
 from src.transport.rate_limit import TokenBucket
-
-
-class Clock:
-    """Monotonic seconds that move only when the test says so (binary fractions: exact sums)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import MonotonicClock as Clock
 
 
 def test_a_socket_may_send_its_burst_then_waits_for_tokens():

@@ -2,7 +2,7 @@
 
 A python-socketio client gets no offset argument unless it asks (`auth.recover: true`), so its
 `def h(data, meta)` handlers keep working; one that asks recovers like a `socket.io-client`.
-The Node `socket.io-client` side is tests/recovery/test_socketio_client.py.
+The Node `socket.io-client` side is tests/transport/test_socketio_client.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from src.auth.models import User
 from src.events.models import SocketSession
-from tests.events.barrier import settle
+from tests.barrier import settle
 
 
 class PidClient(socketio.AsyncClient):  # type: ignore[misc]
