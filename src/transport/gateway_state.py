@@ -18,6 +18,7 @@ from src.events.rooms import RoomPolicy, Viewer
 from src.events.socket_service import SocketService
 from src.transport.expiry import Credentials, TokenTimers
 from src.transport.rate_limit import TokenBucket
+from src.transport.sockets import SocketServer
 
 Authenticator = Callable[[str | None], Awaitable[Credentials | None]]
 """The credentials of a valid, unrevoked token of an existing user; None otherwise."""
@@ -50,6 +51,7 @@ class GatewayLimits:
 class GatewayState:
     """The attributes the gateway's parts read (`SocketGateway`, a dataclass, sets them)."""
 
+    sockets: SocketServer
     service: SocketService
     registry: EventHandlerRegistry
     emitter: EventEmitter
