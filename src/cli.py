@@ -39,7 +39,7 @@ def migrate(database_url: str) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from src.core.serving import uvicorn_options
+    from src.app.serving import uvicorn_options
 
     if args.workers > 1:
         # Not the development key of DATA_DIR: a deployment of several workers is production.

@@ -92,7 +92,7 @@ def report(line: str) -> None:
 @dataclass
 class ServerProcess:
     """`mindwire serve` in a subprocess, configured by environment: the uvicorn options of
-    production (`src.core.serving.uvicorn_options`) apply."""
+    production (`src.app.serving.uvicorn_options`) apply."""
 
     env: dict[str, str]
     log_path: Path

@@ -6,6 +6,8 @@
 3. `src/transport` (python-socketio, Engine.IO, uvicorn, websockets internals) is wired only by
    the composition root: no package but `src/app` imports it.
 4. The event contract (`src/events`) imports neither the transport nor the cluster.
+5. The server-side transport libraries (`socketio`, `engineio`, `uvicorn`, `websockets`) are
+   imported only where `TRANSPORT_USERS` says, each for its reason.
 
 Every `import src.x` and `from src.x import` counts, in functions and `TYPE_CHECKING` blocks
 too: a type-only import still couples the two packages.
@@ -26,6 +28,21 @@ ALLOWED: dict[tuple[str, str], str] = {
     "module, so modules do not cycle, only the two package names do",
 }
 """Edges left out of rule 2: (importing package, imported module) -> why."""
+
+TRANSPORT_LIBRARIES = ("socketio", "engineio", "uvicorn", "websockets")
+"""python-socketio, python-engineio, uvicorn and websockets: rule 5."""
+
+TRANSPORT_USERS: dict[str, str] = {
+    "transport": "the transport itself: the server, its client managers, the fan-out fast "
+    "path, the replays and uvicorn's HTTP protocols with deadlines",
+    "app": "the composition root builds the `socketio.AsyncServer` and hands it to the "
+    "transport's objects",
+    "cli": "`mindwire serve` runs uvicorn",
+    "client": "the Python client library (`mindwire[client]`) is a python-socketio client",
+    "testing": "the pytest plugin starts a uvicorn server and python-socketio clients",
+}
+"""The packages (or top-level modules, `cli` for `src/cli.py`) that may import a transport
+library (rule 5) -> why."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,12 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> list[Import]:
+    """The imports of `src` modules in `path`."""
+    return [found for found in every_import_of(path) if found.target.startswith("src.")]
+
+
+def every_import_of(path: Path) -> list[Import]:
+    """Every module `path` imports, `src` or third-party."""
     module = module_name(path)
     found: list[Import] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
@@ -60,7 +83,7 @@ def imports_of(path: Path) -> list[Import]:
             base = node.module
             # `from src import x` names the module `src.x`.
             targets = [f"src.{a.name}" for a in node.names] if base == "src" else [base]
-        found += [Import(module, node.lineno, t) for t in targets if t.startswith("src.")]
+        found += [Import(module, node.lineno, t) for t in targets]
     return found
 
 
@@ -151,6 +174,32 @@ def test_the_contract_imports_neither_transport_nor_cluster() -> None:
         and package_of(found.target) in ("transport", "cluster")
     ]
     assert not offending, "src/events is the contract:\n  " + "\n  ".join(offending)
+
+
+def transport_library_imports() -> list[Import]:
+    return [
+        found
+        for path in sorted(SRC.rglob("*.py"))
+        for found in every_import_of(path)
+        if found.target.split(".")[0] in TRANSPORT_LIBRARIES
+    ]
+
+
+def test_only_the_transport_and_its_users_import_transport_libraries() -> None:
+    found = transport_library_imports()
+    assert any(package_of(each.module) == "transport" for each in found)  # the scan sees them
+    offending = [str(each) for each in found if package_of(each.module) not in TRANSPORT_USERS]
+    assert not offending, (
+        "socketio, engineio, uvicorn and websockets belong to src/transport (and to the "
+        "places TRANSPORT_USERS names):\n  " + "\n  ".join(offending)
+    )
+
+
+def test_transport_users_are_still_needed() -> None:
+    """A place that no longer imports a transport library is taken off the list."""
+    users = {package_of(each.module) for each in transport_library_imports()}
+    unused = sorted(set(TRANSPORT_USERS) - users)
+    assert not unused, f"TRANSPORT_USERS lists {unused}, which import no transport library now"
 
 
 def test_no_cycles_between_packages() -> None:

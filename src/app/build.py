@@ -34,6 +34,7 @@ from src.transport.expiry import Credentials
 from src.transport.gateway import GatewayLimits, SocketGateway
 from src.transport.recovery import Recovery
 from src.transport.recovery_store import SessionStore
+from src.transport.sockets import SocketServer
 
 logger = logging.getLogger("mindwire")
 
@@ -50,12 +51,9 @@ def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backe
     metrics = Metrics()
     event_log = EventLog(settings.event_retention_seconds)
     rooms = RoomPolicy()
+    sockets = SocketServer(sio, sessionmaker=sessionmaker, event_log=event_log, metrics=metrics)
     socket_service = SocketService(
-        sio,
-        sessionmaker=sessionmaker,
-        event_log=event_log,
-        metrics=metrics,
-        wake_relay=signals.wake,
+        sockets, sessionmaker=sessionmaker, event_log=event_log, wake_relay=signals.wake
     )
     emitter = EventEmitter(socket_service)
     presence = backend.presence(signals.process_id)
@@ -63,7 +61,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backe
     register_all_handlers(registry, sio)
     bus = EventBus()
     forward_to_sockets(bus, emitter)
-    gateway = _gateway(settings, socket_service, registry, emitter, rooms, presence)
+    gateway = _gateway(settings, sockets, socket_service, registry, emitter, rooms, presence)
     gateway.bind()
     notices = AccessNotices(gateway, signals)
     cluster = backend.cluster(signals, on_notice=notices.received)
@@ -76,13 +74,14 @@ def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backe
         metrics=metrics,
         event_log=event_log,
         rooms=rooms,
+        sockets=sockets,
         socket_service=socket_service,
         emitter=emitter,
         registry=registry,
         bus=bus,
         gateway=gateway,
         cluster=cluster,
-        relay=EventRelay(sessionmaker, event_log, cluster, socket_service.deliver),
+        relay=EventRelay(sessionmaker, event_log, cluster, sockets.deliver),
         presence=presence,
         notices=notices,
         limiters=build_limiters(settings, backend.redis),
@@ -104,6 +103,7 @@ def _database(
 
 def _gateway(
     settings: Settings,
+    sockets: SocketServer,
     socket_service: SocketService,
     registry: EventHandlerRegistry,
     emitter: EventEmitter,
@@ -113,6 +113,7 @@ def _gateway(
     """The connection lifecycle, with the database lookups it checks sockets against."""
     lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key, emitter, presence)
     return SocketGateway(
+        sockets=sockets,
         service=socket_service,
         registry=registry,
         emitter=emitter,

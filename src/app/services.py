@@ -25,6 +25,7 @@ from src.events.log import EventLog
 from src.events.rooms import RoomPolicy
 from src.events.socket_service import SocketService
 from src.transport.gateway import SocketGateway
+from src.transport.sockets import SocketServer
 
 
 @dataclass
@@ -53,6 +54,9 @@ class AppServices:
     event_log: EventLog
     rooms: RoomPolicy
     """Who may join which room (handlers get it in their context, routes as `RoomsDep`)."""
+    sockets: SocketServer
+    """The transport side of `socket_service`: `sockets.sio` is the `socketio.AsyncServer`,
+    `sockets.deliver` the relay's emit."""
     socket_service: SocketService
     emitter: EventEmitter
     registry: EventHandlerRegistry

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import uvicorn
 
 from src.app.services import AppServices
+from src.app.serving import uvicorn_options
 from src.core.config import Settings
-from src.core.serving import uvicorn_options
 from src.main import create_app
 
 T = TypeVar("T")

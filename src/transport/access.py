@@ -157,6 +157,6 @@ class AccessChecks(GatewayState):
             error = ErrorEvent(code=ErrorCode.UNAUTHORIZED, message=reason)
             await self.emitter.emit_error(sid, error)
         try:
-            await self.service.sio.disconnect(sid)
+            await self.sockets.sio.disconnect(sid)
         except Exception:
             logger.exception("could not close socket %s", sid)

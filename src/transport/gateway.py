@@ -39,6 +39,7 @@ from src.transport.links import slim_environ
 from src.transport.packets import TolerantPacket
 from src.transport.rate_limit import TokenBucket
 from src.transport.recovery import Recovery, Resumption
+from src.transport.sockets import SocketServer
 
 __all__ = ["TOO_MANY_CONNECTIONS", "UNAUTHORIZED", "GatewayLimits", "SocketGateway"]
 
@@ -50,9 +51,11 @@ TOO_MANY_CONNECTIONS = "too_many_connections"
 
 @dataclass
 class SocketGateway(InboundChecks, AccessChecks):
-    """Binds connect, disconnect and every other event of `service.sio` to Mindwire's rules."""
+    """Binds connect, disconnect and every other event of `sockets.sio` to Mindwire's rules."""
 
+    sockets: SocketServer
     service: SocketService
+    """The contract's side of `sockets`, which handlers get in their context."""
     registry: EventHandlerRegistry
     emitter: EventEmitter
     rooms: RoomPolicy
@@ -80,7 +83,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         )
 
     def bind(self) -> None:
-        sio = self.service.sio
+        sio = self.sockets.sio
         # JSON nested too deep is answered (`validation_error`), not dropped.
         sio.packet_class = TolerantPacket
         sio.on("connect", self._on_connect)
@@ -109,7 +112,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         self._clients[sid] = ConnectedClient(viewer, bucket, credentials.jti)
         slim_environ(environ)  # kept by python-socketio for the connection's life
         await self.service.enter_room(sid, user_room(viewer.user_id))
-        self.service.metrics.connected_sockets.inc()
+        self.sockets.metrics.connected_sockets.inc()
         try:
             first_connection = await self.presence.connected(viewer.user_id, sid)
         except Exception as exc:  # Redis down: the connection works, presence catches up
@@ -124,7 +127,7 @@ class SocketGateway(InboundChecks, AccessChecks):
             return False
         self._timers.start(sid, credentials.expires_at)
         if resumption.pid is not None:
-            self.service.sio.connect_replies[sid] = {"pid": resumption.pid}
+            self.sockets.sio.connect_replies[sid] = {"pid": resumption.pid}
         # Runs after python-socketio has queued the CONNECT packet, so the client is
         # connected when `connection_established` arrives.
         self._spawn(self._after_connect(sid, viewer, first_connection, resumption))
@@ -140,7 +143,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         except Exception:
             logger.exception("recovery of a socket's session failed")
             raise socketio.exceptions.ConnectionRefusedError("service unavailable") from None
-        manager = self.service.sio.manager
+        manager = self.sockets.sio.manager
         if resumption.offsets:
             manager.offset_sids.add(sid)
         self.recovery.track(sid, resumption)
@@ -159,7 +162,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         except Exception as exc:  # e.g. no free database connection in a reconnect storm
             failure = exc
         finally:
-            await self.service.sio.manager.release(sid)
+            await self.sockets.sio.manager.release(sid)
         if failure is not None:
             # The client counts itself recovered: carrying on would lose what the replay did
             # not send. Its session and offset are unchanged, so it recovers again.
@@ -194,14 +197,14 @@ class SocketGateway(InboundChecks, AccessChecks):
     async def _drop_transport(self, sid: str) -> None:
         """Close the connection under `sid` without a Socket.IO DISCONNECT: the client sees a
         lost transport and reconnects by itself (after `io server disconnect` it would not)."""
-        eio_sid = self.service.sio.manager.eio_sid_from_sid(sid, "/")
+        eio_sid = self.sockets.sio.manager.eio_sid_from_sid(sid, "/")
         if eio_sid is not None:
-            await self.service.sio.eio.disconnect(eio_sid)
+            await self.sockets.sio.eio.disconnect(eio_sid)
 
     def _transport_closed(self, sid: str) -> bool:
         """Whether the Engine.IO connection behind `sid` has already gone."""
-        eio = self.service.sio.eio
-        eio_sid = self.service.sio.manager.eio_sid_from_sid(sid, "/")
+        eio = self.sockets.sio.eio
+        eio_sid = self.sockets.sio.manager.eio_sid_from_sid(sid, "/")
         socket = eio.sockets.get(eio_sid) if eio_sid is not None else None
         return socket is None or bool(socket.closed)
 
@@ -211,7 +214,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         self._timers.cancel(sid)
         if self.recovery is not None:
             await self._spawn(self.recovery.closed(sid, voluntary=False))
-        self.service.metrics.connected_sockets.dec()
+        self.sockets.metrics.connected_sockets.dec()
         await self.service.leave_room(sid, user_room(viewer.user_id))
         if counted:
             await self._spawn(self._after_disconnect(sid, viewer))
@@ -236,7 +239,7 @@ class SocketGateway(InboundChecks, AccessChecks):
             await self._spawn(self.recovery.closed(sid, voluntary=voluntary))
         if client is None:
             return
-        self.service.metrics.connected_sockets.dec()
+        self.sockets.metrics.connected_sockets.dec()
         # Tracked, so shutdown waits for it before closing the database and Redis.
         await self._spawn(self._after_disconnect(sid, client.viewer))
 

@@ -19,6 +19,7 @@ from src.events.rooms import RoomPolicy, Viewer
 from src.events.socket_service import SocketService
 from src.transport.expiry import Credentials, TokenTimers
 from src.transport.rate_limit import TokenBucket
+from src.transport.sockets import SocketServer
 
 Authenticator = Callable[[str | None], Awaitable[Credentials | None]]
 """The credentials of a valid, unrevoked token of an existing user; None otherwise."""
@@ -53,6 +54,7 @@ class GatewayLimits:
 class GatewayState:
     """The attributes the gateway's parts read (`SocketGateway`, a dataclass, sets them)."""
 
+    sockets: SocketServer
     service: SocketService
     registry: EventHandlerRegistry
     emitter: EventEmitter

@@ -191,7 +191,7 @@ async def test_arguments_after_meta_are_ignored(live_server, alice):
         now = datetime.now(UTC).isoformat()
         payload = {"id": 1, "user_id": alice.id, "content": "x", "created_at": now}
         meta = {"event_id": 10**9, "event_type": "memory_log_created", "emitted_at": now}
-        sio, sid = live_server.services.socket_service.sio, client.sio.get_sid()
+        sio, sid = live_server.services.sockets.sio, client.sio.get_sid()
         for event, args in [
             ("memory_log_created", (payload, meta, "offset-1")),
             ("memory_log_created", (payload, meta, "offset-1")),  # a repeat

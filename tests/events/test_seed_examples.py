@@ -42,7 +42,7 @@ async def test_dispatch_ping_through_the_registry_like_the_seed(live_server, con
     async def dispatch():
         services = live_server.services
         registry = EventHandlerRegistry(logging.getLogger("test"))
-        register_all_handlers(registry, services.socket_service.sio)
+        register_all_handlers(registry, services.sockets.sio)
         context = HandlerContext(
             sid=sid,
             viewer=Viewer(alice.id),

@@ -145,7 +145,7 @@ async def test_a_broadcast_never_overtakes_queued_packets(
     server = live_server_factory()
     sock = await open_client(server, alice)
     sid = sock.sio.get_sid()
-    sio = server.services.socket_service.sio
+    sio = server.services.sockets.sio
 
     async def queued_then_broadcast(passes: int) -> None:
         # A packet through Engine.IO's queue (as acks, pings and connect replies go), then,
@@ -214,7 +214,7 @@ async def test_a_reader_that_stops_reading_is_cut_off_at_the_limit(
     monkeypatch.setenv("SOCKET_FANOUT", "direct")
     monkeypatch.setenv("SOCKET_WRITE_BUFFER_LIMIT", str(256 * 1024))
     server = live_server_factory()
-    sio = server.services.socket_service.sio
+    sio = server.services.sockets.sio
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
     raw.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))

@@ -168,7 +168,7 @@ async def test_each_open_socket_holds_one_expiry_timer_and_a_closed_one_none(
 
     async def close_and_count(sids):
         for sid in sids:  # the disconnect handler has run when `disconnect` returns
-            await gateway.service.sio.disconnect(sid)
+            await gateway.sockets.sio.disconnect(sid)
         return gateway.token_timers
 
     socks = [await connect(alice) for _ in range(3)]

@@ -71,7 +71,7 @@ async def test_a_storm_of_resubscriptions_shares_each_batch_read(
         sockets = []
         for user in [admin, *[await make_user() for _ in range(CLIENTS // 15 - 1)]]:
             sockets += await asyncio.gather(*(connect(user) for _ in range(15)))
-        gate_shared_reads(services.socket_service, CLIENTS)
+        gate_shared_reads(services.sockets, CLIENTS)
         reads = count_replay_reads(services.engine)
         acks = await asyncio.gather(
             *(

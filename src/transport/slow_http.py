@@ -14,7 +14,7 @@ answered 408, then the connection is closed. A connection that has sent nothing 
 opened or since the previous response is closed silently, as uvicorn's keep-alive timeout
 does: a 408 written there could cross a request the client is sending at that moment, and
 be taken for its answer. A WebSocket upgrade disarms the timer when its headers are complete.
-`protocol_factory(settings)` gives the `http=` option of uvicorn (see `src/core/serving.py`).
+`protocol_factory(settings)` gives the `http=` option of uvicorn (see `src/app/serving.py`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.core.config import Settings
-from src.core.slow_http import protocol_factory
+from src.transport.slow_http import protocol_factory
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     refuses the frame from its header (close code 1009), before buffering its payload.
     `ws_per_message_deflate`: off, the fast path writes uncompressed frames itself.
     `http`: uvicorn's HTTP/1.1 protocol with deadlines for a request's headers and body
-    (`src/core/slow_http.py`), which uvicorn lacks.
+    (`src/transport/slow_http.py`), which uvicorn lacks.
     """
     return {
         "http": protocol_factory(settings),

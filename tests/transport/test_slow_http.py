@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from src.core.serving import uvicorn_options
+from src.app.serving import uvicorn_options
 from tests.hostile import ServerProcess, report
 from tests.transport.test_socket_limits import (
     answer_or_close,

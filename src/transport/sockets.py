@@ -1,0 +1,182 @@
+"""`SocketServer`: the contract's `Sockets` (`src/events/socket_service.py`) on python-socketio.
+
+The only code that emits through `socketio.AsyncServer`: one-socket events, the relay's live
+room events (`deliver`), room moves, and the replays of the event log to a socket that
+resubscribes, held against its live events by the client manager (`holding.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import socketio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.core.metrics import Metrics
+from src.events.log import EventLog, LoggedEvent, log_position
+from src.transport.shared_reads import SharedReads
+
+T = TypeVar("T")
+
+REPLAY_BATCH = 200
+"""Events a replay reads from the log at once: what one replay waiting for its reader holds
+(at most ~2 MB of the largest events)."""
+
+
+class SocketServer:
+    """Sends events through a `socketio.AsyncServer` whose manager is a `HoldingManager`."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        event_log: EventLog,
+        metrics: Metrics,
+    ) -> None:
+        self.sio = sio
+        self.sessionmaker = sessionmaker
+        self.event_log = event_log
+        self.metrics = metrics
+        self.shared_reads = SharedReads()
+        """Replays of the same rooms from the same id at once read each batch once."""
+
+    async def send_to_sid(self, sid: str, event_type: str, data: dict[str, Any]) -> None:
+        """A socket of this process is written to directly, without a trip through Redis (so
+        `pong` and `error` keep working while Redis is down); another worker's via Redis."""
+        local = self.sio.manager.is_connected(sid, "/")
+        await self.sio.emit(event_type, data, to=sid, ignore_queue=local)
+        self.metrics.events_emitted.labels(event_type).inc()
+
+    async def deliver(self, logged: LoggedEvent) -> None:
+        """Send a stored event live (the `EventRelay`'s emit). A socket in several of its
+        rooms receives it once.
+
+        Raises when the message cannot reach the other workers (Redis down): the relay then
+        keeps its cursor and sends the event again later.
+        """
+        await self._emit_logged(logged, list(logged.rooms))
+        self.metrics.events_emitted.labels(logged.meta.event_type).inc()
+
+    async def _emit_logged(self, logged: LoggedEvent, to: str | list[str], **options: Any) -> None:
+        """A stored event on the wire, as live and replay both send it: its name, then the
+        payload and `meta = {event_id, event_type, emitted_at}`."""
+        meta = logged.meta.model_dump(mode="json")
+        await self.sio.emit(meta["event_type"], (logged.data, meta), to=to, **options)
+
+    async def enter_room(self, sid: str, room: str) -> int:
+        """Live room events go out in id order and each takes its recipients when it is
+        emitted (`HoldingManager.emit`, with no pause between raising `live_through` and
+        reading the room). So with no pause between joining and reading it here: every live
+        event with a greater id is emitted after the join and reaches `sid`; none at or below
+        it does through this room (the socket was not in it yet)."""
+        await self.sio.enter_room(sid, room)
+        return int(self.sio.manager.live_through)
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        await self.sio.leave_room(sid, room)
+
+    def rooms_of(self, sid: str) -> list[str]:
+        return [room for room in self.sio.rooms(sid) if room != sid]
+
+    async def join_and_replay(
+        self, sid: str, rooms: list[str], since: int
+    ) -> tuple[int, bool, int]:
+        """Live events for `sid` are held until its last replay in progress ends (a client
+        resubscribes all its rooms at once after a reconnect): an event committed meanwhile
+        is in the log (sent by the replay) or arrives live after the replays, never before
+        an older replayed one. The replay skips what the socket already has (received live
+        through another room, or sent by another replay), and the manager drops the live copy
+        of a replayed event, and of an event at or below `since` that had not gone out live
+        yet (`_skip_known`).
+        """
+        manager = self.sio.manager
+        manager.hold(sid)
+        try:
+            head = 0
+            for each in rooms:
+                head = await self.enter_room(sid, each)  # the live position only grows
+            if since > head:
+                head = await self._skip_known(sid, rooms, head, since)
+            replayed, complete = await self._replay(sid, rooms, since)
+            for each in rooms:
+                manager.covered(sid, each, since)
+            return replayed, complete, head
+        finally:
+            await manager.release(sid)
+
+    async def _skip_known(self, sid: str, rooms: list[str], joined_at: int, since: int) -> int:
+        """Mark the events of `rooms` in (`joined_at`, `since`] as sent to `sid`, so that their
+        live copies are dropped: the client has them (it said so with `since`, for example the
+        `position` of a list it loaded), but the relay had not sent them here yet when `sid`
+        joined, so they would arrive live after the join, as repeats.
+
+        Returns how far that goes: `since`, or the log's position when `since` is beyond it
+        (ids commit in order, so every event up to that position is read here; a later one
+        is new and comes live).
+        """
+        manager = self.sio.manager
+        async with self.sessionmaker() as session:
+            through = min(since, await log_position(session))
+        cursor = joined_at
+        while cursor < through:
+            async with self.sessionmaker() as session:
+                batch = await self.event_log.read(
+                    session, rooms, after=cursor, limit=REPLAY_BATCH, all_rooms=True
+                )
+            for logged in batch:
+                if logged.meta.event_id > through:
+                    break
+                manager.claim(sid, logged.meta.event_id, logged.rooms)
+            if len(batch) < REPLAY_BATCH:
+                break
+            cursor = batch[-1].meta.event_id
+        return max(joined_at, through)
+
+    async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
+        """Send the events in batches read from the log, each one once the socket has drained
+        to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
+        holds at most that much, and its replay stops when it is closed."""
+        manager = self.sio.manager
+        outbox = manager.outbox
+        replayed = 0
+        complete = await self._shared(("complete", since), self._is_complete_after, since)
+        key = tuple(sorted(set(rooms)))
+        cursor = since
+        while True:
+            batch = await self._shared(("read", key, cursor), self._read_batch, key, cursor)
+            for logged in batch:
+                if outbox is not None and not await outbox.drain(sid):
+                    return replayed, complete  # closed: it resubscribes with `since`
+                if not manager.claim(sid, logged.meta.event_id, logged.rooms):
+                    continue  # the socket has it already
+                await self._emit_logged(logged, sid, ignore_queue=True)
+                replayed += 1
+            if len(batch) < REPLAY_BATCH:
+                break
+            cursor = batch[-1].meta.event_id
+        return replayed, complete
+
+    async def _shared(
+        self, key: tuple[Any, ...], read: Callable[..., Awaitable[T]], *args: Any
+    ) -> T:
+        """`read(*args)` shared with the replays asking the same at the same time.
+
+        The key holds the live position now: every event at or below it was committed before
+        any read started at that position, so a shared read sees all that a read of its own
+        would have to (what a replay must send; later events come live).
+        """
+        position = int(self.sio.manager.live_through)
+        return await self.shared_reads.run((*key, position), lambda: read(*args))
+
+    async def _is_complete_after(self, since: int) -> bool:
+        async with self.sessionmaker() as session:
+            return await self.event_log.is_complete_after(session, since)
+
+    async def _read_batch(self, rooms: tuple[str, ...], after: int) -> list[LoggedEvent]:
+        # A session per batch: a replay waiting for a slow reader holds no connection.
+        async with self.sessionmaker() as session:
+            return await self.event_log.read(
+                session, list(rooms), after=after, limit=REPLAY_BATCH, all_rooms=True
+            )
