@@ -11,23 +11,28 @@ Here the writes that arrive while one commit is under way wait for it and then c
 together, in one transaction of at most four statements (`_apply`); each caller still
 returns only once its own write is committed (a `pid` sent to a client is stored, as
 before). When a group fails, each of its writes is committed alone, so each caller gets its
-own outcome.
+own outcome. Likewise the resumes' reads of their rows: those asked for while one read
+runs are read together by the next (`_record`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.events.log import EventLog
 from src.events.models import SocketSession
 from src.events.shared_reads import SharedReads
+
+READ_BATCH = 500
+"""Sessions read per SELECT by a resume storm's grouped reads."""
 
 
 def new_pid() -> str:
@@ -89,6 +94,8 @@ class SessionStore:
         self._pending: list[tuple[_Write, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._complete = SharedReads()
+        self._wanted: dict[str, list[asyncio.Future[Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
 
     async def open(self, user_id: int) -> str:
         pid = new_pid()
@@ -98,13 +105,12 @@ class SessionStore:
     async def take_over(self, pid: str, user_id: int, offset: int) -> list[str] | None:
         """The rooms of `user_id`'s session `pid`, if it can resume after `offset`: the
         session is within retention and the event log still holds every event after it."""
-        async with self.sessionmaker() as session:
-            record = await session.get(SocketSession, pid)
-            if record is None or record.user_id != user_id:
-                return None
-            if record.seen_at < self.event_log.cutoff():
-                return None
-            rooms = list(record.rooms)
+        record = await self._record(pid)
+        if record is None or record.user_id != user_id:
+            return None
+        if record.seen_at < self.event_log.cutoff():
+            return None
+        rooms = list(record.rooms)
         if not await self._complete.run(offset, lambda: self._is_complete_after(offset)):
             return None
         await self.seen(pid)
@@ -133,6 +139,49 @@ class SessionStore:
         a read that started after it asked, or just before, as a read of its own could)."""
         async with self.sessionmaker() as session:
             return await self.event_log.is_complete_after(session, offset)
+
+    async def _record(self, pid: str) -> Row[Any] | None:
+        """Session `pid`'s row, read with those asked for while the last read ran (one
+        SELECT for a storm's resumes, not one each; each read begins after its callers ask)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._wanted.setdefault(pid, []).append(done)
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_wanted())
+        return cast("Row[Any] | None", await asyncio.shield(done))
+
+    async def _read_wanted(self) -> None:
+        try:
+            while self._wanted:
+                wanted, self._wanted = self._wanted, {}
+                try:
+                    found = await self._read_rows(list(wanted))
+                except Exception as exc:
+                    for waiting in wanted.values():
+                        for done in waiting:  # each its own copy: one traceback each
+                            if not done.done():
+                                done.set_exception(_own_copy(exc))
+                    continue
+                for pid, waiting in wanted.items():
+                    for done in waiting:
+                        if not done.done():
+                            done.set_result(found.get(pid))
+        finally:
+            self._reader = None
+            for waiting in self._wanted.values():
+                for done in waiting:
+                    if not done.done():
+                        done.set_exception(RuntimeError("the session reader stopped"))
+
+    async def _read_rows(self, pids: list[str]) -> dict[str, Row[Any]]:
+        columns = (SocketSession.pid, SocketSession.user_id, SocketSession.rooms)
+        query = select(*columns, SocketSession.seen_at)
+        found: dict[str, Any] = {}
+        async with self.sessionmaker() as session:
+            for start in range(0, len(pids), READ_BATCH):
+                chunk = pids[start : start + READ_BATCH]
+                rows = await session.execute(query.where(SocketSession.pid.in_(chunk)))
+                found.update((row.pid, row) for row in rows)
+        return found
 
     async def _write(self, write: _Write) -> None:
         """Add `write` to the next group commit and wait until it is committed."""
@@ -177,3 +226,11 @@ class SessionStore:
             if not done.done():
                 done.set_result(None)
         return True
+
+
+def _own_copy(failure: Exception) -> Exception:
+    """A failure per caller (as `SharedReads` does): one traceback each, not one grown by all."""
+    try:
+        return copy.copy(failure).with_traceback(None)
+    except Exception:
+        return RuntimeError(f"reading recovery sessions failed: {failure!r}")
