@@ -186,6 +186,7 @@ STORM_METRICS = [
     ("server CPU s", "server_cpu_s", "{:.2f}"),
     ("event-log SELECTs", "event_log_selects", "{:,.0f}"),
     ("SQL statements", "statements", "{:,.0f}"),
+    ("commits", "commits", "{:,.0f}"),
     ("recovered", "recovered", "{:,.0f}"),
     ("connect errors", "connect_errors", "{:,.0f}"),
     ("subscribe errors", "subscribe_errors", "{:,.0f}"),

@@ -5,9 +5,12 @@
 Mindwire exports no query counter, so the bench counts from outside its code: one SQLAlchemy
 `before_cursor_execute` listener on every engine of the process (about a microsecond per
 statement) tallies the statements, and those that read the event log (`SELECT ... event_log`:
-replays, `is_complete_after`, the relay). A thread writes the tallies to the file every
-100 ms (`os.replace`, so a reader never sees half a file); the orchestrator reads it when the
-server is idle, before and after the storm. Everything else is `mindwire serve` as it is.
+replays, `is_complete_after`, the relay), and the transactions committed (`commit`: on SQLite each
+is a `synchronous=FULL` write to disk, one at a time). With `BENCH_QUERY_KINDS=1` it also
+tallies each statement's verb and table (`kind:SELECT users`, ...), to see where they go.
+A thread writes the tallies to the file every 100 ms (`os.replace`, so a reader never sees
+half a file); the orchestrator reads it when the server is idle, before and after the storm.
+Everything else is `mindwire serve` as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _READS_EVENT_LOG = re.compile(r"^\s*SELECT\b.*\bevent_log(_rooms)?\b", re.IGNORECASE | re.DOTALL)
-counts = {"statements": 0, "event_log_selects": 0}
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
+_KINDS = os.environ.get("BENCH_QUERY_KINDS") == "1"
+counts = {"statements": 0, "event_log_selects": 0, "commits": 0}
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -34,6 +39,15 @@ def _count(*args: Any) -> None:
     counts["statements"] += 1
     if _READS_EVENT_LOG.match(statement):
         counts["event_log_selects"] += 1
+    if _KINDS:
+        table = _TABLE.search(statement)
+        kind = f"kind:{statement.split(None, 1)[0].upper()} {table[1] if table else ''}"
+        counts[kind] = counts.get(kind, 0) + 1
+
+
+@event.listens_for(Engine, "commit")
+def _commit(*_args: Any) -> None:
+    counts["commits"] += 1
 
 
 def _publish(path: Path) -> None:

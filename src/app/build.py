@@ -4,8 +4,9 @@ The one place that wires them: `src/app/lifespan.py` starts and stops what this 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 import socketio
@@ -19,6 +20,7 @@ from src.auth.notices import AccessNotices
 from src.auth.throttle import LoginThrottle
 from src.cluster.presence import Presence
 from src.cluster.relay import EventRelay
+from src.core.clock import utcnow
 from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
@@ -28,6 +30,7 @@ from src.events.emitters import EventEmitter
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.rooms import RoomPolicy, Viewer
+from src.events.shared_reads import SharedReads
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
 from src.transport.expiry import Credentials
@@ -140,6 +143,10 @@ def _gateway(
     )
 
 
+STATUS_WRITERS = 4
+"""Status changes (`sync_status`) written at once by a process."""
+
+
 @dataclass
 class DatabaseLookups:
     """What the gateway asks the database (through auth's service), a session per call."""
@@ -148,8 +155,23 @@ class DatabaseLookups:
     secret_key: str
     emitter: EventEmitter
     presence: Presence
+    token_reads: SharedReads = field(default_factory=SharedReads)
+    status_writers: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(STATUS_WRITERS)
+    )
 
     async def authenticate(self, token: str | None) -> Credentials | None:
+        """The token's holder, read once for the connects that present the same token at the
+        same time (a user's tabs coming back together): a single flight, nothing kept, so a
+        sign-out, disable or deletion is seen by the next connect, as with a read of its own."""
+        if not token:
+            return None
+        credentials = await self.token_reads.run(token, lambda: self._holder_of(token))
+        if credentials is None or credentials.expires_at <= utcnow():
+            return None  # expired since the shared read began
+        return credentials
+
+    async def _holder_of(self, token: str) -> Credentials | None:
         async with self.sessionmaker() as session:
             held = await auth_service.holder_of_token(session, token, secret_key=self.secret_key)
         if held is None:
@@ -158,7 +180,10 @@ class DatabaseLookups:
         return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
 
     async def sync_status(self, user_id: int) -> None:
-        async with self.sessionmaker() as session:
+        """At most `STATUS_WRITERS` at once: each holds a pooled connection while it waits for
+        its turn to write (SQLite has one writer), and a storm's first connects of hundreds of
+        users would otherwise hold the whole pool, the connects and replays timing out."""
+        async with self.status_writers, self.sessionmaker() as session:
             await auth_service.follow_presence(
                 session,
                 self.emitter,

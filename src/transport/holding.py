@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import socketio
 from socketio.packet import EVENT
 
 from src.transport.replays import Emit, ReplayBook, event_id_of
+from src.transport.room_index import RoomIndex
 
 if TYPE_CHECKING:
     from src.transport.outbox import Outbox
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 RoomsChanged = Callable[[str], Awaitable[None]]
 
 
-class HoldingManager(ReplayBook, socketio.AsyncManager):  # type: ignore[misc]
+class HoldingManager(ReplayBook, RoomIndex):
     """`AsyncManager` whose local room emits skip held sockets and queue for them instead.
 
     Only emits addressed to rooms are held; an emit addressed to the socket itself (its
@@ -95,15 +95,13 @@ class HoldingManager(ReplayBook, socketio.AsyncManager):  # type: ignore[misc]
         """Sockets `target` reaches that must not get `emit` now: held ones queue it, and
         a socket whose replay already sent it skips it."""
         rooms = [target] if isinstance(target, str) else list(target)
-        socket_rooms = self.rooms.get(namespace, {})
         event_id = emit[0]
         skipped: list[str] = []
         over: list[tuple[str, int]] = []
-        for sid, state in self._replays.items():
+        for sid in self._reached(namespace, rooms):
             if sid in rooms:
                 continue  # addressed to the socket itself: a replay or a reply
-            if not any(sid in socket_rooms.get(room, {}) for room in rooms):
-                continue
+            state = self._replays[sid]
             if state.holding:
                 if not emit[4]:  # measured once per emit, only when someone holds it
                     emit = (*emit[:4], self._packet_bytes(emit))
@@ -124,6 +122,17 @@ class HoldingManager(ReplayBook, socketio.AsyncManager):  # type: ignore[misc]
             assert self.outbox is not None
             self.outbox.cut(sid, held_bytes, "its held live events are over the limit")
         return skipped
+
+    def _reached(self, namespace: str, rooms: list[str]) -> list[str]:
+        """The sockets with a replay state that `rooms` reach, found from the smaller side:
+        a storm's replays are thousands of emits, each to one socket, while thousands of
+        sockets replay (going through every replay state for each was the storm's cost)."""
+        socket_rooms = self.rooms.get(namespace, {})
+        members = [socket_rooms.get(room, {}) for room in rooms]
+        if sum(len(each) for each in members) < len(self._replays):
+            found = (sid for each in members for sid in each if sid in self._replays)
+            return list(dict.fromkeys(found))
+        return [sid for sid in self._replays if any(sid in each for each in members)]
 
     def _packet_bytes(self, emit: Emit) -> int:
         """The length of `emit`'s encoded Socket.IO packet (its Engine.IO payload)."""

@@ -3,18 +3,36 @@
 A row per socket that gets offsets: its `pid`, its user and its rooms. It lives in the
 database so that any worker, and a restarted one, can resume it; it goes on a voluntary
 disconnect or `EVENT_RETENTION_SECONDS` after the socket was last seen.
+
+**Group commit.** Each connect, resume, room change and disconnect of such a socket writes
+its row, and on SQLite each commit is a `synchronous=FULL` write to disk (~20 ms on the
+bench machine) that writers take in turn: a connect storm spent its time waiting for them.
+Here the writes that arrive while one commit is under way wait for it and then commit
+together, in one transaction of at most four statements (`_apply`); each caller still
+returns only once its own write is committed (a `pid` sent to a client is stored, as
+before). When a group fails, each of its writes is committed alone, so each caller gets its
+own outcome. Likewise the resumes' reads of their rows: those asked for while one read
+runs are read together by the next (`_record`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.events.log import EventLog
 from src.events.models import SocketSession
+from src.events.shared_reads import SharedReads
+
+READ_BATCH = 500
+"""Sessions read per SELECT by a resume storm's grouped reads."""
 
 
 def new_pid() -> str:
@@ -22,49 +40,90 @@ def new_pid() -> str:
     return secrets.token_urlsafe(16)
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    kind: Literal["open", "rooms", "seen", "forget"]
+    pid: str
+    value: Any = None
+    """The row's user id (`open`) or its rooms (`rooms`)."""
+
+
+_Pending = tuple[_Write, "asyncio.Future[None]"]
+
+
+async def _apply(session: AsyncSession, writes: list[_Write], now: datetime) -> None:
+    """The writes in one transaction: at most one statement per kind, in a session's order
+    (opened, then rooms and seen, then forgotten). A socket awaits each write of its session
+    before the next, so a group holds at most one write of a kind per `pid`."""
+    opened = [
+        {"pid": w.pid, "user_id": w.value, "rooms": [], "seen_at": now}
+        for w in writes
+        if w.kind == "open"
+    ]
+    rooms = {w.pid: w.value for w in writes if w.kind == "rooms"}
+    seen = {w.pid for w in writes if w.kind == "seen"} - set(rooms)
+    forgotten = {w.pid for w in writes if w.kind == "forget"}
+    if opened:
+        await session.execute(insert(SocketSession), opened)
+    if rooms:
+        # Core, not the ORM: an UPDATE with its WHERE run once per parameter set.
+        table = cast(Table, SocketSession.__table__)
+        change = (
+            update(table)
+            .where(table.c.pid == bindparam("p"))
+            .values(rooms=bindparam("r"), seen_at=now)
+        )
+        connection = await session.connection()
+        await connection.execute(change, [{"p": pid, "r": value} for pid, value in rooms.items()])
+    if seen:
+        await session.execute(
+            update(SocketSession).where(SocketSession.pid.in_(seen)).values(seen_at=now)
+        )
+    if forgotten:
+        await session.execute(delete(SocketSession).where(SocketSession.pid.in_(forgotten)))
+
+
 class SessionStore:
-    """The `socket_sessions` rows; a session per call, none held."""
+    """The `socket_sessions` rows; a session per call (or per group commit), none held."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], event_log: EventLog):
         self.sessionmaker = sessionmaker
         self.event_log = event_log
+        self.commits = 0
+        """Transactions the writes were committed in (fewer than the writes under load)."""
+        self._pending: list[tuple[_Write, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._complete = SharedReads()
+        self._wanted: dict[str, list[asyncio.Future[Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
 
     async def open(self, user_id: int) -> str:
         pid = new_pid()
-        async with self.sessionmaker() as session:
-            session.add(
-                SocketSession(pid=pid, user_id=user_id, rooms=[], seen_at=self.event_log.clock())
-            )
-            await session.commit()
+        await self._write(_Write("open", pid, user_id))
         return pid
 
     async def take_over(self, pid: str, user_id: int, offset: int) -> list[str] | None:
         """The rooms of `user_id`'s session `pid`, if it can resume after `offset`: the
         session is within retention and the event log still holds every event after it."""
-        async with self.sessionmaker() as session:
-            record = await session.get(SocketSession, pid)
-            if record is None or record.user_id != user_id:
-                return None
-            if record.seen_at < self.event_log.cutoff():
-                return None
-            if not await self.event_log.is_complete_after(session, offset):
-                return None
-            record.seen_at = self.event_log.clock()
-            rooms = list(record.rooms)
-            await session.commit()
+        record = await self._record(pid)
+        if record is None or record.user_id != user_id:
+            return None
+        if record.seen_at < self.event_log.cutoff():
+            return None
+        rooms = list(record.rooms)
+        if not await self._complete.run(offset, lambda: self._is_complete_after(offset)):
+            return None
+        await self.seen(pid)
         return rooms
 
     async def save_rooms(self, pid: str, rooms: list[str]) -> None:
-        await self._update([pid], rooms=rooms)
+        await self._write(_Write("rooms", pid, rooms))
 
     async def seen(self, *pids: str) -> None:
-        if pids:
-            await self._update(list(pids))
+        await asyncio.gather(*(self._write(_Write("seen", pid)) for pid in pids))
 
     async def forget(self, pid: str) -> None:
-        async with self.sessionmaker() as session:
-            await session.execute(delete(SocketSession).where(SocketSession.pid == pid))
-            await session.commit()
+        await self._write(_Write("forget", pid))
 
     async def prune(self) -> int:
         """Delete the sessions last seen before the retention window; returns how many."""
@@ -75,11 +134,103 @@ class SessionStore:
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _update(self, pids: list[str], **values: Any) -> None:
+    async def _is_complete_after(self, offset: int) -> bool:
+        """Read once for the resumes that ask at the same time (`SharedReads`: a sharer gets
+        a read that started after it asked, or just before, as a read of its own could)."""
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(SocketSession)
-                .where(SocketSession.pid.in_(pids))
-                .values(seen_at=self.event_log.clock(), **values)
-            )
-            await session.commit()
+            return await self.event_log.is_complete_after(session, offset)
+
+    async def _record(self, pid: str) -> Row[Any] | None:
+        """Session `pid`'s row, read with those asked for while the last read ran (one
+        SELECT for a storm's resumes, not one each; each read begins after its callers ask)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._wanted.setdefault(pid, []).append(done)
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_wanted())
+        return cast("Row[Any] | None", await asyncio.shield(done))
+
+    async def _read_wanted(self) -> None:
+        try:
+            while self._wanted:
+                wanted, self._wanted = self._wanted, {}
+                try:
+                    found = await self._read_rows(list(wanted))
+                except Exception as exc:
+                    for waiting in wanted.values():
+                        for done in waiting:  # each its own copy: one traceback each
+                            if not done.done():
+                                done.set_exception(_own_copy(exc))
+                    continue
+                for pid, waiting in wanted.items():
+                    for done in waiting:
+                        if not done.done():
+                            done.set_result(found.get(pid))
+        finally:
+            self._reader = None
+            for waiting in self._wanted.values():
+                for done in waiting:
+                    if not done.done():
+                        done.set_exception(RuntimeError("the session reader stopped"))
+
+    async def _read_rows(self, pids: list[str]) -> dict[str, Row[Any]]:
+        columns = (SocketSession.pid, SocketSession.user_id, SocketSession.rooms)
+        query = select(*columns, SocketSession.seen_at)
+        found: dict[str, Any] = {}
+        async with self.sessionmaker() as session:
+            for start in range(0, len(pids), READ_BATCH):
+                chunk = pids[start : start + READ_BATCH]
+                rows = await session.execute(query.where(SocketSession.pid.in_(chunk)))
+                found.update((row.pid, row) for row in rows)
+        return found
+
+    async def _write(self, write: _Write) -> None:
+        """Add `write` to the next group commit and wait until it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, done))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._commit_pending())
+        await asyncio.shield(done)  # a caller that gives up leaves its write to the others
+
+    async def _commit_pending(self) -> None:
+        """Commit group after group while writes wait; one writer, so groups keep order."""
+        group: list[_Pending] = []
+        try:
+            while self._pending:
+                group, self._pending = self._pending, []
+                if not await self._commit(group, alone=len(group) == 1):
+                    for each in group:  # alone, so each caller gets its own outcome
+                        await self._commit([each], alone=True)
+        finally:
+            self._writer = None
+            stopped = RuntimeError("the session writer stopped")
+            for _write, done in [*group, *self._pending]:
+                if not done.done():
+                    done.set_exception(stopped)
+
+    async def _commit(self, group: list[_Pending], *, alone: bool) -> bool:
+        """Commit `group` in one transaction and tell its callers; False, telling no one,
+        when it failed and is not `alone` (its writes are then tried one by one)."""
+        try:
+            async with self.sessionmaker() as session:
+                await _apply(session, [write for write, _done in group], self.event_log.clock())
+                await session.commit()
+        except Exception as exc:
+            if not alone:
+                return False
+            for _write, done in group:
+                if not done.done():
+                    done.set_exception(exc)
+            return True
+        self.commits += 1
+        for _write, done in group:
+            if not done.done():
+                done.set_result(None)
+        return True
+
+
+def _own_copy(failure: Exception) -> Exception:
+    """A failure per caller (as `SharedReads` does): one traceback each, not one grown by all."""
+    try:
+        return copy.copy(failure).with_traceback(None)
+    except Exception:
+        return RuntimeError(f"reading recovery sessions failed: {failure!r}")

@@ -1,12 +1,15 @@
 """A token's signature is checked once per process (`read_access_token` remembers the tokens
-that passed); its times are checked at every use, so a remembered token still expires."""
+that passed); its times are checked at every use, so a remembered token still expires. The
+gateway's read of a token's holder is shared by connects asking at once, and never kept."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from src.auth import revocation
 from src.core import security
 from src.core.security import read_access_token
 
@@ -52,3 +55,22 @@ def test_the_memo_keeps_at_most_its_bound() -> None:
         read_access_token(token(jti=f"t{n}"), secret_key=KEY)
 
     assert len(security._verified) <= security.VERIFIED_TOKENS_KEPT
+
+
+async def test_connects_with_one_token_at_once_share_one_read_and_a_sign_out_is_seen_next(
+    services, settings, alice, db_session
+) -> None:
+    """The gateway reads a token's holder once for the connects that present it together (a
+    user's tabs coming back after a blip), and keeps nothing: the next connect reads again."""
+    authenticate = services.gateway.authenticate
+    reads = authenticate.__self__.token_reads
+    before = reads.queries
+    held = await asyncio.gather(*(authenticate(alice.token) for _ in range(16)))
+    assert {credentials.viewer.user_id for credentials in held if credentials} == {alice.id}
+    assert len([credentials for credentials in held if credentials]) == 16
+    assert reads.queries == before + 1
+
+    claims = read_access_token(alice.token, secret_key=settings.secret_key)
+    assert claims is not None
+    await revocation.revoke(db_session, claims)
+    assert await authenticate(alice.token) is None

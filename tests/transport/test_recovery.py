@@ -306,3 +306,37 @@ async def test_a_recovery_whose_replay_fails_is_closed_and_recovers_on_the_next_
         assert [data["id"] for data, _meta, _offset in events] == missed
     finally:
         await again.disconnect()
+
+
+async def test_session_writes_made_at_once_commit_together_each_with_its_own_outcome(
+    services, alice, db_session
+):
+    """Group commit (`SessionStore`): the writes of sockets that connect at once share one
+    transaction, each caller returns once its own write is stored, and a write that cannot be
+    stored fails alone, its group's others are still stored."""
+    store = services.gateway.recovery.store
+    before = store.commits
+    pids = await asyncio.gather(*(store.open(alice.id) for _ in range(20)))
+    assert store.commits == before + 1
+    stored = await db_session.scalars(
+        select(SocketSession.pid).where(SocketSession.user_id == alice.id)
+    )
+    assert set(stored) == set(pids)
+
+    unstorable = [object()]  # not JSON
+    outcomes = await asyncio.gather(
+        store.save_rooms(pids[0], ["notifications"]),
+        store.save_rooms(pids[1], unstorable),  # type: ignore[list-item]
+        store.forget(pids[2]),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Exception)
+    await db_session.rollback()  # a fresh snapshot
+    rows = await db_session.scalars(select(SocketSession).where(SocketSession.pid.in_(pids[:3])))
+    assert {row.pid: row.rooms for row in rows} == {pids[0]: ["notifications"], pids[1]: []}
+
+    # Resumes at once read their rows together, each getting its own (or none).
+    taken = await asyncio.gather(*(store.take_over(pid, alice.id, 0) for pid in pids[:4]))
+    assert taken == [["notifications"], [], None, []]
+    assert await store.take_over(pids[3], alice.id + 1, 0) is None  # another user's
