@@ -25,12 +25,12 @@ from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
+from src.core.shared_reads import SharedReads
 from src.events.bus import EventBus, forward_to_sockets
 from src.events.emitters import EventEmitter
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.rooms import RoomPolicy, Viewer
-from src.events.shared_reads import SharedReads
 from src.events.socket_handlers import register_all_handlers
 from src.events.socket_service import SocketService
 from src.transport.expiry import Credentials

@@ -27,9 +27,9 @@ from typing import Any, Literal, cast
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.core.shared_reads import SharedReads
 from src.events.log import EventLog
 from src.events.models import SocketSession
-from src.events.shared_reads import SharedReads
 
 READ_BATCH = 500
 """Sessions read per SELECT by a resume storm's grouped reads."""

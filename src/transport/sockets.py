@@ -14,8 +14,8 @@ import socketio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
+from src.core.shared_reads import SharedReads
 from src.events.log import EventLog, LoggedEvent, log_position
-from src.transport.shared_reads import SharedReads
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ import traceback
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from src.transport.shared_reads import SharedReads
+from src.core.shared_reads import SharedReads
 
 CALLERS = 200
 
