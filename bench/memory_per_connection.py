@@ -81,9 +81,9 @@ def one_pass(
     try:
         time.sleep(options.settle)
         base = rss_kib(process.pid)
-        # A deeply traced server is slow: connecting fewer at once keeps it under the
-        # handshake deadlines (a refused connect would fail the pass).
-        generator, lines = connect(options, clients, warm, run_id, 250 if run_id != "deep" else 20)
+        # A traced server is slow: connecting fewer at once keeps its connects' waits for the
+        # database pool under the pool's timeout (a refused connect would fail the pass).
+        generator, lines = connect(options, clients, warm, run_id, 100 if run_id == "rss" else 25)
         assert generator.stdin is not None
         expect(lines, "warm")
         rss_warm = settle_and_sample(process, options, traced, 1)
@@ -217,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             one_pass(options, args.clients, warm, "deep", deep)
             say(f"\ncall stacks (traced from the {warm}th connection on, outermost first):")
             say("\n".join(stacks(deep, per, args.tracebacks)))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        note(f"server logs kept in {workdir}")
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -57,6 +57,7 @@ from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
 from src.transport.frames import websocket_frame
+from src.transport.heartbeat import Heartbeat
 from src.transport.links import Hub
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
@@ -209,7 +210,21 @@ def install(
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.
     eio._async = {**eio._async, "websocket": functools.partial(DirectWebSocket, hub)}
+    _beat_without_tasks(eio)
     return hub
+
+
+def _beat_without_tasks(eio: Any) -> None:
+    """Engine.IO's pings from one `Heartbeat` instead of a task per socket: each socket is
+    adopted by it in Engine.IO's connect handler, which runs before its first ping is planned."""
+    heartbeat = Heartbeat(eio)
+    handle_connect = eio.handlers["connect"]
+
+    async def connect(eio_sid: str, *args: Any) -> Any:
+        heartbeat.adopt(eio_sid)
+        return await handle_connect(eio_sid, *args)
+
+    eio.handlers["connect"] = connect
 
 
 def _as_set(skip_sid: Any) -> frozenset[Any] | set[Any]:

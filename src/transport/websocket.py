@@ -35,6 +35,9 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         super().__init__(handler, server)
         self.hub = hub
         self.link: Link | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        self._waiting = False
+        self._timed_out = False
 
     async def __call__(self, environ: dict[str, Any]) -> str:
         self.asgi_receive = environ["asgi.receive"]
@@ -58,30 +61,36 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
         waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in one
         more task: 4 tasks, their coroutine frames and timers per idle connection (~3 KiB).
-        Here the reader reads in the connection's own task and both time out with
-        `asyncio.timeout`. Same behaviour otherwise: the ping interval plus timeout without a
-        message (or a packet to send) ends the connection, packets are written in order, the
-        writer stops at `None`, then the socket closes with `TRANSPORT_CLOSE`.
+        Here the reader reads in the connection's own task and times out with `asyncio.timeout`,
+        and the writer waits without a timer (`_write_packets` says why). Same behaviour
+        otherwise: the ping interval plus timeout without a message ends the connection,
+        packets are written in order, the writer stops at `None`, then the socket closes with
+        `TRANSPORT_CLOSE`.
         """
         server = socket.server
         idle_limit = server.ping_interval + server.ping_timeout
         queue = socket.queue
         socket.connected = True
         socket.upgraded = True
-        writer_task = asyncio.ensure_future(self._write_packets(queue, idle_limit))
+        writer_task = asyncio.ensure_future(self._write_packets(queue))
         await self._read_packets(socket, idle_limit)
         await queue.put(None)  # unlock the writer so it can exit
         await writer_task
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
-    async def _write_packets(self, queue: Any, idle_limit: float) -> None:
+    async def _write_packets(self, queue: Any) -> None:
         """The writer task: sends the queue's packets, all those waiting in one go, until `None`,
-        a timeout or a failed send, then closes the connection."""
+        a cancellation or a failed send, then closes the connection.
+
+        Engine.IO's writer also gives up after the ping interval plus timeout without a packet
+        to send; it never comes to that here, so it keeps no timer: the heartbeat queues a ping
+        every ping interval while the socket is open, and the reader, which times out after
+        that long without a message, puts the `None` that ends the writer.
+        """
         while True:
             try:
-                async with asyncio.timeout(idle_limit):
-                    pkt = await queue.get()
-            except (TimeoutError, asyncio.CancelledError):
+                pkt = await queue.get()
+            except asyncio.CancelledError:
                 break  # Engine.IO's poll: QueueEmpty
             queue.task_done()
             if pkt is None:
@@ -96,23 +105,51 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
 
     async def _read_packets(self, socket: Any, idle_limit: float) -> None:
         """The reader, in the connection's own task: hands each message to the socket until a
-        timeout, a closed connection, a cancellation or a message that ends it."""
+        timeout, a closed connection, a cancellation or a message that ends it.
+
+        The timeout is a deadline in the hub's `idle` (one timer for every connection) rather
+        than an `asyncio.timeout` (a timer per connection, ~0.8 KiB): armed while the reader
+        waits, it cancels the wait as `asyncio.timeout` would (`time_out`).
+        """
         server = socket.server
-        while True:
-            try:
-                async with asyncio.timeout(idle_limit):
-                    data = await self.wait()
-                if data and len(data) > server.max_http_buffer_size:
-                    raise ValueError("packet is too large")
-            except (Exception, asyncio.CancelledError):
-                break  # as Engine.IO: a timeout, a closed connection, a cancellation
-            if data is None:
-                break
-            if not await self._receive(socket, data):
-                break
-            # One message per event-loop pass, as in Engine.IO's handler: a client that floods
-            # must not hold the loop while its backlog drains (the others' pings wait then).
-            await asyncio.sleep(0)
+        idle = self.hub.idle
+        loop = asyncio.get_running_loop()
+        self._reader = asyncio.current_task()
+        try:
+            while True:
+                try:
+                    idle.set(self, loop.time() + idle_limit)
+                    self._waiting = True
+                    try:
+                        data = await self.wait()
+                    finally:
+                        self._waiting = False
+                    if data and len(data) > server.max_http_buffer_size:
+                        raise ValueError("packet is too large")
+                except (Exception, asyncio.CancelledError):
+                    break  # as Engine.IO: a timeout, a closed connection, a cancellation
+                if data is None:
+                    break
+                if not await self._receive(socket, data):
+                    break
+                # One message per event-loop pass, as in Engine.IO's handler: a client that
+                # floods must not hold the loop while its backlog drains (the others' pings
+                # wait then).
+                await asyncio.sleep(0)
+        finally:
+            idle.cancel(self)
+            self._reader = None
+            if self._timed_out:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    current.uncancel()  # our own cancellation, handled: the task goes on
+
+    def time_out(self) -> None:
+        """The ping interval plus timeout without a message: end the wait (`hub.idle`)."""
+        reader = self._reader
+        if reader is not None and self._waiting and not reader.done():
+            self._timed_out = True
+            reader.cancel()
 
     async def _receive(self, socket: Any, data: Any) -> bool:
         """Decode one message and hand it to the socket; False when the connection must end."""
