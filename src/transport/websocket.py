@@ -1,8 +1,9 @@
 """Engine.IO's WebSocket driver for the fast path: everything a connection sends goes via its link.
 
 `install` (`fastpath.py`) makes `DirectWebSocket` Engine.IO's ASGI WebSocket class. It serves a
-fresh connection with two tasks fewer than Engine.IO's handler, and writes the writer task's
-packets through the connection's `Link`, in order with the broadcasts written there directly.
+fresh connection in the connection's own task only (Engine.IO's handler adds three), and writes
+the packets queued for the socket through the connection's `Link` as they are queued, in order
+with the broadcasts written there directly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
 
 from src.transport.frames import websocket_frame
+from src.transport.light_queue import LightQueue
 
 if TYPE_CHECKING:
     from src.transport.links import Hub, Link
@@ -27,7 +29,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     """Engine.IO's ASGI WebSocket wrapper, sending through the connection's `Link` when it has one.
 
     Engine.IO builds one per WebSocket connection, with the socket's handler (a bound method of
-    the Engine.IO socket). Everything the writer task sends then goes through the link, in the
+    the Engine.IO socket). Everything queued for the socket then goes through the link, in the
     same order as the broadcasts written there directly.
     """
 
@@ -38,6 +40,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         self._reader: asyncio.Task[Any] | None = None
         self._waiting = False
         self._timed_out = False
+        self._closer: asyncio.Future[None] | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> str:
         self.asgi_receive = environ["asgi.receive"]
@@ -56,52 +59,64 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         return ""
 
     async def _serve(self, socket: Any) -> None:
-        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, with 2 tasks fewer.
+        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks.
 
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
-        waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in one
-        more task: 4 tasks, their coroutine frames and timers per idle connection (~3 KiB).
-        Here the reader reads in the connection's own task and times out with `asyncio.timeout`,
-        and the writer waits without a timer (`_write_packets` says why). Same behaviour
-        otherwise: the ping interval plus timeout without a message ends the connection,
-        packets are written in order, the writer stops at `None`, then the socket closes with
-        `TRANSPORT_CLOSE`.
+        task waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in
+        one more task: 4 tasks, their coroutine frames and timers per idle connection (~4 KiB).
+        Here the reader reads in the connection's own task (its timeout is a shared deadline,
+        see `_read_packets`), and there is no writer task: what is queued for the socket is
+        written to its link as it is queued (`_write_queued`). Same behaviour otherwise: the
+        ping interval plus timeout without a message ends the connection, packets are written
+        in order, then the socket closes with `TRANSPORT_CLOSE`.
         """
         server = socket.server
         idle_limit = server.ping_interval + server.ping_timeout
         queue = socket.queue
+        if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
+            queue = socket.queue = _light_copy(queue)
         socket.connected = True
         socket.upgraded = True
-        writer_task = asyncio.ensure_future(self._write_packets(queue))
-        await self._read_packets(socket, idle_limit)
-        await queue.put(None)  # unlock the writer so it can exit
-        await writer_task
+        queue.on_put = self._write_queued
+        self._write_queued()  # what was queued before (the OPEN packet)
+        try:
+            await self._read_packets(socket, idle_limit)
+        finally:
+            queue.on_put = None
+        await self._stop_writing()
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
-    async def _write_packets(self, queue: Any) -> None:
-        """The writer task: sends the queue's packets, all those waiting in one go, until `None`,
-        a cancellation or a failed send, then closes the connection.
+    def _stop_writing(self) -> asyncio.Future[None]:
+        """Close the WebSocket once, as Engine.IO's writer does when it stops."""
+        if self._closer is None:
+            self._closer = asyncio.ensure_future(self.close())
+        return self._closer
 
-        Engine.IO's writer also gives up after the ping interval plus timeout without a packet
-        to send; it never comes to that here, so it keeps no timer: the heartbeat queues a ping
-        every ping interval while the socket is open, and the reader, which times out after
-        that long without a message, puts the `None` that ends the writer.
+    def _write_queued(self) -> None:
+        """Engine.IO's writer task, run as each packet is queued: takes what the socket's queue
+        holds (marking it done, for `join`) and writes it to the link, in order; a `None`
+        (Engine.IO's "stop writing", e.g. `door.py` closing a session) stops the writing and
+        closes the WebSocket; what is queued after it is not written, as in Engine.IO.
+
+        Nothing waits in the queue, so a broadcast that finds it empty and writes to the link
+        directly comes after everything queued before it (`Link.direct`). Engine.IO's writer
+        also gives up after the ping interval plus timeout without a packet to send; that
+        never happens while the heartbeat pings, and the reader times out after that long.
         """
+        link = self.link
+        assert link is not None
+        queue = link.socket.queue
         while True:
             try:
-                pkt = await queue.get()
-            except asyncio.CancelledError:
-                break  # Engine.IO's poll: QueueEmpty
+                pkt = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
             queue.task_done()
             if pkt is None:
-                break
-            packets = [pkt, *_take_waiting(queue)]
-            try:
-                for pkt in packets:
-                    await self.send(pkt.encode())
-            except Exception:
-                break
-        await self.close()
+                queue.on_put = None
+                self._stop_writing()
+                return
+            link.write(websocket_frame(pkt.encode()))  # after a close: ignored
 
     async def _read_packets(self, socket: Any, idle_limit: float) -> None:
         """The reader, in the connection's own task: hands each message to the socket until a
@@ -188,18 +203,10 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         await super().close()
 
 
-def _take_waiting(queue: Any) -> list[Any]:
-    """The packets already in `queue`, taken without waiting; a `None` is put back for the
-    next `get` (the writer sends what came before it, then stops)."""
-    packets = []
-    while True:
-        try:
-            pkt = queue.get_nowait()
-        except asyncio.QueueEmpty:
-            break
+def _light_copy(queue: asyncio.Queue[Any]) -> LightQueue:
+    """A `LightQueue` holding what `queue` holds (nothing waits on it yet: not served)."""
+    light = LightQueue()
+    while not queue.empty():
+        light.put_nowait(queue.get_nowait())
         queue.task_done()
-        if pkt is None:
-            queue.put_nowait(None)
-            break
-        packets.append(pkt)
-    return packets
+    return light
