@@ -54,9 +54,6 @@ class Heartbeat:
         loop = asyncio.get_running_loop()
         self.deadlines.set(socket, loop.time() + self.eio.ping_interval)
 
-    def forget(self, socket: Any) -> None:
-        self.deadlines.cancel(socket)
-
     def _due(self, sockets: list[Any]) -> None:
         task = asyncio.ensure_future(self._ping(sockets))
         self._tasks.add(task)
