@@ -202,9 +202,16 @@ class Options:
 
 
 def start_server(
-    server: Server, options: Options, run_id: str, *, counted: bool = False
+    server: Server,
+    options: Options,
+    run_id: str,
+    *,
+    counted: bool = False,
+    traced: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `server`; with `counted`, Mindwire counts its SQL statements (`storm`)."""
+    """Start `server`; with `counted`, Mindwire counts its SQL statements (`storm`); with
+    `traced`, it runs under tracemalloc and dumps snapshots there on SIGUSR1
+    (`servers/mindwire_traced.py`, for `memory_per_connection.py`)."""
     port = str(options.port)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if server.kind == "node":
@@ -250,6 +257,12 @@ def start_server(
                 str(VENV_BIN / "python"), "-m", "uvicorn", "src.main:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", port, "--log-level", "warning",
                 "--ws-per-message-deflate", "true",
+            ]  # fmt: skip
+        elif traced is not None:
+            env["MINDWIRE_TRACE_DIR"] = str(traced)
+            command = [
+                str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_traced.py"),
+                "serve", "--host", "127.0.0.1", "--port", port,
             ]  # fmt: skip
         elif counted:
             env["BENCH_QUERY_COUNT_FILE"] = str(query_counts(options, run_id))

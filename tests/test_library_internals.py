@@ -41,6 +41,13 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     ("python-engineio", "engineio.async_socket", "AsyncSocket", "upgrading", "websocket"),
     ("python-engineio", "engineio.async_socket", "AsyncSocket", "closing", "websocket"),
     ("python-engineio", "engineio.async_socket", "AsyncSocket", "receive", "websocket"),
+    # python-engineio: the heartbeat pings every socket from one timer (heartbeat.py).
+    *[
+        ("python-engineio", "engineio.async_socket", "AsyncSocket", name, "heartbeat")
+        for name in ("schedule_ping", "last_ping", "send", "closed", "closing")
+    ],  # fmt: skip
+    ("python-engineio", "engineio.async_server", "AsyncServer", "handlers", "fastpath.install"),
+    ("python-engineio", "engineio.async_server", "AsyncServer", "sockets", "heartbeat"),
     ("python-engineio", "engineio.exceptions", None, "UnknownPacketError", "websocket"),
     ("python-engineio", "engineio.exceptions", None, "SocketIsClosedError", "websocket"),
     # python-socketio: the managers and the fan-out write below AsyncServer.emit.

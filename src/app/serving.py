@@ -21,9 +21,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     `ws_per_message_deflate`: off, the fast path writes uncompressed frames itself.
     `http`: uvicorn's HTTP/1.1 protocol with deadlines for a request's headers and body
     (`src/transport/slow_http.py`), which uvicorn lacks.
+    `ws_ping_interval`: off. Engine.IO's own heartbeat already pings every socket and closes
+    one that stays silent for its ping interval plus timeout; uvicorn's WebSocket-level pings
+    on top cost each idle connection a timer (~0.5 KiB) and a ping frame every 20 s.
     """
     return {
         "http": protocol_factory(settings),
         "ws_max_size": settings.max_inbound_message_bytes,
         "ws_per_message_deflate": False,
+        "ws_ping_interval": None,
     }

@@ -14,9 +14,10 @@ default protocol:
   (at most 10 ms): idle, an event goes out at once; in a burst, one write per socket carries
   several events, which saves a system call per delivery on the server and a read on the
   client;
-- **ordering**: everything this connection sends goes through its link (the Engine.IO writer
-  task's packets too, see `DirectWebSocket.send`), and a broadcast is written directly only when
-  the socket's Engine.IO queue is empty; otherwise it is queued behind what is already there;
+- **ordering**: everything this connection sends goes through its link (the packets queued for
+  its Engine.IO socket too, see `DirectWebSocket._write_queued`), and a broadcast is written
+  directly only when the socket's Engine.IO queue is empty; otherwise it is queued behind what
+  is already there;
 - **back-pressure**: while the transport is paused (its buffer is over the high-water mark, the
   peer reads slowly), frames wait in the link; past `SOCKET_WRITE_BUFFER_LIMIT` bytes the
   connection is aborted rather than buffered without bound (the client reconnects and
@@ -24,9 +25,11 @@ default protocol:
 - **memory**: after the accept, a link drops what uvicorn and `websockets` keep of the handshake,
   swaps uvicorn's receive queue and `writable` event for light ones (`LightQueue`,
   `LightEvent`; each socket's Engine.IO queue is a `LightQueue` too, with a byte bound, see
-  `outbox.py`), and serves a fresh WebSocket connection with two tasks fewer than Engine.IO's
-  own handler (`DirectWebSocket._serve`); the gateway trims the environ python-socketio keeps
-  (`slim_environ`). About 25 KiB per idle connection instead of 36;
+  `outbox.py`), and serves a fresh WebSocket connection in its own task alone, where Engine.IO's
+  handler adds three (`DirectWebSocket._serve`: no writer task, the reader's timeout a shared
+  deadline); Engine.IO's pings come from one `Heartbeat` (`heartbeat.py`), not a task per
+  socket; the gateway trims the environ python-socketio keeps (`slim_environ`). Measured with
+  `bench/memory_per_connection.py` (docs/performance.md, "Memory per connection");
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
   callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
   one coroutine per recipient awaited in turn, no task per recipient.
@@ -57,6 +60,7 @@ from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
 from src.transport.frames import websocket_frame
+from src.transport.heartbeat import Heartbeat
 from src.transport.links import Hub
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
@@ -209,7 +213,21 @@ def install(
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.
     eio._async = {**eio._async, "websocket": functools.partial(DirectWebSocket, hub)}
+    _beat_without_tasks(eio)
     return hub
+
+
+def _beat_without_tasks(eio: Any) -> None:
+    """Engine.IO's pings from one `Heartbeat` instead of a task per socket: each socket is
+    adopted by it in Engine.IO's connect handler, which runs before its first ping is planned."""
+    heartbeat = Heartbeat(eio)
+    handle_connect = eio.handlers["connect"]
+
+    async def connect(eio_sid: str, *args: Any) -> Any:
+        heartbeat.adopt(eio_sid)
+        return await handle_connect(eio_sid, *args)
+
+    eio.handlers["connect"] = connect
 
 
 def _as_set(skip_sid: Any) -> frozenset[Any] | set[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 
@@ -20,11 +21,14 @@ class LightQueue:
     use: FIFO, unbounded, `get` cancellable (`wait_for`), `task_done`/`join`.
     """
 
-    __slots__ = ("_getters", "_head", "_items", "_joiners", "_unfinished", "in_hand")
+    __slots__ = ("_getters", "_head", "_items", "_joiners", "_unfinished", "in_hand", "on_put")
 
     def __init__(self) -> None:
         self.in_hand = False
         """A waiting `get` has taken a packet that its consumer has not written yet."""
+        self.on_put: Callable[[], None] | None = None
+        """Called after each `put`: a consumer that takes what arrives at once, without a
+        task waiting in `get` (the fast path's WebSocket writer)."""
         self._items: list[Any] | None = None
         self._head = 0
         self._getters: list[asyncio.Future[None]] | None = None
@@ -47,6 +51,8 @@ class LightQueue:
             self._items.append(item)
         self._unfinished += 1
         self._wake_getter()
+        if self.on_put is not None:
+            self.on_put()
 
     async def put(self, item: Any) -> None:
         self.put_nowait(item)

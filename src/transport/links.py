@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
+from src.transport.deadlines import Deadlines
 from src.transport.light_queue import LightEvent, LightQueue
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
@@ -178,6 +179,8 @@ class Hub:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.links: dict[str, Link] = {}
+        self.idle: Deadlines[Any] = Deadlines(_time_out)
+        """When each connection's reader times out (`DirectWebSocket._read_packets`)."""
         self._marked: list[Link] = []
         self._scheduled = False
         self._quiet_until = 0.0
@@ -234,6 +237,11 @@ class Hub:
         # FLUSH_PAUSE_MAX). Idle or lightly loaded, events are further apart than that and go
         # out at once; under a burst, the events of the pause share one write per socket.
         self._quiet_until = ended + min(ended - started + FLUSH_GAP, FLUSH_PAUSE_MAX)
+
+
+def _time_out(readers: list[Any]) -> None:
+    for reader in readers:
+        reader.time_out()
 
 
 def _lighten(protocol: Any) -> None:

@@ -1,8 +1,9 @@
 """Engine.IO's WebSocket driver for the fast path: everything a connection sends goes via its link.
 
 `install` (`fastpath.py`) makes `DirectWebSocket` Engine.IO's ASGI WebSocket class. It serves a
-fresh connection with two tasks fewer than Engine.IO's handler, and writes the writer task's
-packets through the connection's `Link`, in order with the broadcasts written there directly.
+fresh connection in the connection's own task only (Engine.IO's handler adds three), and writes
+the packets queued for the socket through the connection's `Link` as they are queued, in order
+with the broadcasts written there directly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
 
 from src.transport.frames import websocket_frame
+from src.transport.light_queue import LightQueue
 
 if TYPE_CHECKING:
     from src.transport.links import Hub, Link
@@ -27,7 +29,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     """Engine.IO's ASGI WebSocket wrapper, sending through the connection's `Link` when it has one.
 
     Engine.IO builds one per WebSocket connection, with the socket's handler (a bound method of
-    the Engine.IO socket). Everything the writer task sends then goes through the link, in the
+    the Engine.IO socket). Everything queued for the socket then goes through the link, in the
     same order as the broadcasts written there directly.
     """
 
@@ -35,6 +37,10 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         super().__init__(handler, server)
         self.hub = hub
         self.link: Link | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        self._waiting = False
+        self._timed_out = False
+        self._closer: asyncio.Future[None] | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> str:
         self.asgi_receive = environ["asgi.receive"]
@@ -53,66 +59,112 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         return ""
 
     async def _serve(self, socket: Any) -> None:
-        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, with 2 tasks fewer.
+        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks.
 
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
-        waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in one
-        more task: 4 tasks, their coroutine frames and timers per idle connection (~3 KiB).
-        Here the reader reads in the connection's own task and both time out with
-        `asyncio.timeout`. Same behaviour otherwise: the ping interval plus timeout without a
-        message (or a packet to send) ends the connection, packets are written in order, the
-        writer stops at `None`, then the socket closes with `TRANSPORT_CLOSE`.
+        task waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in
+        one more task: 4 tasks, their coroutine frames and timers per idle connection (~4 KiB).
+        Here the reader reads in the connection's own task (its timeout is a shared deadline,
+        see `_read_packets`), and there is no writer task: what is queued for the socket is
+        written to its link as it is queued (`_write_queued`). Same behaviour otherwise: the
+        ping interval plus timeout without a message ends the connection, packets are written
+        in order, then the socket closes with `TRANSPORT_CLOSE`.
         """
         server = socket.server
         idle_limit = server.ping_interval + server.ping_timeout
         queue = socket.queue
+        if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
+            queue = socket.queue = _light_copy(queue)
         socket.connected = True
         socket.upgraded = True
-        writer_task = asyncio.ensure_future(self._write_packets(queue, idle_limit))
-        await self._read_packets(socket, idle_limit)
-        await queue.put(None)  # unlock the writer so it can exit
-        await writer_task
+        queue.on_put = self._write_queued
+        self._write_queued()  # what was queued before (the OPEN packet)
+        try:
+            await self._read_packets(socket, idle_limit)
+        finally:
+            queue.on_put = None
+        await self._stop_writing()
         await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
-    async def _write_packets(self, queue: Any, idle_limit: float) -> None:
-        """The writer task: sends the queue's packets, all those waiting in one go, until `None`,
-        a timeout or a failed send, then closes the connection."""
+    def _stop_writing(self) -> asyncio.Future[None]:
+        """Close the WebSocket once, as Engine.IO's writer does when it stops."""
+        if self._closer is None:
+            self._closer = asyncio.ensure_future(self.close())
+        return self._closer
+
+    def _write_queued(self) -> None:
+        """Engine.IO's writer task, run as each packet is queued: takes what the socket's queue
+        holds (marking it done, for `join`) and writes it to the link, in order; a `None`
+        (Engine.IO's "stop writing", e.g. `door.py` closing a session) stops the writing and
+        closes the WebSocket; what is queued after it is not written, as in Engine.IO.
+
+        Nothing waits in the queue, so a broadcast that finds it empty and writes to the link
+        directly comes after everything queued before it (`Link.direct`). Engine.IO's writer
+        also gives up after the ping interval plus timeout without a packet to send; that
+        never happens while the heartbeat pings, and the reader times out after that long.
+        """
+        link = self.link
+        assert link is not None
+        queue = link.socket.queue
         while True:
             try:
-                async with asyncio.timeout(idle_limit):
-                    pkt = await queue.get()
-            except (TimeoutError, asyncio.CancelledError):
-                break  # Engine.IO's poll: QueueEmpty
+                pkt = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
             queue.task_done()
             if pkt is None:
-                break
-            packets = [pkt, *_take_waiting(queue)]
-            try:
-                for pkt in packets:
-                    await self.send(pkt.encode())
-            except Exception:
-                break
-        await self.close()
+                queue.on_put = None
+                self._stop_writing()
+                return
+            link.write(websocket_frame(pkt.encode()))  # after a close: ignored
 
     async def _read_packets(self, socket: Any, idle_limit: float) -> None:
         """The reader, in the connection's own task: hands each message to the socket until a
-        timeout, a closed connection, a cancellation or a message that ends it."""
+        timeout, a closed connection, a cancellation or a message that ends it.
+
+        The timeout is a deadline in the hub's `idle` (one timer for every connection) rather
+        than an `asyncio.timeout` (a timer per connection, ~0.8 KiB): armed while the reader
+        waits, it cancels the wait as `asyncio.timeout` would (`time_out`).
+        """
         server = socket.server
-        while True:
-            try:
-                async with asyncio.timeout(idle_limit):
-                    data = await self.wait()
-                if data and len(data) > server.max_http_buffer_size:
-                    raise ValueError("packet is too large")
-            except (Exception, asyncio.CancelledError):
-                break  # as Engine.IO: a timeout, a closed connection, a cancellation
-            if data is None:
-                break
-            if not await self._receive(socket, data):
-                break
-            # One message per event-loop pass, as in Engine.IO's handler: a client that floods
-            # must not hold the loop while its backlog drains (the others' pings wait then).
-            await asyncio.sleep(0)
+        idle = self.hub.idle
+        loop = asyncio.get_running_loop()
+        self._reader = asyncio.current_task()
+        try:
+            while True:
+                try:
+                    idle.set(self, loop.time() + idle_limit)
+                    self._waiting = True
+                    try:
+                        data = await self.wait()
+                    finally:
+                        self._waiting = False
+                    if data and len(data) > server.max_http_buffer_size:
+                        raise ValueError("packet is too large")
+                except (Exception, asyncio.CancelledError):
+                    break  # as Engine.IO: a timeout, a closed connection, a cancellation
+                if data is None:
+                    break
+                if not await self._receive(socket, data):
+                    break
+                # One message per event-loop pass, as in Engine.IO's handler: a client that
+                # floods must not hold the loop while its backlog drains (the others' pings
+                # wait then).
+                await asyncio.sleep(0)
+        finally:
+            idle.cancel(self)
+            self._reader = None
+            if self._timed_out:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    current.uncancel()  # our own cancellation, handled: the task goes on
+
+    def time_out(self) -> None:
+        """The ping interval plus timeout without a message: end the wait (`hub.idle`)."""
+        reader = self._reader
+        if reader is not None and self._waiting and not reader.done():
+            self._timed_out = True
+            reader.cancel()
 
     async def _receive(self, socket: Any, data: Any) -> bool:
         """Decode one message and hand it to the socket; False when the connection must end."""
@@ -151,18 +203,10 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         await super().close()
 
 
-def _take_waiting(queue: Any) -> list[Any]:
-    """The packets already in `queue`, taken without waiting; a `None` is put back for the
-    next `get` (the writer sends what came before it, then stops)."""
-    packets = []
-    while True:
-        try:
-            pkt = queue.get_nowait()
-        except asyncio.QueueEmpty:
-            break
+def _light_copy(queue: asyncio.Queue[Any]) -> LightQueue:
+    """A `LightQueue` holding what `queue` holds (nothing waits on it yet: not served)."""
+    light = LightQueue()
+    while not queue.empty():
+        light.put_nowait(queue.get_nowait())
         queue.task_done()
-        if pkt is None:
-            queue.put_nowait(None)
-            break
-        packets.append(pkt)
-    return packets
+    return light
