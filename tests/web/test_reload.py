@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 import uuid
 from typing import TYPE_CHECKING
 
 import httpx
-from playwright.async_api import ConsoleMessage, expect
+from playwright.async_api import Page, expect
 
 from tests.web.conftest import Tabs
 from tests.web.pages import ConsoleWatch
@@ -22,31 +23,33 @@ EVENTS = 90
 PAUSE_SECONDS = 0.04
 RELOAD_AFTER = 20
 
-# Every page load reports each feed row it adds: "mindwire-shown <page load> <event id>".
+# Every page load records each feed row it adds, as [page load, event id], in the tab's
+# sessionStorage: written in the same task as the row, kept across the reload like the client's
+# own cursors. (Console messages were the first way, but one logged as the page unloads may
+# never reach Playwright: a row shown just before the reload then counted as missing.)
+SHOWN_KEY = "mindwire-test-shown"
 REPORT_ROWS = """
 const load = Math.random().toString(36).slice(2);
 document.addEventListener("DOMContentLoaded", () => {
   new MutationObserver((changes) => {
+    const shown = JSON.parse(sessionStorage.getItem("SHOWN_KEY") ?? "[]");
     for (const change of changes) for (const row of change.addedNodes) {
-      if (row.dataset && row.dataset.eventId) {
-        console.log(`mindwire-shown ${load} ${row.dataset.eventId}`);
-      }
+      if (row.dataset && row.dataset.eventId) shown.push([load, Number(row.dataset.eventId)]);
     }
+    sessionStorage.setItem("SHOWN_KEY", JSON.stringify(shown));
   }).observe(document.getElementById("feed"), { childList: true });
 });
-"""
+""".replace("SHOWN_KEY", SHOWN_KEY)
 
 
-class Shown:
-    """The event ids each page load added to its feed, in the order the page loads came."""
-
-    def __init__(self) -> None:
-        self.loads: dict[str, list[int]] = {}
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        parts = message.text.split()
-        if len(parts) == 3 and parts[0] == "mindwire-shown":
-            self.loads.setdefault(parts[1], []).append(int(parts[2]))
+async def shown_by_load(page: Page) -> dict[str, list[int]]:
+    """The event ids each page load of the tab added to its feed, page loads in order."""
+    loads: dict[str, list[int]] = {}
+    for load, event_id in json.loads(
+        await page.evaluate(f"sessionStorage.getItem('{SHOWN_KEY}')") or "[]"
+    ):
+        loads.setdefault(load, []).append(event_id)
+    return loads
 
 
 async def write_logs(
@@ -88,9 +91,7 @@ async def test_events_written_while_the_page_reloads_are_shown_once(
 ) -> None:
     context = await tabs.context()
     await context.add_init_script(REPORT_ROWS)
-    shown = Shown()
     tab = await tabs.open(context, live_server.url, "alice")
-    tab.page.on("console", shown.on_console)
     await tab.sign_in(alice)
 
     marker = f"reload {uuid.uuid4().hex[:6]}"
@@ -110,16 +111,16 @@ async def test_events_written_while_the_page_reloads_are_shown_once(
     last = max(events.values())
     await expect(tab.page.locator(f'#feed > li[data-event-id="{last}"]')).to_have_count(1)
 
-    assert len(shown.loads) == 2, shown.loads.keys()
-    before, after = (set(ids) & set(events.values()) for ids in shown.loads.values())
+    loads = await shown_by_load(tab.page)
+    assert len(loads) == 2, loads.keys()
+    before, after = (set(ids) & set(events.values()) for ids in loads.values())
     sent = set(events.values())
     counts = {
         "sent": len(sent),
         "shown before the reload": len(before),
         "shown after": len(after),
         "missing": len(sent - before - after),
-        "repeated": len(before & after)
-        + sum(len(ids) - len(set(ids)) for ids in shown.loads.values()),
+        "repeated": len(before & after) + sum(len(ids) - len(set(ids)) for ids in loads.values()),
         "written while reloading": sum(reload_started <= at <= reloaded for at in times.values()),
     }
     sys.stderr.write(f"\n[dashboard reload] {counts}\n")
