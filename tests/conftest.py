@@ -16,7 +16,7 @@ from src.core.config import Settings
 # Re-exported for tests that import them from here.
 from src.testing.stacks import TEST_DATABASE_URL, TEST_REDIS_URL, TEST_SECRET
 from tests.hostile import FIGURES, ServerProcess
-from tests.support import throttles_env
+from tests.support import server_env
 
 __all__ = ["TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_SECRET"]
 
@@ -52,16 +52,7 @@ def server_process(settings: Settings, tmp_path: Path) -> Iterator[Callable[...,
     started: list[ServerProcess] = []
 
     def start(**env: str) -> ServerProcess:
-        values = {
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url or "",
-            "REDIS_CHANNEL": settings.redis_channel,
-            "SECRET_KEY": TEST_SECRET,
-            "LOG_LEVEL": "WARNING",
-            **throttles_env(settings),
-            **env,
-        }
-        server = ServerProcess(values, tmp_path / f"server-{len(started)}.log")
+        server = ServerProcess(server_env(settings, **env), tmp_path / f"server-{len(started)}.log")
         started.append(server)
         return server.start()
 

@@ -23,6 +23,7 @@ from src.core.clock import utcnow
 from src.core.config import Settings
 from src.testing.clients import Received, RecordingClient, SocketFactory
 from src.testing.server import LiveServer
+from src.testing.stacks import TEST_SECRET
 from src.testing.users import TestUser, UserFactory
 
 __all__ = [
@@ -65,6 +66,20 @@ def throttles_env(settings: Settings) -> dict[str, str]:
         "WRITE_RATE_LIMIT": settings.write_rate_limit,
         "MAX_CONCURRENT_WRITES_PER_USER": str(settings.max_concurrent_writes_per_user),
         "REGISTER_RATE_LIMIT": settings.register_rate_limit,
+    }
+
+
+def server_env(settings: Settings, **env: str) -> dict[str, str]:
+    """The environment of a server process started on this test's database and Redis channel,
+    with its secret and throttles; keywords are more settings in environment form."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "REDIS_CHANNEL": settings.redis_channel,
+        "SECRET_KEY": TEST_SECRET,
+        "LOG_LEVEL": "WARNING",
+        **throttles_env(settings),
+        **env,
     }
 
 

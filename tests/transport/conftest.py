@@ -9,8 +9,7 @@ import pytest
 
 from src.core.config import Settings
 from tests.cluster.workers import Worker
-from tests.conftest import TEST_SECRET
-from tests.support import throttles_env
+from tests.support import server_env
 
 
 @pytest.fixture
@@ -19,16 +18,7 @@ def serve(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Worker]]
     started: list[Worker] = []
 
     def start(**env: str) -> Worker:
-        values = {
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url or "",
-            "REDIS_CHANNEL": settings.redis_channel,
-            "SECRET_KEY": TEST_SECRET,
-            "SOCKET_TRANSPORTS": "websocket",
-            "LOG_LEVEL": "WARNING",
-            **throttles_env(settings),
-            **env,
-        }
+        values = server_env(settings, **{"SOCKET_TRANSPORTS": "websocket", **env})
         worker = Worker(env=values, log_path=tmp_path / f"serve-{len(started)}.log")
         started.append(worker)
         return worker.start()
