@@ -1,11 +1,13 @@
 """Single-flight reads: concurrent identical queries share one trip to the database.
 
 In a reconnect storm thousands of sockets resubscribe at once, most from the same last event
-id, and each would read the same batches of the event log. Here the first caller of a key
-runs the query and every caller that asks for the same key while it is in flight awaits that
-same result. Nothing is kept once it completes: a later caller runs a new query, so no read
-is ever older than the moment its caller asked (each sharer could have got exactly that
-result by itself).
+id, and each would read the same batches of the event log. Here callers of one key share a
+read, on one condition: the read starts after they asked. A caller may join a read that is
+waiting to start; one that asks while a read of its key is already running waits for it to
+end and joins the next read, which every caller arriving meanwhile shares. So no sharer gets
+data older than the moment it asked (a sign-out committed before a connect asked is seen by
+that connect's read), and a storm costs about one read per key per read's duration, not one
+per caller. Nothing is kept once a read completes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ T = TypeVar("T")
 
 
 class SharedReads:
-    """Runs `read()` once per key among the callers that overlap in time.
+    """Runs `read()` once per key among the callers that ask before it starts.
 
     Example::
 
@@ -31,16 +33,19 @@ class SharedReads:
     """
 
     def __init__(self) -> None:
-        self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
+        self._joinable: dict[Hashable, asyncio.Future[Any]] = {}
+        """Per key, the read that has not started yet: a caller joins it."""
+        self._running: dict[Hashable, asyncio.Future[Any]] = {}
+        """Per key, the read under way: too old for a caller asking now."""
         self.queries = 0
         """How many reads actually ran (the rest were shared): for tests and metrics."""
 
     async def run(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-        pending = self._in_flight.get(key)
+        pending = self._joinable.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._lead(key, read))
+            pending = asyncio.ensure_future(self._lead(key, read, self._running.get(key)))
             pending.add_done_callback(_retrieve)  # every sharer may have been cancelled
-            self._in_flight[key] = pending
+            self._joinable[key] = pending
         await asyncio.wait([pending])  # a cancelled caller leaves the read running
         failure = pending.exception()
         if failure is not None:
@@ -48,12 +53,22 @@ class SharedReads:
         result: T = pending.result()
         return result
 
-    async def _lead(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    async def _lead(
+        self,
+        key: Hashable,
+        read: Callable[[], Awaitable[T]],
+        running: asyncio.Future[Any] | None,
+    ) -> T:
+        if running is not None:  # the callers so far asked after it started: read anew
+            await asyncio.wait([running])
+        this = self._joinable.pop(key)  # from now on a caller's read must start after it
+        self._running[key] = this
         self.queries += 1
         try:
             return await read()
         finally:
-            del self._in_flight[key]  # ends sharing: the next caller reads anew
+            if self._running.get(key) is this:
+                del self._running[key]
 
 
 def _own_copy(failure: BaseException) -> BaseException:

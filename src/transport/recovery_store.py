@@ -136,7 +136,7 @@ class SessionStore:
 
     async def _is_complete_after(self, offset: int) -> bool:
         """Read once for the resumes that ask at the same time (`SharedReads`: a sharer gets
-        a read that started after it asked, or just before, as a read of its own could)."""
+        a read that started after it asked)."""
         async with self.sessionmaker() as session:
             return await self.event_log.is_complete_after(session, offset)
 

@@ -67,3 +67,30 @@ async def test_a_cancelled_caller_does_not_cancel_the_read_for_the_others():
     assert await second == "rows"
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+async def test_a_caller_asking_during_a_read_gets_a_read_that_starts_after_it_asked():
+    """A read is shared only with callers that asked before it started: one asking while it
+    runs (e.g. a connect checking a token just signed out) waits for the next read, which
+    every such caller shares."""
+    shared = SharedReads()
+    releases = [asyncio.Event(), asyncio.Event()]
+    started: list[int] = []
+    first_started = asyncio.Event()
+
+    async def read() -> int:
+        started.append(len(started) + 1)
+        first_started.set()
+        await releases[len(started) - 1].wait()
+        return len(started)
+
+    first = asyncio.ensure_future(shared.run("k", read))
+    await first_started.wait()  # the first read is under way
+    late = [asyncio.ensure_future(shared.run("k", read)) for _ in range(CALLERS)]
+    await asyncio.sleep(0)  # every late caller has asked
+    assert started == [1]  # none of them started a read beside the running one
+    releases[0].set()
+    assert await first == 1
+    releases[1].set()
+    assert await asyncio.gather(*late) == [2] * CALLERS  # one fresh read, shared
+    assert shared.queries == 2

@@ -29,8 +29,9 @@ async def seed(live_server: Any) -> list[int]:
 
 
 def gate_shared_reads(service: Any, callers: int) -> None:
-    """Hold each shared read until `callers` replays asked for it: the overlap a storm makes,
-    made certain (the reads themselves run unchanged against the real database)."""
+    """Hold each replay until `callers` replays asked for the same batch, so that all of them
+    ask before its read starts: the overlap a storm makes, made certain (the reads themselves
+    run unchanged against the real database)."""
     original = service._shared
     arrivals: Counter[tuple[Any, ...]] = Counter()
     everyone: dict[tuple[Any, ...], asyncio.Event] = {}
@@ -40,12 +41,8 @@ def gate_shared_reads(service: Any, callers: int) -> None:
         arrivals[key] += 1
         if arrivals[key] == callers:
             arrived.set()
-
-        async def when_all_asked(*read_args: Any) -> Any:
-            await arrived.wait()
-            return await read(*read_args)
-
-        return await original(key, when_all_asked, *args)
+        await arrived.wait()
+        return await original(key, read, *args)
 
     service._shared = shared
 
