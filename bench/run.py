@@ -477,23 +477,34 @@ def table(
     return "\n".join(lines + ([""] + ratios if ratios else []))
 
 
+RATIOS_TO_NODE = [
+    ("CPU/delivery", "us_per_delivery"),
+    ("KiB/conn", "kib_per_conn"),
+]
+"""Further Mindwire/Node ratios of a broadcast scenario, beside deliveries/s (lower is better)."""
+
+
 def _ratios(
     results: dict[tuple[str, str], list[dict[str, Any]]], scenario: Scenario, servers: list[Server]
 ) -> list[str]:
-    def rate(label: str) -> float | None:
-        return median_of(results.get((scenario.name, label), []), "deliveries_per_s")
+    def figure(label: str, key: str = "deliveries_per_s") -> float | None:
+        return median_of(results.get((scenario.name, label), []), key)
 
-    node, bare = rate("node"), rate("bare")
+    node, bare = figure("node"), figure("bare")
     out = []
     for server in servers:
         if server.kind != "mindwire":
             continue
-        mine = rate(server.label)
+        mine = figure(server.label)
         if mine is None:
             continue
         parts = []
         if node:
             parts.append(f"Mindwire/Node {mine / node:.2f}")
+            for name, key in RATIOS_TO_NODE:
+                ours, theirs = figure(server.label, key), figure("node", key)
+                if ours is not None and theirs:
+                    parts.append(f"{name} ÷ Node {ours / theirs:.2f}")
         if bare:
             parts.append(f"Mindwire/bare {mine / bare:.2f}")
         if parts:

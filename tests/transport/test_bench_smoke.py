@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -17,26 +18,34 @@ from tests.support import free_port, npm_ci
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path, npm: str) -> None:
-    npm_ci(ROOT / "bench", npm)  # what `make bench` installs: socket.io, socket.io-client
+def run_bench(
+    tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """`bench/run.py --quick --runs=1` with `options`, as `make bench` runs it: its table, and
+    every run it kept (`--json`). Fails with the output if the harness fails."""
     results = tmp_path / "runs.json"
     command = [
         sys.executable,
         str(ROOT / "bench" / "run.py"),
         "--quick",
         "--runs=1",
-        "--scenarios=1000x200",
-        "--clients=4",
-        "--events=3",
+        *options,
         f"--port={free_port()}",
         f"--json={results}",
     ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
+    runs: dict[str, list[dict[str, Any]]] = json.loads(results.read_text())
+    return done.stdout, runs
+
+
+def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path, npm: str) -> None:
+    npm_ci(ROOT / "bench", npm)  # what `make bench` installs: socket.io, socket.io-client
+    stdout, runs = run_bench(tmp_path, "--scenarios=1000x200", "--clients=4", "--events=3")
     for server in ("mindwire", "bare", "node"):
-        assert f"| 1000x200 | {server} |" in done.stdout
-    assert "Mindwire/Node" in done.stdout
-    runs = json.loads(results.read_text())
+        assert f"| 1000x200 | {server} |" in stdout
+    assert "1000x200 [mindwire]: Mindwire/Node" in stdout
+    assert "CPU/delivery ÷ Node" in stdout and "KiB/conn ÷ Node" in stdout
     assert set(runs) == {"1000x200|mindwire", "1000x200|bare", "1000x200|node"}
     for [run] in runs.values():
         assert run["ok"] and run["delivered"] == 12 and run["lost"] == 0
@@ -48,27 +57,19 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
     subscriber gets every event once and in order, every write is answered, every storm client
     resumes (Node: recovered), and Mindwire's replay queries are counted."""
     npm_ci(ROOT / "bench", npm)  # also builds better-sqlite3 for the Node peer
-    results = tmp_path / "runs.json"
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "run.py"),
-        "--quick",
-        "--runs=1",
+    stdout, kept = run_bench(
+        tmp_path,
         "--scenarios=writes,write-latency-1000,storm",
         "--targets=mindwire,node",
         "--clients=3",
         "--events=20",
-        f"--port={free_port()}",
-        f"--json={results}",
-    ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
+    )
     for scenario in ("writes", "write-latency-1000", "storm"):
         for server in ("mindwire", "node"):
-            assert f"| {scenario} | {server} |" in done.stdout
-    assert "writes [mindwire]: writes/s Mindwire/Node" in done.stdout
-    assert "storm [mindwire]: storm time Mindwire/Node" in done.stdout
-    runs = {key: run for key, [run] in json.loads(results.read_text()).items()}
+            assert f"| {scenario} | {server} |" in stdout
+    assert "writes [mindwire]: writes/s Mindwire/Node" in stdout
+    assert "storm [mindwire]: storm time Mindwire/Node" in stdout
+    runs = {key: run for key, [run] in kept.items()}
     assert set(runs) == {
         f"{scenario}|{server}"
         for scenario in ("writes", "write-latency-1000", "storm")
@@ -107,21 +108,8 @@ def test_the_postgres_redis_write_scenario_runs_two_workers_and_drops_its_databa
         "BENCH_PG_URL": f"postgresql://{database.username}@{database.host}:{database.port}",
         "BENCH_REDIS_URL": f"{redis}/15",
     }
-    results = tmp_path / "runs.json"
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "run.py"),
-        "--quick",
-        "--runs=1",
-        "--scenarios=writes-pg-2",
-        "--clients=3",
-        "--events=20",
-        f"--port={free_port()}",
-        f"--json={results}",
-    ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
-    [run] = json.loads(results.read_text())["writes-pg-2|mindwire"]
+    _, kept = run_bench(tmp_path, "--scenarios=writes-pg-2", "--clients=3", "--events=20", env=env)
+    [run] = kept["writes-pg-2|mindwire"]
     assert run["ok"] and run["writes_ok"] == 20 and run["delivered"] == 3 * 20
     assert run["lost"] == run["duplicates"] == run["out_of_order"] == 0
     assert run["cpu_ms_per_write"] > 0 and "postgres_cpu_ms_per_write" in run
