@@ -8,12 +8,17 @@ event reaches come from its declaration (`schemas.EVENTS`) through `rooms.py` al
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
+from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from src.auth.guard import holder_params
 from src.core.clock import utcnow
+from src.core.security import TokenClaims
 from src.events.catalog import EventCatalog
+from src.events.grouped_writes import EventSpec
 from src.events.rooms import delivery_rooms
 from src.events.schemas import (
     EVENTS,
@@ -26,9 +31,10 @@ from src.events.schemas import (
     SubscribedEvent,
     UnsubscribedEvent,
 )
-from src.events.socket_service import SocketService
+from src.events.socket_service import SocketService, json_safe
 
 Payload = Any
+OwnedRow = TypeVar("OwnedRow", bound=BaseModel)
 """A dict, an ORM object or a Pydantic model with the payload's fields."""
 
 
@@ -62,14 +68,26 @@ class EventEmitter:
         """Validate `data` against the event's declared model, log it and send it to the
         delivery rooms of its declared rooms. `room=` narrows delivery to that one room;
         `owner_id` (default: the payload's `user_id`) fills in `user_{id}` and the scope."""
+        event_type, payload, rooms = self._resolve(event, data, room, owner_id)
+        return await self.socket_service.publish(event_type, payload, rooms, session=session)
+
+    def event_spec(self, event: str, data: Payload, *, owner_id: int | None = None) -> EventSpec:
+        """What `emit` would store, for a write that stores its event itself (the grouped
+        hot writes, `SocketService.write_with_event`): type, JSON-safe data, rooms."""
+        event_type, payload, rooms = self._resolve(event, data, None, owner_id)
+        return event_type, json_safe(payload), tuple(dict.fromkeys(rooms))
+
+    def _resolve(
+        self, event: str, data: Payload, room: str | None, owner_id: int | None
+    ) -> tuple[str, BaseModel, list[str]]:
+        """The event's declared type, its validated payload and its delivery rooms."""
         declaration = self.events.room_event(event)
         payload = declaration.payload.model_validate(data)
         if owner_id is None:
             owner = getattr(payload, "user_id", None)
             owner_id = owner if isinstance(owner, int) else None
         carried = declaration.rooms_for(payload) if room is None else (room,)
-        rooms = delivery_rooms(carried, owner_id)
-        return await self.socket_service.publish(declaration.event, payload, rooms, session=session)
+        return declaration.event, payload, delivery_rooms(carried, owner_id)
 
     # -- one socket ---------------------------------------------------------------------------
 
@@ -158,3 +176,31 @@ class EventEmitter:
         """To `notifications`, `admin` or `user_{user_id}`, by `audience`."""
         data = {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
         return await self.emit(EventType.NOTIFICATION, data, owner_id=user_id, session=session)
+
+
+async def create_grouped(
+    emitter: EventEmitter,
+    statement: Insert,
+    holder: TokenClaims | None,
+    fields: dict[str, Any],
+    public: type[OwnedRow],
+    event: str,
+) -> OwnedRow | None:
+    """A hot create on the grouped path (`SocketService.write_with_event`): `statement`, an
+    `insert_for_holder` INSERT, writes `fields` for the token's user, and the row's public
+    form, built once, is both the answer and the event's payload. None, with nothing
+    written, when the holder may not write now (the route's 401)."""
+    params = holder_params(holder)
+    if params is None or holder is None:
+        return None
+    made: list[OwnedRow] = []
+
+    def event_for(row_id: Any) -> EventSpec | None:
+        if row_id is None:
+            return None
+        row = public.model_validate({"id": int(row_id), "user_id": holder.user_id, **fields})
+        made.append(row)
+        return emitter.event_spec(event, row)
+
+    await emitter.socket_service.write_with_event(statement, {**params, **fields}, event_for)
+    return made[0] if made else None
