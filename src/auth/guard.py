@@ -78,7 +78,7 @@ async def insert_as_holder(
     return None if row_id is None else int(row_id)
 
 
-_HOLDER_IS_ADMIN = select(User.is_admin).where(
+HOLDER_IS_ADMIN = select(User.is_admin).where(
     User.id == HOLDER_ID,
     User.is_active.is_(True),
     ~exists().where(RevokedToken.jti == HOLDER_JTI),
@@ -94,5 +94,5 @@ async def holder_is_admin(session: AsyncSession, claims: TokenClaims | None) -> 
     if params is None:
         return None
     connection = await session.connection()
-    is_admin = (await connection.execute(_HOLDER_IS_ADMIN, params)).scalar_one_or_none()
+    is_admin = (await connection.execute(HOLDER_IS_ADMIN, params)).scalar_one_or_none()
     return None if is_admin is None else bool(is_admin)

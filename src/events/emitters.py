@@ -174,8 +174,13 @@ class EventEmitter:
         session: AsyncSession | None = None,
     ) -> EventMeta:
         """To `notifications`, `admin` or `user_{user_id}`, by `audience`."""
-        data = {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
+        data = notification_data(message, level, audience)
         return await self.emit(EventType.NOTIFICATION, data, owner_id=user_id, session=session)
+
+
+def notification_data(message: str, level: str, audience: NotificationAudience) -> Payload:
+    """A `notification` event's data, stamped now."""
+    return {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
 
 
 async def create_grouped(

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from src.core.sqlite_group import GroupCommit
 from src.events.log import _EVENTS, _ROOMS, LoggedEvent
@@ -46,7 +47,7 @@ class Compiled:
     ) -> Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         names = tuple(compiled.positiontup or ())
-        processors = compiled._bind_processors
+        processors: dict[str, Any] = dict(compiled._bind_processors)  # one callable each here
         return cls(compiled.string, names, tuple(processors.get(name) for name in names))
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -93,7 +94,10 @@ class GroupedWrites:
             spec = event_for(value)
             return value, None if spec is None else self._append(db, spec)
 
-        return await self.group.run(work)
+        try:
+            return await self.group.run(work)
+        except sqlite3.Error as exc:  # as SQLAlchemy raises it: a locked database is a 503
+            raise DBAPIError.instance(row.sql, None, exc, sqlite3.Error) from exc
 
     def _append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
         """The event row and its rooms (on the committer's thread, inside the savepoint)."""
