@@ -117,7 +117,7 @@ def grouped_writes(engine: AsyncEngine, event_log: EventLog) -> GroupedWrites | 
         return None
     if location in ("", ":memory:") or location.startswith("file:"):
         return None
-    return GroupedWrites(GroupCommit(location), engine.dialect, event_log.clock)
+    return GroupedWrites(GroupCommit(location), engine.dialect, event_log)
 
 
 def _gateway(

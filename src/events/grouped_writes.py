@@ -15,7 +15,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, Select, insert
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from src.core.sqlite_group import GroupCommit
-from src.events.log import _EVENTS, _ROOMS, LoggedEvent
+from src.events.log import _EVENTS, _ROOMS, EventLog, LoggedEvent
 from src.events.schemas import EventMeta
 
 EventSpec = tuple[str, dict[str, Any], tuple[str, ...]]
@@ -65,10 +64,11 @@ class Compiled:
 class GroupedWrites:
     """Hot writes of one app on its SQLite file (`SocketService.grouped`)."""
 
-    def __init__(self, group: GroupCommit, dialect: Dialect, clock: Callable[[], datetime]) -> None:
+    def __init__(self, group: GroupCommit, dialect: Dialect, event_log: EventLog) -> None:
         self.group = group
         self.dialect = dialect
-        self.clock = clock
+        self.event_log = event_log
+        """Its `clock` stamps the events, as `EventLog.append` does."""
         keys = ("event_type", "data", "emitted_at")
         self._event = Compiled.of(insert(_EVENTS).returning(_EVENTS.c.id), dialect, keys)
         self._room = Compiled.of(insert(_ROOMS), dialect, ("event_id", "room"))
@@ -102,7 +102,7 @@ class GroupedWrites:
     def _append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
         """The event row and its rooms (on the committer's thread, inside the savepoint)."""
         event_type, data, rooms = spec
-        emitted_at = self.clock()
+        emitted_at = self.event_log.clock()
         params = {"event_type": event_type, "data": data, "emitted_at": emitted_at}
         event_id = int(self._event.first(db, params))
         room = self._room

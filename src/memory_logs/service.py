@@ -50,6 +50,18 @@ async def create_memory_log(
     return log
 
 
+async def create_memory_log_grouped(
+    emitter: EventEmitter, *, holder: TokenClaims | None, data: MemoryLogCreate
+) -> MemoryLogPublic | None:
+    """`create_memory_log` on the grouped path only (`SocketService.grouped` set): for the
+    plain ASGI route (`src/api/hot_writes.py`), which has no session."""
+    now = utcnow()
+    fields = {"content": data.content, "created_at": now, "updated_at": now}
+    return await create_grouped(
+        emitter, _INSERT_IF_HOLDER, holder, fields, MemoryLogPublic, MEMORY_LOG_CREATED
+    )
+
+
 async def update_memory_log(
     session: AsyncSession, emitter: EventEmitter, *, log: MemoryLog, data: MemoryLogUpdate
 ) -> MemoryLog:

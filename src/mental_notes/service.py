@@ -50,6 +50,18 @@ async def create_mental_note(
     return note
 
 
+async def create_mental_note_grouped(
+    emitter: EventEmitter, *, holder: TokenClaims | None, data: MentalNoteCreate
+) -> MentalNotePublic | None:
+    """`create_mental_note` on the grouped path only (`SocketService.grouped` set): for the
+    plain ASGI route (`src/api/hot_writes.py`), which has no session."""
+    now = utcnow()
+    fields = {"title": data.title, "content": data.content, "created_at": now, "updated_at": now}
+    return await create_grouped(
+        emitter, _INSERT_IF_HOLDER, holder, fields, MentalNotePublic, MENTAL_NOTE_CREATED
+    )
+
+
 async def update_mental_note(
     session: AsyncSession, emitter: EventEmitter, *, note: MentalNote, data: MentalNoteUpdate
 ) -> MentalNote:

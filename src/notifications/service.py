@@ -29,10 +29,13 @@ async def send_as_holder(
     """Send `data` if the token's holder may: `NotAuthenticated` (401) when it names no
     active, signed-in user, `AdminRequired` (403) when that user is not an admin."""
     if emitter.socket_service.grouped is not None and data.audience != "user":
-        is_admin, meta = await _send_grouped(emitter, claims, data)
-    else:
-        is_admin = await holder_is_admin(session, claims)
-        meta = await send_notification(session, emitter, data=data) if is_admin else None
+        return await send_grouped(emitter, claims, data)
+    is_admin = await holder_is_admin(session, claims)
+    meta = await send_notification(session, emitter, data=data) if is_admin else None
+    return _sent_or_refused(is_admin, meta)
+
+
+def _sent_or_refused(is_admin: bool | None, meta: EventMeta | None) -> EventMeta:
     if is_admin is None:
         raise NotAuthenticated()
     if meta is None:
@@ -40,13 +43,14 @@ async def send_as_holder(
     return meta
 
 
-async def _send_grouped(
+async def send_grouped(
     emitter: EventEmitter, claims: TokenClaims | None, data: NotificationCreate
-) -> tuple[bool | None, EventMeta | None]:
-    """The check and the event in one group-committed savepoint: (is_admin, meta)."""
+) -> EventMeta:
+    """The check and the event in one group-committed savepoint (`SocketService.grouped`
+    set, an audience other than one user: no user to look up), raising as `send_as_holder`."""
     params = holder_params(claims)
     if params is None:
-        return None, None
+        raise NotAuthenticated()
     payload = notification_data(data.message, data.level, data.audience)
 
     def event_for(is_admin: object) -> EventSpec | None:
@@ -54,7 +58,7 @@ async def _send_grouped(
 
     writes = emitter.socket_service
     is_admin, meta = await writes.write_with_event(HOLDER_IS_ADMIN, params, event_for)
-    return (None if is_admin is None else bool(is_admin)), meta
+    return _sent_or_refused(None if is_admin is None else bool(is_admin), meta)
 
 
 async def send_notification(
