@@ -8,15 +8,12 @@ event reaches come from its declaration (`schemas.EVENTS`) through `rooms.py` al
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.auth.guard import holder_params
 from src.core.clock import utcnow
-from src.core.security import TokenClaims
 from src.events.catalog import EventCatalog
 from src.events.grouped_writes import EventSpec
 from src.events.rooms import delivery_rooms
@@ -34,7 +31,6 @@ from src.events.schemas import (
 from src.events.socket_service import SocketService, json_safe
 
 Payload = Any
-OwnedRow = TypeVar("OwnedRow", bound=BaseModel)
 """A dict, an ORM object or a Pydantic model with the payload's fields."""
 
 
@@ -181,31 +177,3 @@ class EventEmitter:
 def notification_data(message: str, level: str, audience: NotificationAudience) -> Payload:
     """A `notification` event's data, stamped now."""
     return {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
-
-
-async def create_grouped(
-    emitter: EventEmitter,
-    statement: Insert,
-    holder: TokenClaims | None,
-    fields: dict[str, Any],
-    public: type[OwnedRow],
-    event: str,
-) -> OwnedRow | None:
-    """A hot create on the grouped path (`SocketService.write_with_event`): `statement`, an
-    `insert_for_holder` INSERT, writes `fields` for the token's user, and the row's public
-    form, built once, is both the answer and the event's payload. None, with nothing
-    written, when the holder may not write now (the route's 401)."""
-    params = holder_params(holder)
-    if params is None or holder is None:
-        return None
-    made: list[OwnedRow] = []
-
-    def event_for(row_id: Any) -> EventSpec | None:
-        if row_id is None:
-            return None
-        row = public.model_validate({"id": int(row_id), "user_id": holder.user_id, **fields})
-        made.append(row)
-        return emitter.event_spec(event, row)
-
-    await emitter.socket_service.write_with_event(statement, {**params, **fields}, event_for)
-    return made[0] if made else None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.auth.guard import insert_as_holder, insert_for_holder
+from src.auth.guard import create_grouped, insert_as_holder, insert_for_holder
 from src.core.clock import utcnow
 from src.core.races import delete_or_gone, flush_or_gone
 from src.core.security import TokenClaims
-from src.events.emitters import EventEmitter, create_grouped
+from src.events.emitters import EventEmitter
 from src.events.schemas import EventType
 from src.mental_notes.models import MentalNote
 from src.mental_notes.schemas import MentalNoteCreate, MentalNotePublic, MentalNoteUpdate
