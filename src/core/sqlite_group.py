@@ -99,10 +99,14 @@ class GroupCommit:
                 outcomes: list[_Outcome] = await connection._execute(call)  # type: ignore[no-untyped-call]
             finally:
                 connection._end_write_turn()
-        except Exception as exc:  # the group's transaction failed: nobody's write is kept
+        except BaseException as exc:  # the group's transaction failed: nobody's write is kept
+            stopped = not isinstance(exc, Exception)  # cancelled (shutdown): its callers hear
+            failure = sqlite3.OperationalError("group commit stopped") if stopped else exc
             for _, future in group:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(failure)
+            if stopped:
+                raise
             return
         self.commits += 1
         for (_, future), (ok, value) in zip(group, outcomes, strict=True):
