@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from src.app.services import AppServices
 from src.auth.models import User
 from src.events.log import EventLog
+from src.main import create_app
 from src.memory_logs.models import MemoryLog
 from src.testing.users import TestUser
 from tests.events.test_delivery import subscribed
@@ -69,3 +72,23 @@ async def test_a_write_whose_event_fails_loses_only_itself(services: AppServices
         logged = await EventLog(3600).read_all(session, after=0, limit=100)
     assert [e.meta.event_id for e in logged] == stored  # the failed one's event is not there
     assert all(e.rooms == good for e in logged)
+
+
+async def test_the_hot_creates_take_the_grouped_path_on_sqlite(settings, alice, admin) -> None:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        grouped = app.other_asgi_app.state.services.socket_service.grouped
+        if grouped is None:
+            pytest.skip("group commit is SQLite's (PostgreSQL runs concurrent transactions)")
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            posts = [
+                ("/api/memory-logs", {"content": "c"}, alice, 201),
+                ("/api/mental-notes", {"title": "t", "content": "c"}, alice, 201),
+                ("/api/notifications", {"message": "m"}, admin, 202),
+                ("/api/notifications", {"message": "m"}, alice, 403),  # checked in the write
+            ]
+            for url, body, user, status in posts:
+                response = await client.post(url, json=body, headers=user.headers)
+                assert response.status_code == status, response.text
+        assert grouped.group.commits == len(posts)  # each a group of one, one after another
