@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.api.limiters import write_slot
@@ -116,12 +116,13 @@ def _parse(route: HotRoute, body: bytes) -> BaseModel | None:
     return data if route.takes(data) else None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body; None when the client left first (nobody to answer)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client left: the route sees it too
-            raise ClientDisconnect()
+        if message["type"] != "http.request":
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -156,19 +157,18 @@ class HotWrites:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None or scope["method"] != "POST" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
         services: AppServices | None = getattr(scope["app"].state, "services", None)
-        if (
-            route is None
-            or scope["method"] != "POST"
-            or services is None
-            or services.socket_service.grouped is None
-            or not _is_json(scope)
-        ):
+        if services is None or services.socket_service.grouped is None:
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)
         claims = None if token is None else _claims(services, token)
         body = await _read_body(receive)
+        if body is None:
+            return
         data = None if claims is None else _parse(route, body)
         if claims is None or data is None:
             await self.app(scope, _replay(body, receive), send)
