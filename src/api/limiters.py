@@ -5,14 +5,17 @@ in the composition root (`Limiters` in `src/app/services.py`)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from src.api.deps import Responses, ServicesDep, TokenClaimsDep, error, services_of
+from src.app.services import AppServices
 from src.auth.throttle import LoginAttempt
 from src.core.rate_limit import TooManyRequests
+from src.core.security import TokenClaims
 
 
 async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIterator[None]:
@@ -23,7 +26,14 @@ async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIter
 
     The rate alone is not enough: a user's whole burst, sent at once, would queue for the
     database ahead of everyone else's writes; at most a few at a time, others wait for few."""
-    services = services_of(request)
+    async with write_slot(services_of(request), claims):
+        yield
+
+
+@asynccontextmanager
+async def write_slot(services: AppServices, claims: TokenClaims | None) -> AsyncIterator[None]:
+    """`throttle_writes`, for the dependency and for the plain ASGI hot writes
+    (`src/api/hot_writes.py`): raises `TooManyRequests`, or holds one of the user's slots."""
     if claims is None:
         yield
         return

@@ -26,8 +26,10 @@ from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
 from src.core.shared_reads import SharedReads
+from src.core.sqlite_group import GroupCommit
 from src.events.bus import EventBus, forward_to_sockets
 from src.events.emitters import EventEmitter
+from src.events.grouped_writes import GroupedWrites
 from src.events.handlers import EventHandlerRegistry
 from src.events.log import EventLog
 from src.events.rooms import RoomPolicy, Viewer
@@ -58,6 +60,7 @@ def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backe
     socket_service = SocketService(
         sockets, sessionmaker=sessionmaker, event_log=event_log, wake_relay=signals.wake
     )
+    socket_service.grouped = grouped_writes(engine, event_log)
     emitter = EventEmitter(socket_service)
     presence = backend.presence(signals.process_id)
     registry = EventHandlerRegistry(logging.getLogger("mindwire.events"), metrics)
@@ -102,6 +105,19 @@ def _database(
     )
     engine = create_engine(settings.database_url, **pool)
     return engine, create_sessionmaker(engine)
+
+
+def grouped_writes(engine: AsyncEngine, event_log: EventLog) -> GroupedWrites | None:
+    """The group committer of the hot writes, on a SQLite file through aiosqlite only
+    (PostgreSQL runs concurrent transactions itself; an in-memory database has one
+    connection)."""
+    url = engine.url
+    location = url.database or ""
+    if url.get_backend_name() != "sqlite" or engine.dialect.driver != "aiosqlite":
+        return None
+    if location in ("", ":memory:") or location.startswith("file:"):
+        return None
+    return GroupedWrites(GroupCommit(location), engine.dialect, event_log)
 
 
 def _gateway(

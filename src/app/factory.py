@@ -9,6 +9,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from src.api.hot_writes import HotWrites
 from src.api.main import api_router
 from src.api.routes.dashboard import router as dashboard_router
 from src.app.backend import Backend, choose_backend
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     fastapi_app.state.sio = sio
     # Innermost first: CORS, outermost, answers preflights and adds its headers to every
     # answer, the 413 and 204 of the two below included.
+    fastapi_app.add_middleware(HotWrites)  # the hot creates as plain ASGI, on SQLite
     fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
     fastapi_app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)
     fastapi_app.add_middleware(

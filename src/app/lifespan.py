@@ -125,4 +125,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.notices.drain()
         await services.gateway.drain()  # closes that notices started
         await close_client_manager(sio.manager)
+        if services.socket_service.grouped is not None:
+            await services.socket_service.grouped.group.close()
         await services.engine.dispose()

@@ -13,8 +13,9 @@ as the user read would have.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     Insert,
@@ -32,11 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.models import RevokedToken, User
 from src.core.db import MAX_INTEGER_ID
 from src.core.security import TokenClaims
+from src.events.emitters import EventEmitter
+from src.events.grouped_writes import EventSpec
 
 HOLDER_ID = bindparam("holder_id", type_=Integer)
 """The token's user id, as the statement's parameter `holder_id` (typed: PostgreSQL must know
 the type of a parameter in a SELECT list)."""
 HOLDER_JTI = bindparam("holder_jti", type_=String)
+OwnedRow = TypeVar("OwnedRow", bound=BaseModel)
 
 
 def holder_is_valid() -> ColumnElement[bool]:
@@ -78,7 +82,7 @@ async def insert_as_holder(
     return None if row_id is None else int(row_id)
 
 
-_HOLDER_IS_ADMIN = select(User.is_admin).where(
+HOLDER_IS_ADMIN = select(User.is_admin).where(
     User.id == HOLDER_ID,
     User.is_active.is_(True),
     ~exists().where(RevokedToken.jti == HOLDER_JTI),
@@ -94,5 +98,33 @@ async def holder_is_admin(session: AsyncSession, claims: TokenClaims | None) -> 
     if params is None:
         return None
     connection = await session.connection()
-    is_admin = (await connection.execute(_HOLDER_IS_ADMIN, params)).scalar_one_or_none()
+    is_admin = (await connection.execute(HOLDER_IS_ADMIN, params)).scalar_one_or_none()
     return None if is_admin is None else bool(is_admin)
+
+
+async def create_grouped(
+    emitter: EventEmitter,
+    statement: Insert,
+    holder: TokenClaims | None,
+    fields: dict[str, Any],
+    public: type[OwnedRow],
+    event: str,
+) -> OwnedRow | None:
+    """A hot create on the grouped path (`SocketService.write_with_event`): `statement`, an
+    `insert_for_holder` INSERT, writes `fields` for the token's user, and the row's public
+    form, built once, is both the answer and the event's payload. None, with nothing
+    written, when the holder may not write now (the route's 401)."""
+    params = holder_params(holder)
+    if params is None or holder is None:
+        return None
+    made: list[OwnedRow] = []
+
+    def event_for(row_id: Any) -> EventSpec | None:
+        if row_id is None:
+            return None
+        row = public.model_validate({"id": int(row_id), "user_id": holder.user_id, **fields})
+        made.append(row)
+        return emitter.event_spec(event, row)
+
+    await emitter.socket_service.write_with_event(statement, {**params, **fields}, event_for)
+    return made[0] if made else None

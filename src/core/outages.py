@@ -42,7 +42,8 @@ def is_outage(exc: BaseException) -> bool:
     return busy or exc.connection_invalidated
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to a database error: 503 for an outage, 500 for anything else."""
     if not is_outage(exc):
         logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(
@@ -56,6 +57,10 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+DATABASE_ERRORS = (DBAPIError, ConnectionError, TimeoutError, PoolTimeout)
+"""What `database_unavailable` answers (the plain ASGI hot writes catch the same)."""
+
+
 def add_outage_handlers(app: FastAPI) -> None:
-    for error in (DBAPIError, ConnectionError, TimeoutError, PoolTimeout):
-        app.add_exception_handler(error, _database_unavailable)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, database_unavailable)

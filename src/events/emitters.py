@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import utcnow
 from src.events.catalog import EventCatalog
+from src.events.grouped_writes import EventSpec
 from src.events.rooms import delivery_rooms
 from src.events.schemas import (
     EVENTS,
@@ -26,7 +28,7 @@ from src.events.schemas import (
     SubscribedEvent,
     UnsubscribedEvent,
 )
-from src.events.socket_service import SocketService
+from src.events.socket_service import SocketService, json_safe
 
 Payload = Any
 """A dict, an ORM object or a Pydantic model with the payload's fields."""
@@ -62,14 +64,26 @@ class EventEmitter:
         """Validate `data` against the event's declared model, log it and send it to the
         delivery rooms of its declared rooms. `room=` narrows delivery to that one room;
         `owner_id` (default: the payload's `user_id`) fills in `user_{id}` and the scope."""
+        event_type, payload, rooms = self._resolve(event, data, room, owner_id)
+        return await self.socket_service.publish(event_type, payload, rooms, session=session)
+
+    def event_spec(self, event: str, data: Payload, *, owner_id: int | None = None) -> EventSpec:
+        """What `emit` would store, for a write that stores its event itself (the grouped
+        hot writes, `SocketService.write_with_event`): type, JSON-safe data, rooms."""
+        event_type, payload, rooms = self._resolve(event, data, None, owner_id)
+        return event_type, json_safe(payload), tuple(dict.fromkeys(rooms))
+
+    def _resolve(
+        self, event: str, data: Payload, room: str | None, owner_id: int | None
+    ) -> tuple[str, BaseModel, list[str]]:
+        """The event's declared type, its validated payload and its delivery rooms."""
         declaration = self.events.room_event(event)
         payload = declaration.payload.model_validate(data)
         if owner_id is None:
             owner = getattr(payload, "user_id", None)
             owner_id = owner if isinstance(owner, int) else None
         carried = declaration.rooms_for(payload) if room is None else (room,)
-        rooms = delivery_rooms(carried, owner_id)
-        return await self.socket_service.publish(declaration.event, payload, rooms, session=session)
+        return declaration.event, payload, delivery_rooms(carried, owner_id)
 
     # -- one socket ---------------------------------------------------------------------------
 
@@ -156,5 +170,10 @@ class EventEmitter:
         session: AsyncSession | None = None,
     ) -> EventMeta:
         """To `notifications`, `admin` or `user_{user_id}`, by `audience`."""
-        data = {"message": message, "level": level, "audience": audience, "created_at": utcnow()}
+        data = notification_data(message, level, audience)
         return await self.emit(EventType.NOTIFICATION, data, owner_id=user_id, session=session)
+
+
+def notification_data(message: str, level: str, audience: NotificationAudience) -> Payload:
+    """A `notification` event's data, stamped now."""
+    return {"message": message, "level": level, "audience": audience, "created_at": utcnow()}

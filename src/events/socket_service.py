@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from sqlalchemy import Insert, Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.events.grouped_writes import EventFor, GroupedWrites
 from src.events.log import EventLog
 from src.events.rooms import delivery_rooms
 from src.events.schemas import EventMeta, SocketEvent
@@ -79,12 +81,14 @@ class SocketService:
         self.sessionmaker = sessionmaker
         self.event_log = event_log
         self.wake_relay = wake_relay
+        self.grouped: GroupedWrites | None = None
+        """Set on a SQLite file (`src/app/build.py`): the hot writes are group-committed."""
 
     async def send_to_sid(
         self, sid: str, event_type: str, payload: BaseModel | dict[str, Any]
     ) -> None:
         """Send an event to one socket; not stored in the event log, no `meta`."""
-        await self.sockets.send_to_sid(sid, str(event_type), _json_safe(payload))
+        await self.sockets.send_to_sid(sid, str(event_type), json_safe(payload))
 
     async def publish(
         self,
@@ -100,7 +104,7 @@ class SocketService:
         it: the caller's write and its event become visible together, and the event is sent
         only after the commit (the outbox rule), by the `EventRelay`, in id order.
         """
-        data = _json_safe(payload)
+        data = json_safe(payload)
         if session is None:
             async with self.sessionmaker() as own_session:
                 logged = await self.event_log.append(own_session, str(event_type), data, rooms)
@@ -110,6 +114,19 @@ class SocketService:
             await session.commit()
         self.wake_relay()  # returns at once: the write does not wait for its fan-out
         return logged.meta
+
+    async def write_with_event(
+        self, statement: Insert | Select[Any], params: dict[str, Any], event_for: EventFor
+    ) -> tuple[Any, EventMeta | None]:
+        """A hot write through `grouped` (only when set): `statement`'s result and the meta
+        of the event `event_for` made of it, both committed, in one group commit. The relay
+        is woken as by `publish`."""
+        assert self.grouped is not None
+        value, logged = await self.grouped.write(statement, params, event_for)
+        if logged is None:
+            return value, None
+        self.wake_relay()
+        return value, logged.meta
 
     async def emit_event(
         self, event: SocketEvent, *, session: AsyncSession | None = None
@@ -144,7 +161,7 @@ class SocketService:
         return await self.sockets.join_and_replay(sid, rooms, since)
 
 
-def _json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:
+def json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:
     """Plain JSON values (datetimes as ISO 8601 strings), as stored and as sent."""
     if isinstance(payload, BaseModel):
         return payload.model_dump(mode="json")

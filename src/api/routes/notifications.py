@@ -14,8 +14,6 @@ from src.api.deps import (
     error,
 )
 from src.api.limiters import WRITE_LIMIT_RESPONSES, WRITE_LIMITED
-from src.auth.exceptions import AdminRequired, NotAuthenticated
-from src.auth.guard import holder_is_admin
 from src.core.strict_json import StrictJSONRoute
 from src.notifications import service
 from src.notifications.schemas import NotificationAccepted, NotificationCreate
@@ -40,14 +38,9 @@ JSON = "application/json"
 async def send_notification(
     data: NotificationCreate, claims: TokenHolder, session: SessionDep, emitter: EmitterDep
 ) -> Response:
-    # The admin check is one Core read on the write's connection (`src/auth/guard.py`), not an
-    # ORM load of the user; the answer is serialised once, straight to JSON. (A comment: a
-    # docstring would become the route's OpenAPI description.)
-    is_admin = await holder_is_admin(session, claims)
-    if is_admin is None:
-        raise NotAuthenticated()
-    if not is_admin:
-        raise AdminRequired()
-    meta = await service.send_notification(session, emitter, data=data)
+    # The admin check is in the write (`src/notifications/service.py`), not an ORM load of the
+    # user; the answer is serialised once, straight to JSON. (A comment: a docstring would
+    # become the route's OpenAPI description.)
+    meta = await service.send_as_holder(session, emitter, claims, data)
     accepted = NotificationAccepted(event_id=meta.event_id, audience=data.audience)
     return Response(accepted.model_dump_json(), status.HTTP_202_ACCEPTED, media_type=JSON)

@@ -1,0 +1,111 @@
+"""Hot writes on SQLite: a guarded row and its event in one trip, group-committed.
+
+`POST /api/memory-logs`, `POST /api/mental-notes` and `POST /api/notifications` go through
+here when the database is a SQLite file: the bearer's check and the row (one `INSERT ...
+SELECT ... WHERE` the holder may write, `src/auth/guard.py`), the event and its rooms run
+as plain `sqlite3` statements on the group committer's thread (`src/core/sqlite_group.py`):
+no session, no SQLAlchemy execution path, one hand-off for the whole group, one COMMIT for
+all the writes that arrived meanwhile. The statements are the same Core statements as on
+PostgreSQL, compiled once for SQLite with their type processors (timestamps, JSON), so the
+rows read back exactly as the ORM's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Insert, Select, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+from src.core.sqlite_group import GroupCommit
+from src.events.log import _EVENTS, _ROOMS, EventLog, LoggedEvent
+from src.events.schemas import EventMeta
+
+EventSpec = tuple[str, dict[str, Any], tuple[str, ...]]
+"""An event to store: its type, its JSON-safe data and its delivery rooms."""
+EventFor = Callable[[Any], EventSpec | None]
+"""Given what the row's statement returned (None: no row), the event to store, if any."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A Core statement compiled once for SQLite: its SQL and, per positional parameter,
+    the name it is bound from and the type's processor (None: passed as is)."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(
+        cls, statement: Insert | Select[Any], dialect: Dialect, keys: Sequence[str] | None = None
+    ) -> Compiled:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        names = tuple(compiled.positiontup or ())
+        processors: dict[str, Any] = dict(compiled._bind_processors)  # one callable each here
+        return cls(compiled.string, names, tuple(processors.get(name) for name in names))
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            params[name] if process is None else process(params[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        )
+
+    def first(self, db: sqlite3.Connection, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row (None: no row)."""
+        rows = db.execute(self.sql, self.args(params)).fetchall()
+        return rows[0][0] if rows else None
+
+
+class GroupedWrites:
+    """Hot writes of one app on its SQLite file (`SocketService.grouped`)."""
+
+    def __init__(self, group: GroupCommit, dialect: Dialect, event_log: EventLog) -> None:
+        self.group = group
+        self.dialect = dialect
+        self.event_log = event_log
+        """Its `clock` stamps the events, as `EventLog.append` does."""
+        keys = ("event_type", "data", "emitted_at")
+        self._event = Compiled.of(insert(_EVENTS).returning(_EVENTS.c.id), dialect, keys)
+        self._room = Compiled.of(insert(_ROOMS), dialect, ("event_id", "room"))
+        self._compiled: dict[int, Compiled] = {}
+
+    def compiled(self, statement: Insert | Select[Any]) -> Compiled:
+        """`statement` compiled for SQLite, once (statements are built once, at import)."""
+        found = self._compiled.get(id(statement))
+        if found is None:
+            found = self._compiled[id(statement)] = Compiled.of(statement, self.dialect)
+        return found
+
+    async def write(
+        self, statement: Insert | Select[Any], params: dict[str, Any], event_for: EventFor
+    ) -> tuple[Any, LoggedEvent | None]:
+        """Run `statement` (a guarded INSERT ... RETURNING, or a read), then store the event
+        `event_for` makes of its result, in one savepoint of the next group; returns the
+        statement's result and the stored event once both are committed."""
+        row = self.compiled(statement)
+
+        def work(db: sqlite3.Connection) -> tuple[Any, LoggedEvent | None]:
+            value = row.first(db, params)
+            spec = event_for(value)
+            return value, None if spec is None else self._append(db, spec)
+
+        try:
+            return await self.group.run(work)
+        except sqlite3.Error as exc:  # as SQLAlchemy raises it: a locked database is a 503
+            raise DBAPIError.instance(row.sql, None, exc, sqlite3.Error) from exc
+
+    def _append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
+        """The event row and its rooms (on the committer's thread, inside the savepoint)."""
+        event_type, data, rooms = spec
+        emitted_at = self.event_log.clock()
+        params = {"event_type": event_type, "data": data, "emitted_at": emitted_at}
+        event_id = int(self._event.first(db, params))
+        room = self._room
+        db.executemany(room.sql, [room.args({"event_id": event_id, "room": r}) for r in rooms])
+        meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
+        return LoggedEvent(meta=meta, data=data, rooms=rooms)

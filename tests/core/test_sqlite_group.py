@@ -1,0 +1,86 @@
+"""`GroupCommit` on a real SQLite file: concurrent writes share one transaction, each in its
+own savepoint, so one that fails loses only itself."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from src.core.sqlite_group import GroupCommit
+
+
+class Refused(Exception):
+    """What the failing write raises after writing its row."""
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    path = tmp_path / "group.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)")
+    return str(path)
+
+
+def rows(location: str) -> list[tuple[int, str]]:
+    with sqlite3.connect(location) as db:
+        return db.execute("SELECT id, name FROM items ORDER BY id").fetchall()
+
+
+def insert(name: str, *, fail: bool = False):  # type: ignore[no-untyped-def]
+    def work(db: sqlite3.Connection) -> int:
+        row_id = db.execute("INSERT INTO items (name) VALUES (?) RETURNING id", (name,))
+        new_id = int(row_id.fetchall()[0][0])
+        if fail:
+            raise Refused(name)
+        return new_id
+
+    return work
+
+
+async def test_concurrent_writes_commit_together_in_call_order(database: str) -> None:
+    group = GroupCommit(database)
+    try:
+        ids = await asyncio.gather(*(group.run(insert(f"w{i}")) for i in range(10)))
+    finally:
+        await group.close()
+    assert group.commits == 1  # all ten were waiting when the first group started
+    assert rows(database) == [(row_id, f"w{i}") for i, row_id in enumerate(ids)]
+    assert ids == sorted(ids)
+
+
+async def test_a_failing_write_loses_only_itself(database: str) -> None:
+    group = GroupCommit(database)
+    works = [insert("a"), insert("b", fail=True), insert("c")]
+    try:
+        outcomes = await asyncio.gather(*(group.run(w) for w in works), return_exceptions=True)
+    finally:
+        await group.close()
+    assert group.commits == 1
+    assert isinstance(outcomes[1], Refused)
+    assert [name for _, name in rows(database)] == ["a", "c"]
+    assert [row_id for row_id, _ in rows(database)] == [outcomes[0], outcomes[2]]
+
+
+async def test_writes_arriving_during_a_commit_form_the_next_group(database: str) -> None:
+    group = GroupCommit(database)
+    try:
+        first = asyncio.ensure_future(group.run(insert("first")))
+        await asyncio.sleep(0)  # the first group has started: it holds only "first"
+        later = await asyncio.gather(*(group.run(insert(f"later{i}")) for i in range(5)))
+        await first
+    finally:
+        await group.close()
+    assert group.commits == 2
+    assert len(rows(database)) == 1 + len(later)
+
+
+async def test_an_answered_write_is_visible_to_another_connection(database: str) -> None:
+    group = GroupCommit(database)
+    try:
+        row_id = await group.run(insert("durable"))
+        assert rows(database) == [(row_id, "durable")]  # committed before the call returned
+    finally:
+        await group.close()
