@@ -61,7 +61,7 @@ from socketio import packet as sio_packet
 from src.core.config import FanoutMode
 from src.transport.frames import websocket_frame
 from src.transport.heartbeat import Heartbeat
-from src.transport.links import Hub
+from src.transport.links import FLUSH_PAUSE_MAX, Hub
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
 
@@ -195,12 +195,17 @@ def redis_manager(url: str, channel: str, mode: FanoutMode = "direct") -> Holdin
 
 
 def install(
-    sio: socketio.AsyncServer, *, write_buffer_limit: int, gc_freeze: bool = False
+    sio: socketio.AsyncServer,
+    *,
+    write_buffer_limit: int,
+    flush_pause: float = FLUSH_PAUSE_MAX,
+    gc_freeze: bool = False,
 ) -> Hub | None:
     """Route `sio`'s WebSocket connections through links (when its manager's mode is `direct`).
 
     Returns the hub of links, or None on the plain paths. `write_buffer_limit` is the bytes a
-    slow reader may have waiting before its connection is aborted.
+    slow reader may have waiting before its connection is aborted; `flush_pause` the longest
+    pause between two flushes (seconds, `SOCKET_FLUSH_PAUSE_MS`).
     """
     if gc_freeze:
         gc.collect()
@@ -208,7 +213,7 @@ def install(
     manager = sio.manager
     if not isinstance(manager, FanoutManager) or manager.fanout_mode != "direct":
         return None
-    hub = Hub(write_buffer_limit)
+    hub = Hub(write_buffer_limit, pause_max=flush_pause)
     manager.hub = hub
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.
