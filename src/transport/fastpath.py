@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Awaitable
 from typing import Any
 
 import socketio
@@ -59,6 +60,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
+from src.transport.deliveries import EMIT_SLICE, Deliveries, Delivery, Send
 from src.transport.frames import websocket_frame
 from src.transport.heartbeat import Heartbeat
 from src.transport.links import FLUSH_PAUSE_MAX, Hub
@@ -82,6 +84,8 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     hub: Hub | None = None
     offset_sids: set[str]
     """Set by `HoldingManager.__init__`."""
+    deliveries: Deliveries
+    """Set by `HoldingManager.__init__`: the emits on their way (`deliveries.py`)."""
 
     async def emit(
         self,
@@ -106,32 +110,47 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         namespace = namespace or "/"
         if namespace not in self.rooms:
             return None
-        arguments = _arguments(data)
-        # Each encoding is made once, for the first socket that takes it.
-        plain: _Encoded | None = None
-        marked: _Encoded | None = None
         skip = _as_set(skip_sid)
+        recipients = [
+            (sid, eio_sid)
+            for sid, eio_sid in self.get_participants(namespace, target)
+            if sid not in skip
+        ]  # read now, in the step where `HoldingManager.emit` raised the live position
+        send = self._sender(namespace, event, _arguments(data), offset)
+        deliveries = self.deliveries
+        to_one_socket = isinstance(target, str) and target in self.rooms[namespace].get(None, {})
+        if len(recipients) <= EMIT_SLICE and (not deliveries.runs or to_one_socket):
+            for sid, eio_sid in recipients:
+                pending = send(sid, eio_sid)
+                if pending is not None:
+                    await pending
+            return None
+        await deliveries.run(Delivery(recipients, send))
+        return None
+
+    def _sender(self, namespace: str, event: str, arguments: list[Any], offset: int | None) -> Send:
+        """Hands the event to one recipient: to its link when the fast path may write it,
+        else through its Engine.IO queue (the plain path, awaited). Each encoding is made
+        once, for the first socket that takes it."""
+        encodings: dict[bool, _Encoded] = {}
         links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
         offset_sids = self.offset_sids
         send_packet = self.server._send_eio_packet
-        for sid, eio_sid in self.get_participants(namespace, target):
-            if sid in skip:
-                continue
-            if offset is not None and sid in offset_sids:
-                if marked is None:
-                    marked = self._encode(namespace, event, [*arguments, str(offset)])
-                packets, frame = marked
-            else:
-                if plain is None:
-                    plain = self._encode(namespace, event, arguments)
-                packets, frame = plain
+
+        def send(sid: str, eio_sid: str) -> Awaitable[None] | None:
+            marked = offset is not None and sid in offset_sids
+            encoded = encodings.get(marked)
+            if encoded is None:
+                extra = [str(offset)] if marked else []
+                encoded = encodings[marked] = self._encode(namespace, event, [*arguments, *extra])
+            packets, frame = encoded
             link = links.get(eio_sid)
             if link is not None and frame is not None and link.direct():
                 link.write(frame)
-                continue
-            for pkt in packets:  # the plain path: the socket's queue, awaited in turn
-                await send_packet(eio_sid, pkt)
-        return None
+                return None
+            return _send_all(send_packet, eio_sid, packets)
+
+        return send
 
     def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
         """The Engine.IO packets of an event, and its WebSocket frame when the fast path may
@@ -145,6 +164,12 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         if self.hub is None or self.fanout_mode != "direct":
             return packets, None
         return packets, websocket_frame(packets[0].encode())
+
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        """What the deliveries on their way owe `sid` goes first: none arrives after it left
+        (after the client's `unsubscribe` is answered)."""
+        await self.deliveries.settle(sid)
+        await super().leave_room(sid, namespace, room)
 
     async def _emit_tasks_split(
         self, event: str, data: Any, namespace: str | None, target: Any, skip_sid: Any
@@ -163,6 +188,12 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
             await super().emit(event, data, namespace, room=target, skip_sid=[*skip, *takers])
         if takers:
             await super().emit(event, marked, namespace, room=target, skip_sid=[*skip, *others])
+
+
+async def _send_all(send_packet: Any, eio_sid: str, packets: list[eio_packet.Packet]) -> None:
+    """The plain path: the packets through the socket's Engine.IO queue, in turn."""
+    for pkt in packets:
+        await send_packet(eio_sid, pkt)
 
 
 def _arguments(data: Any) -> list[Any]:
