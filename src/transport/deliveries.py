@@ -26,6 +26,8 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from src.transport.turns import next_turn
+
 EMIT_SLICE = 256
 """Recipients one event-loop pass hands an event to (about half a millisecond)."""
 
@@ -63,7 +65,7 @@ class Delivery:
                     await pending
             self.next = end
             if end < len(recipients):
-                await asyncio.sleep(0)  # a request waiting for the loop goes now
+                await next_turn()  # a request waiting for the loop goes first
 
     async def catch_up(self, sid: str) -> None:
         """Hand the event to `sid` now if it is still owed (its turn is not reached yet)."""

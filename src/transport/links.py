@@ -15,6 +15,7 @@ from typing import Any
 
 from src.transport.deadlines import Deadlines
 from src.transport.light_queue import LightEvent, LightQueue
+from src.transport.turns import MAX_DEFERRALS, others_ready
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
     from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -195,6 +196,8 @@ class Hub:
         """The links of the flush in progress, flushed from `_next` on, a slice per pass."""
         self._next = 0
         self._took = 0.0
+        self._deferred = 0
+        """Passes in a row the next slice has stepped aside for other ready work."""
         self._scheduled = False
         """A flush is planned or in progress: marking schedules nothing more."""
         self._quiet_until = 0.0
@@ -257,6 +260,11 @@ class Hub:
         already flushed is marked again, for the next flush.
         """
         loop = asyncio.get_running_loop()
+        if self._next and self._deferred < MAX_DEFERRALS and others_ready(loop):
+            self._deferred += 1  # other work first (`turns.py`)
+            loop.call_soon(self._flush_slice)
+            return
+        self._deferred = 0
         started = loop.time()
         flushing = self._flushing
         index = self._next
