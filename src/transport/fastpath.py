@@ -14,6 +14,10 @@ default protocol:
   (at most 10 ms): idle, an event goes out at once; in a burst, one write per socket carries
   several events, which saves a system call per delivery on the server and a read on the
   client;
+- **slices**: an emit to more than `EMIT_SLICE` sockets hands its event out a slice per loop
+  pass (`deliveries.py`), and a flush writes `FLUSH_SLICE` links per pass, both stepping aside
+  while other work is ready (`turns.py`): requests are served during a large fan-out, and each
+  socket still gets the events in emit order;
 - **ordering**: everything this connection sends goes through its link (the packets queued for
   its Engine.IO socket too, see `DirectWebSocket._write_queued`), and a broadcast is written
   directly only when the socket's Engine.IO queue is empty; otherwise it is queued behind what
@@ -39,11 +43,12 @@ this fan-out for everyone else.
 
 Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
 `socketio.AsyncServer`, chosen by `src/app/backend.py`) and
-`install(sio, write_buffer_limit=, gc_freeze=)` (wires the WebSocket driver and links to that
-server).
+`install(sio, write_buffer_limit=, flush_pause=, gc_freeze=)` (wires the WebSocket driver and
+links to that server).
 
 The parts: `frames.py` (`websocket_frame`), `light_queue.py` (`LightQueue`, `LightEvent`),
-`links.py` (`Link`, `Hub`, `slim_environ`), `websocket.py`
+`links.py` (`Link`, `Hub`), `environ.py` (`slim_environ`), `deliveries.py` (`Delivery`,
+`Deliveries`), `turns.py` (`next_turn`), `websocket.py`
 (`DirectWebSocket`, Engine.IO's driver); this module keeps the fan-out (`FanoutManager`, the
 `Direct*Manager` classes) and the wiring (`memory_manager`, `redis_manager`, `install`).
 """

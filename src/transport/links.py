@@ -3,8 +3,8 @@
 A link writes frames to the uvicorn connection's asyncio transport, below Engine.IO's queue and
 the ASGI message layer, in order, with back-pressure and a bound (`SOCKET_WRITE_BUFFER_LIMIT`);
 the hub batches the flushes of its links. Attaching a link also drops what uvicorn keeps of the
-handshake and lightens its receive queue and `writable` event; `slim_environ` does the same for
-the environ python-socketio keeps. `fastpath.py` has the overview.
+handshake and lightens its receive queue and `writable` event (`environ.py` trims the environ
+python-socketio keeps). `fastpath.py` has the overview.
 """
 
 from __future__ import annotations
@@ -35,36 +35,6 @@ FLUSH_PAUSE_MAX = 0.010
 FLUSH_SLICE = 64
 """Links one event-loop pass flushes (~1 ms of `send()`s): a flush of thousands of links goes
 out over several passes, and the requests that arrive meanwhile are served between them."""
-
-
-ENVIRON_KEPT = frozenset(
-    {
-        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
-        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
-        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
-        "asgi.receive", "asgi.send", "asgi.scope",
-    }
-)  # fmt: skip
-"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
-
-
-def slim_environ(environ: Any) -> None:
-    """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
-
-    python-socketio keeps the handshake's environ for the connection's life (`get_environ`),
-    and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
-    replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
-    header list (already translated, read by nobody after the handshake) is emptied.
-    Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
-    """
-    if not isinstance(environ, dict):
-        return
-    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
-    environ.clear()  # frees the table; `update` builds a right-sized one
-    environ.update(kept)
-    scope = kept.get("asgi.scope")
-    if isinstance(scope, dict) and scope.get("type") == "websocket" and scope.get("headers"):
-        scope["headers"] = []
 
 
 class Link:
