@@ -39,10 +39,13 @@ Send = Callable[[str, str], Awaitable[None] | None]
 class Delivery:
     """One emit on its way: its recipients, read when it began, and how far it has got."""
 
-    __slots__ = ("_index", "early", "finished", "next", "recipients", "send")
+    __slots__ = ("_index", "early", "eio_sids", "finished", "next", "send", "sids")
 
-    def __init__(self, recipients: list[tuple[str, str]], send: Send) -> None:
-        self.recipients = recipients
+    def __init__(self, sids: list[str], eio_sids: list[str], send: Send) -> None:
+        self.sids = sids
+        self.eio_sids = eio_sids
+        """The recipients (parallel lists, not pairs: 5,000 tuples per emit would wake the
+        garbage collector, whose full passes over every connection's objects take long)."""
         self.send = send
         self.next = 0
         """The recipients before this one have been handed the event."""
@@ -52,32 +55,32 @@ class Delivery:
         self._index: dict[str, int] | None = None
 
     async def run(self) -> None:
-        recipients, send, early = self.recipients, self.send, self.early
-        while self.next < len(recipients):
-            end = min(self.next + EMIT_SLICE, len(recipients))
+        sids, eio_sids, send, early = self.sids, self.eio_sids, self.send, self.early
+        while self.next < len(sids):
+            end = min(self.next + EMIT_SLICE, len(sids))
             for position in range(self.next, end):
-                sid, eio_sid = recipients[position]
+                sid = sids[position]
                 if early and sid in early:
                     continue
-                pending = send(sid, eio_sid)
+                pending = send(sid, eio_sids[position])
                 if pending is not None:
                     self.next = position + 1  # a `catch_up` meanwhile sees how far it got
                     await pending
             self.next = end
-            if end < len(recipients):
+            if end < len(sids):
                 await next_turn()  # a request waiting for the loop goes first
 
     async def catch_up(self, sid: str) -> None:
         """Hand the event to `sid` now if it is still owed (its turn is not reached yet)."""
-        if self.next >= len(self.recipients):
+        if self.next >= len(self.sids):
             return
         if self._index is None:  # built at the first catch-up only: a subscribe, rarely
-            self._index = {each: n for n, (each, _) in enumerate(self.recipients)}
+            self._index = {each: n for n, each in enumerate(self.sids)}
         position = self._index.get(sid)
         if position is None or position < self.next or sid in self.early:
             return
         self.early.add(sid)
-        pending = self.send(sid, self.recipients[position][1])
+        pending = self.send(sid, self.eio_sids[position])
         if pending is not None:
             await pending
 

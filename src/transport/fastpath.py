@@ -115,22 +115,22 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         namespace = namespace or "/"
         if namespace not in self.rooms:
             return None
-        skip = _as_set(skip_sid)
-        recipients = [
-            (sid, eio_sid)
-            for sid, eio_sid in self.get_participants(namespace, target)
-            if sid not in skip
-        ]  # read now, in the step where `HoldingManager.emit` raised the live position
+        # The recipients are read now, in the step where `HoldingManager.emit` raised the
+        # live position; as two lists (no tuple per recipient, `Delivery.sids`).
+        participants = dict(self.get_participants(namespace, target))
+        for sid in _as_set(skip_sid):
+            participants.pop(sid, None)
+        sids, eio_sids = list(participants), list(participants.values())
         send = self._sender(namespace, event, _arguments(data), offset)
         deliveries = self.deliveries
         to_one_socket = isinstance(target, str) and target in self.rooms[namespace].get(None, {})
-        if len(recipients) <= EMIT_SLICE and (not deliveries.runs or to_one_socket):
-            for sid, eio_sid in recipients:
+        if len(sids) <= EMIT_SLICE and (not deliveries.runs or to_one_socket):
+            for sid, eio_sid in zip(sids, eio_sids, strict=True):
                 pending = send(sid, eio_sid)
                 if pending is not None:
                     await pending
             return None
-        await deliveries.run(Delivery(recipients, send))
+        await deliveries.run(Delivery(sids, eio_sids, send))
         return None
 
     def _sender(self, namespace: str, event: str, arguments: list[Any], offset: int | None) -> Send:

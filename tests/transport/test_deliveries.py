@@ -25,8 +25,8 @@ class Recorder:
         return send
 
 
-def recipients(count: int) -> list[tuple[str, str]]:
-    return [(f"s{n}", f"e{n}") for n in range(count)]
+def delivery(count: int, send: deliveries.Send) -> Delivery:
+    return Delivery([f"s{n}" for n in range(count)], [f"e{n}" for n in range(count)], send)
 
 
 async def test_deliveries_go_a_slice_per_pass_one_after_another(
@@ -34,8 +34,8 @@ async def test_deliveries_go_a_slice_per_pass_one_after_another(
 ) -> None:
     monkeypatch.setattr(deliveries, "EMIT_SLICE", 2)
     book, seen = Deliveries(), Recorder()
-    first = asyncio.ensure_future(book.run(Delivery(recipients(6), seen.sender("a"))))
-    second = asyncio.ensure_future(book.run(Delivery(recipients(6), seen.sender("b"))))
+    first = asyncio.ensure_future(book.run(delivery(6, seen.sender("a"))))
+    second = asyncio.ensure_future(book.run(delivery(6, seen.sender("b"))))
     await asyncio.sleep(0)
     assert sorted(seen.got) == ["s0", "s1"]  # one slice of the first, none of the second
     await asyncio.gather(first, second)
@@ -48,8 +48,8 @@ async def test_settle_hands_a_socket_what_is_owed_at_once_and_only_once(
 ) -> None:
     monkeypatch.setattr(deliveries, "EMIT_SLICE", 2)
     book, seen = Deliveries(), Recorder()
-    first = asyncio.ensure_future(book.run(Delivery(recipients(6), seen.sender("a"))))
-    second = asyncio.ensure_future(book.run(Delivery(recipients(6), seen.sender("b"))))
+    first = asyncio.ensure_future(book.run(delivery(6, seen.sender("a"))))
+    second = asyncio.ensure_future(book.run(delivery(6, seen.sender("b"))))
     await asyncio.sleep(0)
     assert "s5" not in seen.got
     await book.settle("s5")  # e.g. a replay is about to hold s5
