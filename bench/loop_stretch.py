@@ -1,6 +1,7 @@
 """The longest stretch the event loop spends in one callback while 5,000 sockets get events.
 
     PYTHONPATH=. .venv/bin/python bench/loop_stretch.py [--sockets 5000] [--events 20]
+        [--every-ms 4] [--pause-ms 10]   # --pause-ms needs the sliced hub (SOCKET_FLUSH_PAUSE_MS)
 
 In-process: the fast path's manager and hub with 5,000 links whose transports write each
 flush to a socket pair (one `send()` per write, as uvicorn's transport). Every loop callback is
@@ -70,10 +71,10 @@ def timed_callbacks(stretches: list[float]) -> None:
     asyncio.events.Handle._run = run  # type: ignore[method-assign]
 
 
-async def main(sockets: int, events: int) -> None:
+async def main(sockets: int, events: int, every: float, pause_ms: float | None) -> None:
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
     manager = sio.manager
-    hub = Hub(1 << 30)
+    hub = Hub(1 << 30) if pause_ms is None else Hub(1 << 30, pause_max=pause_ms / 1000)
     manager.hub = hub
     for n in range(sockets):
         sid, eio_sid = f"s{n}", f"e{n}"
@@ -87,7 +88,7 @@ async def main(sockets: int, events: int) -> None:
     cpu = time.thread_time()
     for n in range(events):
         await manager.emit("notification", ({"n": n}, {"event_id": n + 1}), "/", room="room")
-        await asyncio.sleep(0.004)  # a write every 4 ms, as the one writer of write-latency
+        await asyncio.sleep(every)  # 4 ms: about the one writer of write-latency; 0: a burst
     await asyncio.sleep(0.5)
     cpu = time.thread_time() - cpu
     stretches.sort()
@@ -103,7 +104,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sockets", type=int, default=5000)
     parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--every-ms", type=float, default=4.0, help="between emits; 0: a burst")
+    parser.add_argument("--pause-ms", type=float, default=None, help="SOCKET_FLUSH_PAUSE_MS")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(main(args.sockets, args.events))
+    asyncio.run(main(args.sockets, args.events, args.every_ms / 1000, args.pause_ms))
