@@ -112,6 +112,12 @@ DEFAULT_SERVERS = {
     "node": Server("node", "node"),
 }
 
+VARIANTS = {
+    "mindwire-pause-off": Server("mindwire-pause-off", "mindwire", {"SOCKET_FLUSH_PAUSE_MS": "0"}),
+}
+"""Chosen by label alone (`--targets mindwire,mindwire-pause-off`): the burst coalescing off,
+each flush at the end of its loop pass, to measure what the pause saves."""
+
 _OUT_OF_THE_BOX = {"SOCKET_FANOUT": "tasks", "SOCKET_GC_FREEZE": "0"}
 STEPS = [
     Server("0 defaults", "mindwire", dict(_OUT_OF_THE_BOX), deflate=True),
@@ -624,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.targets:
         kinds = set(args.targets.split(","))
         servers = [s for s in servers if s.kind in kinds or s.label in kinds]
+        servers += [s for label, s in VARIANTS.items() if label in kinds]
     runs = args.runs or (1 if args.quick else 3)
     if shutil.which("node") is None or not (BENCH / "node_modules" / "socket.io").is_dir():
         note("bench needs node and `npm ci` in bench/ (make bench does it)")

@@ -92,6 +92,9 @@ class EventRelay:
             for logged in batch:
                 await self.deliver(logged)
                 self.cursor = logged.meta.event_id
+                # A delivery whose sockets all take the fast path never suspends: without
+                # this, a batch's fan-outs would hold the loop, and the requests, in one go.
+                await asyncio.sleep(0)
             if batch and time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
                 await self.event_log.save_relay_cursor(session, self.cursor)
                 self._saved_at = time.monotonic()

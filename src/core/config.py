@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     socket_write_buffer_limit: int = Field(default=1024 * 1024, gt=0)
     """Bytes that may wait for one socket (its Engine.IO queue, its WebSocket link, the live
     events held during its replay) before it is closed; a replay waits below half of it."""
+    socket_flush_pause_ms: float = Field(default=10.0, ge=0)
+    """The most a link flush waits after the previous one, gathering a burst's events into one
+    write per socket (`src/transport/links.py`); 0 writes at the end of every loop pass."""
     socket_drain_timeout_seconds: float = Field(default=20.0, gt=0)
     """How long a replay waits for a socket that reads nothing before closing it."""
     socket_recovery: bool = True

@@ -14,6 +14,10 @@ default protocol:
   (at most 10 ms): idle, an event goes out at once; in a burst, one write per socket carries
   several events, which saves a system call per delivery on the server and a read on the
   client;
+- **slices**: an emit to more than `EMIT_SLICE` sockets hands its event out a slice per loop
+  pass (`deliveries.py`), and a flush writes `FLUSH_SLICE` links per pass, both stepping aside
+  while other work is ready (`turns.py`): requests are served during a large fan-out, and each
+  socket still gets the events in emit order;
 - **ordering**: everything this connection sends goes through its link (the packets queued for
   its Engine.IO socket too, see `DirectWebSocket._write_queued`), and a broadcast is written
   directly only when the socket's Engine.IO queue is empty; otherwise it is queued behind what
@@ -39,11 +43,12 @@ this fan-out for everyone else.
 
 Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
 `socketio.AsyncServer`, chosen by `src/app/backend.py`) and
-`install(sio, write_buffer_limit=, gc_freeze=)` (wires the WebSocket driver and links to that
-server).
+`install(sio, write_buffer_limit=, flush_pause=, gc_freeze=)` (wires the WebSocket driver and
+links to that server).
 
 The parts: `frames.py` (`websocket_frame`), `light_queue.py` (`LightQueue`, `LightEvent`),
-`links.py` (`Link`, `Hub`, `slim_environ`), `websocket.py`
+`links.py` (`Link`, `Hub`), `environ.py` (`slim_environ`), `deliveries.py` (`Delivery`,
+`Deliveries`), `turns.py` (`next_turn`), `websocket.py`
 (`DirectWebSocket`, Engine.IO's driver); this module keeps the fan-out (`FanoutManager`, the
 `Direct*Manager` classes) and the wiring (`memory_manager`, `redis_manager`, `install`).
 """
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Awaitable
 from typing import Any
 
 import socketio
@@ -59,9 +65,10 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from src.core.config import FanoutMode
+from src.transport.deliveries import EMIT_SLICE, Deliveries, Delivery, Send
 from src.transport.frames import websocket_frame
 from src.transport.heartbeat import Heartbeat
-from src.transport.links import Hub
+from src.transport.links import FLUSH_PAUSE_MAX, Hub
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
 
@@ -82,6 +89,8 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     hub: Hub | None = None
     offset_sids: set[str]
     """Set by `HoldingManager.__init__`."""
+    deliveries: Deliveries
+    """Set by `HoldingManager.__init__`: the emits on their way (`deliveries.py`)."""
 
     async def emit(
         self,
@@ -106,32 +115,47 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         namespace = namespace or "/"
         if namespace not in self.rooms:
             return None
-        arguments = _arguments(data)
-        # Each encoding is made once, for the first socket that takes it.
-        plain: _Encoded | None = None
-        marked: _Encoded | None = None
-        skip = _as_set(skip_sid)
+        # The recipients are read now, in the step where `HoldingManager.emit` raised the
+        # live position; as two lists (no tuple per recipient, `Delivery.sids`).
+        participants = dict(self.get_participants(namespace, target))
+        for sid in _as_set(skip_sid):
+            participants.pop(sid, None)
+        sids, eio_sids = list(participants), list(participants.values())
+        send = self._sender(namespace, event, _arguments(data), offset)
+        deliveries = self.deliveries
+        to_one_socket = isinstance(target, str) and target in self.rooms[namespace].get(None, {})
+        if len(sids) <= EMIT_SLICE and (not deliveries.runs or to_one_socket):
+            for sid, eio_sid in zip(sids, eio_sids, strict=True):
+                pending = send(sid, eio_sid)
+                if pending is not None:
+                    await pending
+            return None
+        await deliveries.run(Delivery(sids, eio_sids, send))
+        return None
+
+    def _sender(self, namespace: str, event: str, arguments: list[Any], offset: int | None) -> Send:
+        """Hands the event to one recipient: to its link when the fast path may write it,
+        else through its Engine.IO queue (the plain path, awaited). Each encoding is made
+        once, for the first socket that takes it."""
+        encodings: dict[bool, _Encoded] = {}
         links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
         offset_sids = self.offset_sids
         send_packet = self.server._send_eio_packet
-        for sid, eio_sid in self.get_participants(namespace, target):
-            if sid in skip:
-                continue
-            if offset is not None and sid in offset_sids:
-                if marked is None:
-                    marked = self._encode(namespace, event, [*arguments, str(offset)])
-                packets, frame = marked
-            else:
-                if plain is None:
-                    plain = self._encode(namespace, event, arguments)
-                packets, frame = plain
+
+        def send(sid: str, eio_sid: str) -> Awaitable[None] | None:
+            marked = offset is not None and sid in offset_sids
+            encoded = encodings.get(marked)
+            if encoded is None:
+                extra = [str(offset)] if marked else []
+                encoded = encodings[marked] = self._encode(namespace, event, [*arguments, *extra])
+            packets, frame = encoded
             link = links.get(eio_sid)
             if link is not None and frame is not None and link.direct():
                 link.write(frame)
-                continue
-            for pkt in packets:  # the plain path: the socket's queue, awaited in turn
-                await send_packet(eio_sid, pkt)
-        return None
+                return None
+            return _send_all(send_packet, eio_sid, packets)
+
+        return send
 
     def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
         """The Engine.IO packets of an event, and its WebSocket frame when the fast path may
@@ -145,6 +169,12 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         if self.hub is None or self.fanout_mode != "direct":
             return packets, None
         return packets, websocket_frame(packets[0].encode())
+
+    async def leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        """What the deliveries on their way owe `sid` goes first: none arrives after it left
+        (after the client's `unsubscribe` is answered)."""
+        await self.deliveries.settle(sid)
+        await super().leave_room(sid, namespace, room)
 
     async def _emit_tasks_split(
         self, event: str, data: Any, namespace: str | None, target: Any, skip_sid: Any
@@ -163,6 +193,12 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
             await super().emit(event, data, namespace, room=target, skip_sid=[*skip, *takers])
         if takers:
             await super().emit(event, marked, namespace, room=target, skip_sid=[*skip, *others])
+
+
+async def _send_all(send_packet: Any, eio_sid: str, packets: list[eio_packet.Packet]) -> None:
+    """The plain path: the packets through the socket's Engine.IO queue, in turn."""
+    for pkt in packets:
+        await send_packet(eio_sid, pkt)
 
 
 def _arguments(data: Any) -> list[Any]:
@@ -195,12 +231,17 @@ def redis_manager(url: str, channel: str, mode: FanoutMode = "direct") -> Holdin
 
 
 def install(
-    sio: socketio.AsyncServer, *, write_buffer_limit: int, gc_freeze: bool = False
+    sio: socketio.AsyncServer,
+    *,
+    write_buffer_limit: int,
+    flush_pause: float = FLUSH_PAUSE_MAX,
+    gc_freeze: bool = False,
 ) -> Hub | None:
     """Route `sio`'s WebSocket connections through links (when its manager's mode is `direct`).
 
     Returns the hub of links, or None on the plain paths. `write_buffer_limit` is the bytes a
-    slow reader may have waiting before its connection is aborted.
+    slow reader may have waiting before its connection is aborted; `flush_pause` the longest
+    pause between two flushes (seconds, `SOCKET_FLUSH_PAUSE_MS`).
     """
     if gc_freeze:
         gc.collect()
@@ -208,7 +249,7 @@ def install(
     manager = sio.manager
     if not isinstance(manager, FanoutManager) or manager.fanout_mode != "direct":
         return None
-    hub = Hub(write_buffer_limit)
+    hub = Hub(write_buffer_limit, pause_max=flush_pause)
     manager.hub = hub
     eio = sio.eio
     # A copy: the driver table is shared by every server of this async mode.

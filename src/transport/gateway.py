@@ -24,6 +24,7 @@ from src.events.rooms import RoomPolicy, Viewer, user_room
 from src.events.socket_service import SocketService
 from src.transport.access import AccessChecks
 from src.transport.door import ClientLeft
+from src.transport.environ import slim_environ
 from src.transport.expiry import TokenTimers
 from src.transport.gateway_state import (
     AdminLookup,
@@ -35,7 +36,6 @@ from src.transport.gateway_state import (
     UserLookup,
 )
 from src.transport.inbound import InboundChecks, InboundEvents
-from src.transport.links import slim_environ
 from src.transport.packets import TolerantPacket
 from src.transport.rate_limit import TokenBucket
 from src.transport.recovery import Recovery, Resumption

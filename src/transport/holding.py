@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from socketio.packet import EVENT
 
+from src.transport.deliveries import Deliveries
 from src.transport.replays import Emit, ReplayBook, event_id_of
 from src.transport.room_index import RoomIndex
 
@@ -46,6 +47,14 @@ class HoldingManager(ReplayBook, RoomIndex):
         super().__init__(*args, **kwargs)
         self.offset_sids: set[str] = set()
         """This process's sockets whose room events carry their offset (`recovery.py`)."""
+        self.deliveries = Deliveries()
+        """The emits on their way to their sockets, a slice per loop pass (`deliveries.py`)."""
+
+    async def hold_settled(self, sid: str) -> None:
+        """`hold(sid)` once the deliveries on their way have handed `sid` what they owe it:
+        a replay that begins now must not find a live event still to come behind it."""
+        await self.deliveries.settle(sid)
+        self.hold(sid)
 
     async def release(self, sid: str) -> None:
         """A replay for `sid` ended; after the last one, send what was held, in id order."""

@@ -3,8 +3,8 @@
 A link writes frames to the uvicorn connection's asyncio transport, below Engine.IO's queue and
 the ASGI message layer, in order, with back-pressure and a bound (`SOCKET_WRITE_BUFFER_LIMIT`);
 the hub batches the flushes of its links. Attaching a link also drops what uvicorn keeps of the
-handshake and lightens its receive queue and `writable` event; `slim_environ` does the same for
-the environ python-socketio keeps. `fastpath.py` has the overview.
+handshake and lightens its receive queue and `writable` event (`environ.py` trims the environ
+python-socketio keeps). `fastpath.py` has the overview.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from src.transport.deadlines import Deadlines
 from src.transport.light_queue import LightEvent, LightQueue
+from src.transport.turns import MAX_DEFERRALS, others_ready
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
     from uvicorn.protocols.websockets.websockets_sansio_impl import (
@@ -29,37 +30,11 @@ CORK_BYTES = 64 * 1024
 """A link holding more than this writes at once instead of waiting for its flush."""
 FLUSH_GAP = 0.002
 FLUSH_PAUSE_MAX = 0.010
-"""After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most FLUSH_PAUSE_MAX."""
-
-
-ENVIRON_KEPT = frozenset(
-    {
-        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
-        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
-        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
-        "asgi.receive", "asgi.send", "asgi.scope",
-    }
-)  # fmt: skip
-"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
-
-
-def slim_environ(environ: Any) -> None:
-    """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
-
-    python-socketio keeps the handshake's environ for the connection's life (`get_environ`),
-    and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
-    replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
-    header list (already translated, read by nobody after the handshake) is emptied.
-    Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
-    """
-    if not isinstance(environ, dict):
-        return
-    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
-    environ.clear()  # frees the table; `update` builds a right-sized one
-    environ.update(kept)
-    scope = kept.get("asgi.scope")
-    if isinstance(scope, dict) and scope.get("type") == "websocket" and scope.get("headers"):
-        scope["headers"] = []
+"""After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most the hub's
+`pause_max` (this by default, `SOCKET_FLUSH_PAUSE_MS`; 0 flushes at the end of every pass)."""
+FLUSH_SLICE = 64
+"""Links one event-loop pass flushes (~1 ms of `send()`s): a flush of thousands of links goes
+out over several passes, and the requests that arrive meanwhile are served between them."""
 
 
 class Link:
@@ -176,13 +151,25 @@ class Link:
 class Hub:
     """The links of one server's WebSocket connections, by Engine.IO session id."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self, limit: int, *, pause_max: float = FLUSH_PAUSE_MAX, slice_size: int = FLUSH_SLICE
+    ) -> None:
         self.limit = limit
+        self.pause_max = pause_max
+        self.slice_size = slice_size
         self.links: dict[str, Link] = {}
         self.idle: Deadlines[Any] = Deadlines(_time_out)
         """When each connection's reader times out (`DirectWebSocket._read_packets`)."""
         self._marked: list[Link] = []
+        """The links marked for the next flush."""
+        self._flushing: list[Link] = []
+        """The links of the flush in progress, flushed from `_next` on, a slice per pass."""
+        self._next = 0
+        self._took = 0.0
+        self._deferred = 0
+        """Passes in a row the next slice has stepped aside for other ready work."""
         self._scheduled = False
+        """A flush is planned or in progress: marking schedules nothing more."""
         self._quiet_until = 0.0
 
     def attach(self, send: Any, socket: Any) -> Link | None:
@@ -216,27 +203,69 @@ class Hub:
         """`link` has frames to write: flush at the end of this pass, or once the pause is over."""
         self._marked.append(link)
         if not self._scheduled:
-            self._scheduled = True
-            loop = asyncio.get_running_loop()
-            delay = self._quiet_until - loop.time()
-            if delay > 0:
-                loop.call_later(delay, self._flush)
-            else:
-                loop.call_soon(self._flush)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        self._scheduled = True
+        loop = asyncio.get_running_loop()
+        delay = self._quiet_until - loop.time()
+        if delay > 0:
+            loop.call_later(delay, self._flush)
+        else:
+            loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        """Start a flush of the marked links; `_flush_slice` writes them a slice per pass."""
+        self._flushing, self._marked = self._marked, []
+        self._next = 0
+        self._took = 0.0
+        self._flush_slice()
+
+    def _flush_slice(self) -> None:
+        """Flush the next `slice_size` links of the flush in progress, then yield the loop.
+
+        Order holds across the slices: a link waiting for its turn keeps `queued` set, so what
+        is written to it meanwhile joins its buffer, behind what waits there, and goes out in
+        the same write (no later frame to any socket can overtake an earlier one); a link
+        already flushed is marked again, for the next flush.
+        """
         loop = asyncio.get_running_loop()
+        if self._next and self._deferred < MAX_DEFERRALS and others_ready(loop):
+            self._deferred += 1  # other work first (`turns.py`)
+            loop.call_soon(self._flush_slice)
+            return
+        self._deferred = 0
         started = loop.time()
-        marked, self._marked = self._marked, []
-        self._scheduled = False
-        for link in marked:
-            link.queued = False
-            link.flush()
-        ended = loop.time()
-        # Pacing: after a flush that took T, the next waits T + FLUSH_GAP (at most
-        # FLUSH_PAUSE_MAX). Idle or lightly loaded, events are further apart than that and go
-        # out at once; under a burst, the events of the pause share one write per socket.
-        self._quiet_until = ended + min(ended - started + FLUSH_GAP, FLUSH_PAUSE_MAX)
+        flushing = self._flushing
+        index = self._next
+        end = min(index + self.slice_size, len(flushing))
+        try:
+            while index < end:
+                link = flushing[index]
+                index += 1
+                link.queued = False
+                link.flush()
+        finally:  # a link that raised is left behind, never the others (nor the hub)
+            self._next = index
+            self._took += loop.time() - started
+            if index < len(flushing):
+                loop.call_soon(self._flush_slice)
+            else:
+                self._flushed(loop.time())
+
+    def _flushed(self, ended: float) -> None:
+        """The flush is over: plan the next one, if anything is marked for it.
+
+        Pacing: after a flush that took T (its slices' time), the next waits T + FLUSH_GAP (at
+        most `pause_max`). Idle or lightly loaded, events are further apart than that and go
+        out at once; under a burst, the events of the pause share one write per socket.
+        """
+        self._flushing = []
+        self._quiet_until = ended + min(self._took + FLUSH_GAP, self.pause_max)
+        if self._marked:
+            self._schedule()
+        else:
+            self._scheduled = False
 
 
 def _time_out(readers: list[Any]) -> None:

@@ -92,7 +92,7 @@ class SocketServer:
         yet (`_skip_known`).
         """
         manager = self.sio.manager
-        manager.hold(sid)
+        await manager.hold_settled(sid)
         try:
             head = 0
             for each in rooms:

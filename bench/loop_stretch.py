@@ -1,0 +1,112 @@
+"""The longest stretch the event loop spends in one callback while 5,000 sockets get events.
+
+    PYTHONPATH=. .venv/bin/python bench/loop_stretch.py [--sockets 5000] [--events 20]
+        [--every-ms 4] [--pause-ms 10]   # --pause-ms needs the sliced hub (SOCKET_FLUSH_PAUSE_MS)
+
+In-process: the fast path's manager and hub with 5,000 links whose transports write each
+flush to a socket pair (one `send()` per write, as uvicorn's transport). Every loop callback is
+timed in CPU time of this thread (`time.thread_time`), so other processes on the machine do
+not count: the figure is how long a request arriving then would wait for the loop, at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import socket
+import sys
+import time
+from typing import Any
+
+import socketio
+
+from src.transport.fastpath import memory_manager
+from src.transport.light_queue import LightEvent, LightQueue
+from src.transport.links import Hub, Link
+
+
+class NullTransport:
+    """Writes to one end of a socket pair, as asyncio's transport sends at once when it can."""
+
+    def __init__(self) -> None:
+        self.sock, self.peer = socket.socketpair()
+        self.sock.setblocking(False)
+
+    def write(self, data: bytes) -> None:
+        self.sock.send(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def abort(self) -> None:
+        pass
+
+
+class Protocol:
+    def __init__(self) -> None:
+        self.transport = NullTransport()
+        self.writable = LightEvent(True)
+        self.close_sent = False
+        self.disconnected = False
+
+
+class Socket:
+    upgraded, upgrading, closing = True, False, False
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self.queue = LightQueue()
+
+
+def timed_callbacks(stretches: list[float]) -> None:
+    """Time every loop callback (`Handle._run`) in this thread's CPU time."""
+    original = asyncio.events.Handle._run
+
+    def run(handle: Any) -> None:
+        started = time.thread_time()
+        original(handle)
+        stretches.append(time.thread_time() - started)
+
+    asyncio.events.Handle._run = run  # type: ignore[method-assign]
+
+
+async def main(sockets: int, events: int, every: float, pause_ms: float | None) -> None:
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
+    manager = sio.manager
+    hub = Hub(1 << 30) if pause_ms is None else Hub(1 << 30, pause_max=pause_ms / 1000)
+    manager.hub = hub
+    for n in range(sockets):
+        sid, eio_sid = f"s{n}", f"e{n}"
+        manager.rooms.setdefault("/", {})
+        manager.basic_enter_room(sid, "/", None, eio_sid=eio_sid)
+        manager.basic_enter_room(sid, "/", sid, eio_sid=eio_sid)
+        manager.basic_enter_room(sid, "/", "room", eio_sid=eio_sid)
+        hub.links[eio_sid] = Link(hub, Protocol(), Socket(eio_sid))
+    stretches: list[float] = []
+    timed_callbacks(stretches)
+    cpu = time.thread_time()
+    for n in range(events):
+        await manager.emit("notification", ({"n": n}, {"event_id": n + 1}), "/", room="room")
+        await asyncio.sleep(every)  # 4 ms: about the one writer of write-latency; 0: a burst
+    await asyncio.sleep(0.5)
+    cpu = time.thread_time() - cpu
+    stretches.sort()
+    sys.stdout.write(
+        f"sockets={sockets} events={events} longest callback ms={1000 * stretches[-1]:.2f} "
+        f"p99 ms={1000 * stretches[int(0.99 * len(stretches))]:.2f} "
+        f"callbacks={len(stretches)} cpu ms/event={1000 * cpu / events:.1f} "
+        f"µs/delivery={1e6 * cpu / (events * sockets):.2f}\n"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sockets", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--every-ms", type=float, default=4.0, help="between emits; 0: a burst")
+    parser.add_argument("--pause-ms", type=float, default=None, help="SOCKET_FLUSH_PAUSE_MS")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(main(args.sockets, args.events, args.every_ms / 1000, args.pause_ms))

@@ -1,0 +1,34 @@
+"""`slim_environ`: what python-socketio keeps of a connected socket's handshake, trimmed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENVIRON_KEPT = frozenset(
+    {
+        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
+        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
+        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+        "asgi.receive", "asgi.send", "asgi.scope",
+    }
+)  # fmt: skip
+"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
+
+
+def slim_environ(environ: Any) -> None:
+    """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
+
+    python-socketio keeps the handshake's environ for the connection's life (`get_environ`),
+    and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
+    replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
+    header list (already translated, read by nobody after the handshake) is emptied.
+    Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
+    """
+    if not isinstance(environ, dict):
+        return
+    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
+    environ.clear()  # frees the table; `update` builds a right-sized one
+    environ.update(kept)
+    scope = kept.get("asgi.scope")
+    if isinstance(scope, dict) and scope.get("type") == "websocket" and scope.get("headers"):
+        scope["headers"] = []
