@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import socketio
@@ -132,6 +133,36 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
             for pkt in packets:  # the plain path: the socket's queue, awaited in turn
                 await send_packet(eio_sid, pkt)
         return None
+
+    async def emit_encoded(
+        self,
+        sid: str,
+        event: str,
+        arguments: Callable[[], list[Any]],
+        offset: int,
+        encoding: Callable[[Hashable, Callable[[], Any]], Any],
+    ) -> None:
+        """A room event to one socket of this process (a replay), encoded at most once per
+        form among all the sockets it is replayed to: `encoding((offset, marked), make)`
+        returns the kept encoding or makes it. Equal to `emit(..., to=sid)` on the wire."""
+        namespace = "/"
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return
+        marked = sid in self.offset_sids
+
+        def make() -> _Encoded:
+            listed = arguments()
+            return self._encode(namespace, event, [*listed, str(offset)] if marked else listed)
+
+        packets, frame = encoding((offset, marked), make)
+        links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
+        link = links.get(eio_sid)
+        if link is not None and frame is not None and link.direct():
+            link.write(frame)
+            return
+        for pkt in packets:
+            await self.server._send_eio_packet(eio_sid, pkt)
 
     def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
         """The Engine.IO packets of an event, and its WebSocket frame when the fast path may
