@@ -1,21 +1,23 @@
-"""The event-log reads of replays: per room and batch, shared while the live position stands.
+"""The event-log reads of replays: per room and batch, kept while they are still whole.
 
 In a reconnect storm every socket replays its rooms from about the same id, one after another
 over seconds, not all at the same instant: a read shared only while it is in flight
 (`SharedReads`) is read again by each replay that starts after it ended. Here a room's batch
-is read once per (room, after) for as long as the live position (`live_through`, the highest
-event id sent live here) has not moved, and each replay merges its rooms' batches itself
-(`merged`), so a storm reads each room's batches once, not once per socket or per room set.
+is read once per (room, after) and kept while it is still what a new read would have to
+return, and each replay merges its rooms' batches itself (`merged`), so a storm reads each
+room's batches once, not once per socket or per set of rooms.
 
 Why a kept batch is as good as a read of one's own: a replay joins its rooms before it reads,
-so every event above the live position at that moment reaches the socket live (held until the
-replay ends). What it must read is every event of its rooms at or below that position; ids
-commit in order and a stored event never changes, so any read made once the position was
-reached has exactly those, whenever it ran. A batch is kept only while the position is the
-one it was read at; the next live event ends the keeping.
+so every event above the live position at that moment (`live_through`, the highest event id
+sent live here; live room events go out in id order) reaches the socket live, held until the
+replay ends. What it must read is every event of its rooms at or below that position. Ids
+commit in order and a stored event never changes, so a full batch (the first `batch` events
+after `after`) is the same whenever it is read, and a batch that was not full, read when the
+position was P, still holds every event of its room up to the position now as long as no
+event of that room went live since P (`room_live`). Otherwise it is read again.
 
-The encoded frames of the replayed events are kept beside them (`encodings`), so that an
-event replayed to a thousand sockets is encoded once per form (with or without its offset).
+The encoded frames of the replayed events are kept beside them (`encoding`), so that an event
+replayed to a thousand sockets is encoded once per form (with or without its offset).
 """
 
 from __future__ import annotations
@@ -40,17 +42,25 @@ pruner may have removed its oldest events meanwhile)."""
 
 
 class ReplayReads:
-    """Batches of the event log per (room, after), read once per live position."""
+    """Batches of the event log per (room, after), read once while they stay whole."""
 
-    def __init__(self, read: ReadBatch, *, batch: int, position: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        read: ReadBatch,
+        *,
+        batch: int,
+        position: Callable[[], int],
+        room_live: Callable[[str], int],
+    ) -> None:
         self._read = read
         self.batch = batch
         self._position = position
+        self._room_live = room_live
+        """The last event id sent live to a room (0: none yet)."""
         self._single = SharedReads()
-        self._kept: dict[tuple[str, int], tuple[float, list[LoggedEvent]]] = {}
+        self._kept: dict[tuple[str, int], tuple[float, int, list[LoggedEvent]]] = {}
+        """(room, after) -> (when read, the live position then, the events)."""
         self._kept_events = 0
-        self._kept_at = -1
-        """The live position the kept batches were read at."""
         self.encodings: dict[Hashable, Any] = {}
         """Encoded frames of replayed events, by (event id, with offset): see `encoding`."""
 
@@ -63,16 +73,26 @@ class ReplayReads:
         """`room`'s events after `after` (one batch), and the live position they cover: every
         event of `room` at or below it is in the batch unless the batch is full."""
         position = self._position()
-        self._advance(position)
         now = time.monotonic()
-        kept = self._kept.get((room, after))
-        if kept is not None and now - kept[0] < KEEP_SECONDS:
-            return kept[1], position
-        key = (room, after, position)
-        events = await self._single.run(key, lambda: self._read(room, after))
-        if self._kept_at == position and (room, after) not in self._kept:
-            self._keep((room, after), now, events)
+        key = (room, after)
+        kept = self._kept.get(key)
+        if kept is not None:
+            if self._whole(room, now, *kept):
+                return kept[2], position
+            self._drop(key)
+        events = await self._single.run((*key, position), lambda: self._read(room, after))
+        if key not in self._kept:
+            self._keep(key, (now, position, events))
         return events, position
+
+    def _whole(
+        self, room: str, now: float, read_at: float, position: int, events: list[Any]
+    ) -> bool:
+        """Whether a batch read at `read_at`, when the live position was `position`, still
+        holds what a read now would have to return."""
+        if now - read_at >= KEEP_SECONDS:
+            return False
+        return len(events) >= self.batch or self._room_live(room) <= position
 
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """The encoding of a replayed event, made once (`key`: its id and form)."""
@@ -83,18 +103,14 @@ class ReplayReads:
             found = self.encodings[key] = make()
         return found
 
-    def _advance(self, position: int) -> None:
-        if position != self._kept_at:
-            self._kept.clear()
-            self._kept_events = 0
-            self._kept_at = position
-
-    def _keep(self, key: tuple[str, int], now: float, events: list[LoggedEvent]) -> None:
-        self._kept[key] = (now, events)
-        self._kept_events += len(events)
+    def _keep(self, key: tuple[str, int], kept: tuple[float, int, list[LoggedEvent]]) -> None:
+        self._kept[key] = kept
+        self._kept_events += len(kept[2])
         while self._kept_events > MAX_KEPT_EVENTS and len(self._kept) > 1:
-            oldest = next(iter(self._kept))
-            self._kept_events -= len(self._kept.pop(oldest)[1])
+            self._drop(next(iter(self._kept)))  # the oldest
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        self._kept_events -= len(self._kept.pop(key)[2])
 
     async def merged(self, rooms: Iterable[str], since: int) -> AsyncGenerator[LoggedEvent, None]:
         """The events of `rooms` after `since`, in id order, each once, from the rooms'

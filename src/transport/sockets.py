@@ -47,8 +47,9 @@ class SocketServer:
             self._read_batch,
             batch=REPLAY_BATCH,
             position=lambda: int(self.sio.manager.live_through),
+            room_live=lambda room: int(self.sio.manager.room_live.get(room, 0)),
         )
-        """Each room's batches, read once per live position for all the replays."""
+        """Each room's batches, read once for all the replays while they stay whole."""
 
     async def send_to_sid(self, sid: str, event_type: str, data: dict[str, Any]) -> None:
         """A socket of this process is written to directly, without a trip through Redis (so

@@ -102,9 +102,10 @@ async def test_replays_one_after_another_share_the_reads_while_nothing_new_went_
             assert ack["ok"] and ack["replayed"] == SEEDED, ack
         assert reads() == BATCHES
         await check_every_event_once_in_order(live_server, sockets, seeded)
-        # Something new went live: the next replay reads again, and gets it.
+        # Something new went live in the room: the next replay reads the last batch again
+        # (the full first one is the same whenever it is read), and gets it.
         late = await connect(admin)
         reads_before = reads()
         ack = await subscribe(late, seeded[0] - 1)
         assert ack["ok"] and ack["replayed"] == SEEDED + 1, ack
-        assert reads() == reads_before + BATCHES
+        assert reads() == reads_before + 1
