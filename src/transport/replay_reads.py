@@ -23,8 +23,10 @@ replayed to a thousand sockets is encoded once per form (with or without its off
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from src.core.shared_reads import SharedReads
@@ -34,11 +36,24 @@ ReadBatch = Callable[[str, int], Awaitable[list[LoggedEvent]]]
 """Reads up to the batch size of events of one room with id > `after`, in id order."""
 
 MAX_KEPT_EVENTS = 20_000
-"""Events kept at most (all batches): past it the oldest batches go."""
+"""Events kept at most (all batches): past it they all go."""
 MAX_KEPT_ENCODINGS = 8_000
 KEEP_SECONDS = 30.0
 """A batch is read again after this long even if the position has not moved (the retention
 pruner may have removed its oldest events meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A batch read: when, at which live position, and its events."""
+
+    read_at: float
+    position: int
+    events: list[LoggedEvent]
+
+
+def _event_id(logged: LoggedEvent) -> int:
+    return logged.meta.event_id
 
 
 class ReplayReads:
@@ -58,8 +73,8 @@ class ReplayReads:
         self._room_live = room_live
         """The last event id sent live to a room (0: none yet)."""
         self._single = SharedReads()
-        self._kept: dict[tuple[str, int], tuple[float, int, list[LoggedEvent]]] = {}
-        """(room, after) -> (when read, the live position then, the events)."""
+        self._kept: dict[str, dict[int, Kept]] = {}
+        """Per room, per `after`: the batches read."""
         self._kept_events = 0
         self.encodings: dict[Hashable, Any] = {}
         """Encoded frames of replayed events, by (event id, with offset): see `encoding`."""
@@ -69,30 +84,46 @@ class ReplayReads:
         """How many batch reads actually ran (for tests and metrics)."""
         return self._single.queries
 
-    async def read(self, room: str, after: int) -> tuple[list[LoggedEvent], int]:
-        """`room`'s events after `after` (one batch), and the live position they cover: every
-        event of `room` at or below it is in the batch unless the batch is full."""
+    async def read(self, room: str, after: int) -> tuple[list[LoggedEvent], int | None]:
+        """`room`'s next events after `after`, in id order, and how far they go: None when
+        more may follow the last (they are a full batch, or its rest), else the live position
+        up to which they hold every event of `room`.
+
+        From a kept batch when one still holds them: replays resume from different ids (a
+        client resubscribes from wherever its recovery replay had got to), and a batch read
+        from an earlier id holds the events after a later one too.
+        """
         position = self._position()
         now = time.monotonic()
-        key = (room, after)
-        kept = self._kept.get(key)
-        if kept is not None:
-            if self._whole(room, now, *kept):
-                return kept[2], position
-            self._drop(key)
-        events = await self._single.run((*key, position), lambda: self._read(room, after))
-        if key not in self._kept:
-            self._keep(key, (now, position, events))
-        return events, position
+        found = self._kept_rest(room, after, now)
+        if found is not None:
+            events, full = found
+            return events, None if full else position
+        key = (room, after, position)
+        events = await self._single.run(key, lambda: self._read(room, after))
+        self._keep(room, after, Kept(now, position, events))
+        return events, None if len(events) >= self.batch else position
 
-    def _whole(
-        self, room: str, now: float, read_at: float, position: int, events: list[Any]
-    ) -> bool:
-        """Whether a batch read at `read_at`, when the live position was `position`, still
-        holds what a read now would have to return."""
-        if now - read_at >= KEEP_SECONDS:
-            return False
-        return len(events) >= self.batch or self._room_live(room) <= position
+    def _kept_rest(
+        self, room: str, after: int, now: float
+    ) -> tuple[list[LoggedEvent], bool] | None:
+        """The events after `after` of a kept batch of `room` that still holds them all, and
+        whether that batch was full."""
+        batches = self._kept.get(room)
+        if not batches:
+            return None
+        for start, kept in list(batches.items()):
+            full = len(kept.events) >= self.batch
+            if now - kept.read_at >= KEEP_SECONDS or not (
+                full or self._room_live(room) <= kept.position
+            ):
+                self._kept_events -= len(batches.pop(start).events)
+                continue
+            if start > after or (full and kept.events[-1].meta.event_id <= after):
+                continue
+            rest = bisect_right(kept.events, after, key=_event_id)
+            return kept.events[rest:], full
+        return None
 
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """The encoding of a replayed event, made once (`key`: its id and form)."""
@@ -103,14 +134,14 @@ class ReplayReads:
             found = self.encodings[key] = make()
         return found
 
-    def _keep(self, key: tuple[str, int], kept: tuple[float, int, list[LoggedEvent]]) -> None:
-        self._kept[key] = kept
-        self._kept_events += len(kept[2])
-        while self._kept_events > MAX_KEPT_EVENTS and len(self._kept) > 1:
-            self._drop(next(iter(self._kept)))  # the oldest
-
-    def _drop(self, key: tuple[str, int]) -> None:
-        self._kept_events -= len(self._kept.pop(key)[2])
+    def _keep(self, room: str, after: int, kept: Kept) -> None:
+        if self._kept_events + len(kept.events) > MAX_KEPT_EVENTS:
+            self._kept.clear()  # rare: a storm over many rooms and ids at once
+            self._kept_events = 0
+        batches = self._kept.setdefault(room, {})
+        if after not in batches:
+            batches[after] = kept
+            self._kept_events += len(kept.events)
 
     async def merged(self, rooms: Iterable[str], since: int) -> AsyncGenerator[LoggedEvent, None]:
         """The events of `rooms` after `since`, in id order, each once, from the rooms'
@@ -124,9 +155,8 @@ class ReplayReads:
         while True:
             for room, cursor in cursors.items():
                 if not pending.get(room) and known.get(room, None) is None:
-                    events, position = await self.read(room, cursor)
+                    events, known[room] = await self.read(room, cursor)
                     pending[room] = deque(events)
-                    known[room] = None if len(events) >= self.batch else position
                     if events:
                         cursors[room] = events[-1].meta.event_id
             heads = [(queue[0].meta.event_id, room) for room, queue in pending.items() if queue]
