@@ -45,10 +45,11 @@ pruner may have removed its oldest events meanwhile)."""
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A batch read: when, at which live position, and its events."""
+    """A batch read: when, up to which id it held every event of its room, its events."""
 
     read_at: float
     position: int
+    """The live position when it was read, or its last id when higher."""
     events: list[LoggedEvent]
 
 
@@ -86,8 +87,8 @@ class ReplayReads:
 
     async def read(self, room: str, after: int) -> tuple[list[LoggedEvent], int | None]:
         """`room`'s next events after `after`, in id order, and how far they go: None when
-        more may follow the last (they are a full batch, or its rest), else the live position
-        up to which they hold every event of `room`.
+        more may follow the last (they are a full batch, or its rest), else the id up to
+        which they hold every event of `room` (the live position, or the last id read).
 
         From a kept batch when one still holds them: replays resume from different ids (a
         client resubscribes from wherever its recovery replay had got to), and a batch read
@@ -97,18 +98,21 @@ class ReplayReads:
         now = time.monotonic()
         found = self._kept_rest(room, after, now)
         if found is not None:
-            events, full = found
-            return events, None if full else position
-        key = (room, after, position)
-        events = await self._single.run(key, lambda: self._read(room, after))
-        self._keep(room, after, Kept(now, position, events))
-        return events, None if len(events) >= self.batch else position
+            events, full, last = found
+        else:
+            key = (room, after, position)
+            events = await self._single.run(key, lambda: self._read(room, after))
+            full = len(events) >= self.batch
+            last = events[-1].meta.event_id if events else 0
+            self._keep(room, after, Kept(now, max(position, last), events))
+        # Ids commit in order: what the read saw up to its last id was all committed then.
+        return events, None if full else max(position, last)
 
     def _kept_rest(
         self, room: str, after: int, now: float
-    ) -> tuple[list[LoggedEvent], bool] | None:
-        """The events after `after` of a kept batch of `room` that still holds them all, and
-        whether that batch was full."""
+    ) -> tuple[list[LoggedEvent], bool, int] | None:
+        """The events after `after` of a kept batch of `room` that still holds them all,
+        whether that batch was full, and its last id."""
         batches = self._kept.get(room)
         if not batches:
             return None
@@ -122,7 +126,8 @@ class ReplayReads:
             if start > after or (full and kept.events[-1].meta.event_id <= after):
                 continue
             rest = bisect_right(kept.events, after, key=_event_id)
-            return kept.events[rest:], full
+            last = kept.events[-1].meta.event_id if kept.events else 0
+            return kept.events[rest:], full, last
         return None
 
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
@@ -145,11 +150,12 @@ class ReplayReads:
 
     async def merged(self, rooms: Iterable[str], since: int) -> AsyncGenerator[LoggedEvent, None]:
         """The events of `rooms` after `since`, in id order, each once, from the rooms'
-        batches. It ends before an event above the position of a room's last (not full)
-        batch: that room's later events were not read, and the socket gets them live."""
+        batches. It ends before an event above what a room's last (not full) batch covers: that
+        room's later events were not read, and the socket gets them live (so that none of
+        them arrives after a later event of another room)."""
         pending: dict[str, deque[LoggedEvent]] = {}
         known: dict[str, int | None] = {}
-        """Per room: the position its last batch covers, None while batches are full."""
+        """Per room: the id its last batch covers, None while batches are full."""
         cursors = dict.fromkeys(sorted(set(rooms)), since)
         last = since
         while True:
