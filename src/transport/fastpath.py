@@ -26,14 +26,10 @@ default protocol:
   peer reads slowly), frames wait in the link; past `SOCKET_WRITE_BUFFER_LIMIT` bytes the
   connection is aborted rather than buffered without bound (the client reconnects and
   resubscribes with `since`, so it misses nothing);
-- **memory**: after the accept, a link drops what uvicorn and `websockets` keep of the handshake,
-  swaps uvicorn's receive queue and `writable` event for light ones (`LightQueue`,
-  `LightEvent`; each socket's Engine.IO queue is a `LightQueue` too, with a byte bound, see
-  `outbox.py`), and serves a fresh WebSocket connection in its own task alone, where Engine.IO's
-  handler adds three (`DirectWebSocket._serve`: no writer task, the reader's timeout a shared
-  deadline); Engine.IO's pings come from one `Heartbeat` (`heartbeat.py`), not a task per
-  socket; the gateway trims the environ python-socketio keeps (`slim_environ`). Measured with
-  `bench/memory_per_connection.py` (docs/performance.md, "Memory per connection");
+- **memory**: a link drops what uvicorn and `websockets` keep of the handshake and swaps in light
+  queues and events (`light_queue.py`); a WebSocket session runs in its connection's task
+  alone (`DirectWebSocket`), its pings and timeouts on server-wide timers (`heartbeat.py`,
+  `deadlines.py`): docs/performance.md, "Memory per connection";
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
   callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
   one coroutine per recipient awaited in turn, no task per recipient.
@@ -41,23 +37,17 @@ default protocol:
 The hold/release of `HoldingManager` is untouched: its `emit` decides who is held and then calls
 this fan-out for everyone else.
 
-Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager to give
-`socketio.AsyncServer`, chosen by `src/app/backend.py`) and
-`install(sio, write_buffer_limit=, flush_pause=, gc_freeze=)` (wires the WebSocket driver and
-links to that server).
-
-The parts: `frames.py` (`websocket_frame`), `light_queue.py` (`LightQueue`, `LightEvent`),
-`links.py` (`Link`, `Hub`), `environ.py` (`slim_environ`), `deliveries.py` (`Delivery`,
-`Deliveries`), `turns.py` (`next_turn`), `websocket.py`
-(`DirectWebSocket`, Engine.IO's driver); this module keeps the fan-out (`FanoutManager`, the
-`Direct*Manager` classes) and the wiring (`memory_manager`, `redis_manager`, `install`).
+Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager for
+`socketio.AsyncServer`, chosen by `src/app/backend.py`) and `install(sio, ...)` (wires the
+WebSocket driver and links to that server). The parts beside it: `frames.py`, `links.py`,
+`environ.py`, `deliveries.py`, `turns.py`, `websocket.py`.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import socketio
@@ -156,6 +146,36 @@ class FanoutManager(socketio.AsyncManager):  # type: ignore[misc]
             return _send_all(send_packet, eio_sid, packets)
 
         return send
+
+    async def emit_encoded(
+        self,
+        sid: str,
+        event: str,
+        arguments: Callable[[], list[Any]],
+        offset: int,
+        encoding: Callable[[Hashable, Callable[[], Any]], Any],
+    ) -> None:
+        """A room event to one socket of this process (a replay), encoded at most once per
+        form among all the sockets it is replayed to: `encoding((offset, marked), make)`
+        returns the kept encoding or makes it. Equal to `emit(..., to=sid)` on the wire."""
+        namespace = "/"
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        if eio_sid is None:
+            return
+        marked = sid in self.offset_sids
+
+        def make() -> _Encoded:
+            listed = arguments()
+            return self._encode(namespace, event, [*listed, str(offset)] if marked else listed)
+
+        packets, frame = encoding((offset, marked), make)
+        links = self.hub.links if (self.hub is not None and self.fanout_mode == "direct") else {}
+        link = links.get(eio_sid)
+        if link is not None and frame is not None and link.direct():
+            link.write(frame)
+            return
+        for pkt in packets:
+            await self.server._send_eio_packet(eio_sid, pkt)
 
     def _encode(self, namespace: str, event: str, arguments: list[Any]) -> _Encoded:
         """The Engine.IO packets of an event, and its WebSocket frame when the fast path may

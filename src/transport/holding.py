@@ -95,7 +95,7 @@ class HoldingManager(ReplayBook, RoomIndex):
                     before = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
                     kw["skip_sid"] = before + skipped
             if event_id is not None and not self._to_one_socket(namespace, target):
-                self.live_through = max(self.live_through, event_id)
+                self._went_live(target, event_id)
                 if self._replays:
                     self._forget_passed()
         return await super().emit(event, data, namespace=namespace, room=target, **kw)

@@ -54,6 +54,9 @@ class ReplayBook:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.live_through = 0
+        self.room_live: dict[str, int] = {}
+        """The last event id sent live to each room: a replay's earlier read of a room still
+        holds all of it up to `live_through` while none came since (`replay_reads.py`)."""
         self._replays: dict[str, Replays] = {}
         self._joined: dict[tuple[str, str], int] = {}
 
@@ -119,6 +122,13 @@ class ReplayBook:
             if joined is not None and joined < event_id:
                 return True
         return False
+
+    def _went_live(self, rooms: Any, event_id: int) -> None:
+        """Room event `event_id` was emitted here to `rooms` (a room or a list of them)."""
+        self.live_through = max(self.live_through, event_id)
+        room_live = self.room_live
+        for room in [rooms] if isinstance(rooms, str) else rooms:
+            room_live[room] = event_id
 
     def _room_joined(self, sid: str, room: Any) -> None:
         """`sid` entered `room`: it receives live events after the watermark from now on."""

@@ -8,6 +8,7 @@ resubscribes, held against its live events by the client manager (`holding.py`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import socketio
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from src.core.metrics import Metrics
 from src.core.shared_reads import SharedReads
 from src.events.log import EventLog, LoggedEvent, log_position
+from src.transport.replay_reads import ReplayReads
 
 T = TypeVar("T")
 
@@ -40,7 +42,14 @@ class SocketServer:
         self.event_log = event_log
         self.metrics = metrics
         self.shared_reads = SharedReads()
-        """Replays of the same rooms from the same id at once read each batch once."""
+        """Replays asking whether the log is complete after the same id at once ask once."""
+        self.replay_reads = ReplayReads(
+            self._read_batch,
+            batch=REPLAY_BATCH,
+            position=lambda: int(self.sio.manager.live_through),
+            room_live=lambda room: int(self.sio.manager.room_live.get(room, 0)),
+        )
+        """Each room's batches, read once for all the replays while they stay whole."""
 
     async def send_to_sid(self, sid: str, event_type: str, data: dict[str, Any]) -> None:
         """A socket of this process is written to directly, without a trip through Redis (so
@@ -137,26 +146,36 @@ class SocketServer:
     async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
         """Send the events in batches read from the log, each one once the socket has drained
         to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
-        holds at most that much, and its replay stops when it is closed."""
+        holds at most that much, and its replay stops when it is closed. The batches are read
+        per room and shared with the other replays (`ReplayReads`)."""
         manager = self.sio.manager
         outbox = manager.outbox
         replayed = 0
         complete = await self._shared(("complete", since), self._is_complete_after, since)
-        key = tuple(sorted(set(rooms)))
-        cursor = since
-        while True:
-            batch = await self._shared(("read", key, cursor), self._read_batch, key, cursor)
-            for logged in batch:
+        async with aclosing(self.replay_reads.merged(rooms, since)) as events:
+            async for logged in events:
                 if outbox is not None and not await outbox.drain(sid):
                     return replayed, complete  # closed: it resubscribes with `since`
                 if not manager.claim(sid, logged.meta.event_id, logged.rooms):
                     continue  # the socket has it already
-                await self._emit_logged(logged, sid, ignore_queue=True)
+                await self._send_replayed(sid, logged)
                 replayed += 1
-            if len(batch) < REPLAY_BATCH:
-                break
-            cursor = batch[-1].meta.event_id
         return replayed, complete
+
+    async def _send_replayed(self, sid: str, logged: LoggedEvent) -> None:
+        """As `_emit_logged` to `sid`, with the encoding shared among the sockets replaying
+        `logged` (the fast path's managers; another manager encodes it for each)."""
+        emit_encoded = getattr(self.sio.manager, "emit_encoded", None)
+        if emit_encoded is None:
+            await self._emit_logged(logged, sid, ignore_queue=True)
+            return
+        await emit_encoded(
+            sid,
+            logged.meta.event_type,
+            lambda: [logged.data, logged.meta.model_dump(mode="json")],
+            logged.meta.event_id,
+            self.replay_reads.encoding,
+        )
 
     async def _shared(
         self, key: tuple[Any, ...], read: Callable[..., Awaitable[T]], *args: Any
@@ -174,9 +193,9 @@ class SocketServer:
         async with self.sessionmaker() as session:
             return await self.event_log.is_complete_after(session, since)
 
-    async def _read_batch(self, rooms: tuple[str, ...], after: int) -> list[LoggedEvent]:
+    async def _read_batch(self, room: str, after: int) -> list[LoggedEvent]:
         # A session per batch: a replay waiting for a slow reader holds no connection.
         async with self.sessionmaker() as session:
             return await self.event_log.read(
-                session, list(rooms), after=after, limit=REPLAY_BATCH, all_rooms=True
+                session, room, after=after, limit=REPLAY_BATCH, all_rooms=True
             )

@@ -1,0 +1,177 @@
+"""The event-log reads of replays: per room and batch, kept while they are still whole.
+
+In a reconnect storm every socket replays its rooms from about the same id, one after another
+over seconds, not all at the same instant: a read shared only while it is in flight
+(`SharedReads`) is read again by each replay that starts after it ended. Here a room's batch
+is read once per (room, after) and kept while it is still what a new read would have to
+return, and each replay merges its rooms' batches itself (`merged`), so a storm reads each
+room's batches once, not once per socket or per set of rooms.
+
+Why a kept batch is as good as a read of one's own: a replay joins its rooms before it reads,
+so every event above the live position at that moment (`live_through`, the highest event id
+sent live here; live room events go out in id order) reaches the socket live, held until the
+replay ends. What it must read is every event of its rooms at or below that position. Ids
+commit in order and a stored event never changes, so a full batch (the first `batch` events
+after `after`) is the same whenever it is read, and a batch that was not full, read when the
+position was P, still holds every event of its room up to the position now as long as no
+event of that room went live since P (`room_live`). Otherwise it is read again.
+
+The encoded frames of the replayed events are kept beside them (`encoding`), so that an event
+replayed to a thousand sockets is encoded once per form (with or without its offset).
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from src.core.shared_reads import SharedReads
+from src.events.log import LoggedEvent
+
+ReadBatch = Callable[[str, int], Awaitable[list[LoggedEvent]]]
+"""Reads up to the batch size of events of one room with id > `after`, in id order."""
+
+MAX_KEPT_EVENTS = 20_000
+"""Events kept at most (all batches): past it they all go."""
+MAX_KEPT_ENCODINGS = 8_000
+KEEP_SECONDS = 30.0
+"""A batch is read again after this long even if the position has not moved (the retention
+pruner may have removed its oldest events meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A batch read: when, up to which id it held every event of its room, its events."""
+
+    read_at: float
+    position: int
+    """The live position when it was read, or its last id when higher."""
+    events: list[LoggedEvent]
+
+
+def _event_id(logged: LoggedEvent) -> int:
+    return logged.meta.event_id
+
+
+class ReplayReads:
+    """Batches of the event log per (room, after), read once while they stay whole."""
+
+    def __init__(
+        self,
+        read: ReadBatch,
+        *,
+        batch: int,
+        position: Callable[[], int],
+        room_live: Callable[[str], int],
+    ) -> None:
+        self._read = read
+        self.batch = batch
+        self._position = position
+        self._room_live = room_live
+        """The last event id sent live to a room (0: none yet)."""
+        self._single = SharedReads()
+        self._kept: dict[str, dict[int, Kept]] = {}
+        """Per room, per `after`: the batches read."""
+        self._kept_events = 0
+        self.encodings: dict[Hashable, Any] = {}
+        """Encoded frames of replayed events, by (event id, with offset): see `encoding`."""
+
+    @property
+    def queries(self) -> int:
+        """How many batch reads actually ran (for tests and metrics)."""
+        return self._single.queries
+
+    async def read(self, room: str, after: int) -> tuple[list[LoggedEvent], int | None]:
+        """`room`'s next events after `after`, in id order, and how far they go: None when
+        more may follow the last (they are a full batch, or its rest), else the id up to
+        which they hold every event of `room` (the live position, or the last id read).
+
+        From a kept batch when one still holds them: replays resume from different ids (a
+        client resubscribes from wherever its recovery replay had got to), and a batch read
+        from an earlier id holds the events after a later one too.
+        """
+        position = self._position()
+        now = time.monotonic()
+        found = self._kept_rest(room, after, now)
+        if found is not None:
+            events, full, last = found
+        else:
+            key = (room, after, position)
+            events = await self._single.run(key, lambda: self._read(room, after))
+            full = len(events) >= self.batch
+            last = events[-1].meta.event_id if events else 0
+            self._keep(room, after, Kept(now, max(position, last), events))
+        # Ids commit in order: what the read saw up to its last id was all committed then.
+        return events, None if full else max(position, last)
+
+    def _kept_rest(
+        self, room: str, after: int, now: float
+    ) -> tuple[list[LoggedEvent], bool, int] | None:
+        """The events after `after` of a kept batch of `room` that still holds them all,
+        whether that batch was full, and its last id."""
+        batches = self._kept.get(room)
+        if not batches:
+            return None
+        for start, kept in list(batches.items()):
+            full = len(kept.events) >= self.batch
+            if now - kept.read_at >= KEEP_SECONDS or not (
+                full or self._room_live(room) <= kept.position
+            ):
+                self._kept_events -= len(batches.pop(start).events)
+                continue
+            if start > after or (full and kept.events[-1].meta.event_id <= after):
+                continue
+            rest = bisect_right(kept.events, after, key=_event_id)
+            last = kept.events[-1].meta.event_id if kept.events else 0
+            return kept.events[rest:], full, last
+        return None
+
+    def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The encoding of a replayed event, made once (`key`: its id and form)."""
+        found = self.encodings.get(key)
+        if found is None:
+            if len(self.encodings) >= MAX_KEPT_ENCODINGS:
+                self.encodings.clear()
+            found = self.encodings[key] = make()
+        return found
+
+    def _keep(self, room: str, after: int, kept: Kept) -> None:
+        if self._kept_events + len(kept.events) > MAX_KEPT_EVENTS:
+            self._kept.clear()  # rare: a storm over many rooms and ids at once
+            self._kept_events = 0
+        batches = self._kept.setdefault(room, {})
+        if after not in batches:
+            batches[after] = kept
+            self._kept_events += len(kept.events)
+
+    async def merged(self, rooms: Iterable[str], since: int) -> AsyncGenerator[LoggedEvent, None]:
+        """The events of `rooms` after `since`, in id order, each once, from the rooms'
+        batches. It ends before an event above what a room's last (not full) batch covers: that
+        room's later events were not read, and the socket gets them live (so that none of
+        them arrives after a later event of another room)."""
+        pending: dict[str, deque[LoggedEvent]] = {}
+        known: dict[str, int | None] = {}
+        """Per room: the id its last batch covers, None while batches are full."""
+        cursors = dict.fromkeys(sorted(set(rooms)), since)
+        last = since
+        while True:
+            for room, cursor in cursors.items():
+                if not pending.get(room) and known.get(room, None) is None:
+                    events, known[room] = await self.read(room, cursor)
+                    pending[room] = deque(events)
+                    if events:
+                        cursors[room] = events[-1].meta.event_id
+            heads = [(queue[0].meta.event_id, room) for room, queue in pending.items() if queue]
+            if not heads:
+                return
+            event_id, room = min(heads)
+            if any(bound is not None and event_id > bound for bound in known.values()):
+                return
+            logged = pending[room].popleft()
+            if event_id > last:  # an event of several rooms comes once
+                last = event_id
+                yield logged
