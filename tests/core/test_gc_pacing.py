@@ -1,0 +1,62 @@
+"""`GcPacing`: after a full collection the next one is held back, and stopping restores the
+collector exactly as it was. No timing is asserted: the interval is long, and the release is
+the timer's job (`_release` is called directly)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from src.core.gc_pacing import HELD, GcPacing
+
+
+@pytest.fixture
+def thresholds() -> Iterator[tuple[int, int, int]]:
+    before = gc.get_threshold()
+    yield before
+    gc.set_threshold(*before)
+
+
+def test_a_full_collection_holds_the_next_back_until_released(
+    thresholds: tuple[int, int, int],
+) -> None:
+    pacing = GcPacing(3600.0)
+    pacing.start()
+    try:
+        assert not pacing.holding
+        gc.collect(1)  # a young collection changes nothing
+        assert not pacing.holding and pacing.full_passes == 0
+        gc.collect()
+        assert pacing.holding and pacing.full_passes == 1
+        assert gc.get_threshold() == (thresholds[0], thresholds[1], HELD)
+        pacing._release()  # what the timer does after the interval
+        assert gc.get_threshold() == thresholds
+    finally:
+        pacing.stop()
+
+
+def test_the_last_stop_restores_the_collector(thresholds: tuple[int, int, int]) -> None:
+    pacing = GcPacing(3600.0)
+    pacing.start()
+    pacing.start()  # a second app in the process
+    gc.collect()
+    pacing.stop()
+    assert pacing.holding  # the other app still paces
+    assert pacing._collected in gc.callbacks
+    pacing.stop()
+    assert gc.get_threshold() == thresholds
+    assert pacing._collected not in gc.callbacks
+    gc.collect()
+    assert gc.get_threshold() == thresholds
+
+
+def test_an_interval_of_zero_leaves_the_collector_alone(thresholds: tuple[int, int, int]) -> None:
+    pacing = GcPacing(0.0)
+    pacing.start()
+    try:
+        gc.collect()
+        assert gc.get_threshold() == thresholds and pacing.full_passes == 1
+    finally:
+        pacing.stop()
