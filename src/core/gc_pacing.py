@@ -6,21 +6,25 @@ of connections at once promotes that much again and again, and each full pass wa
 tracked object: with 10,000 sockets open, about a second each. A 10,000-client connect burst
 ran two dozen of them, most of the server's CPU (`bench/run.py --scenarios connect-10000`).
 
-With pacing, after a full collection the next one waits at least `interval` seconds; then
-Python's own rule applies again (an idle server still runs none). The young generations are
-collected as usual, so only cyclic garbage that reached the oldest generation waits longer,
-at most `interval` seconds. Process-wide, like the collector: the first app's lifespan starts
-it, the last one's end stops it.
+With pacing, after a full collection the next one waits at least `interval` seconds, and
+longer when the pass was long: full passes take at most `SHARE` of the time (a 1.5 s pass
+holds the next back for 30 s). Then Python's own rule applies again (an idle server still
+runs none). The young generations are collected as usual, so only cyclic garbage that
+reached the oldest generation waits longer, that long. Process-wide, like the collector: the
+first app's lifespan starts it, the last one's end stops it.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any
 
 HELD = 1 << 30
 """The oldest generation's threshold while a full pass is held back: never reached."""
+SHARE = 0.05
+"""The most of the time full passes may take: the hold is at least 1/SHARE times the pass."""
 
 
 class GcPacing:
@@ -30,6 +34,9 @@ class GcPacing:
         self.interval = interval
         self.full_passes = 0
         """Full collections seen since `start` (the collector's and explicit ones)."""
+        self.last_hold = 0.0
+        """How long the last full pass held the next one back (seconds)."""
+        self._began = 0.0
         self._thresholds = gc.get_threshold()
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
@@ -65,14 +72,18 @@ class GcPacing:
     def _collected(self, phase: str, info: dict[str, Any]) -> None:
         """The collector's callback: after a full pass, hold the next one back. It may run on
         any thread (whichever allocated), hence a timer thread, not the event loop."""
-        if phase != "stop" or info.get("generation") != 2:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
             return
         self.full_passes += 1
         if self._timer is not None or self.interval <= 0:
             return
         young, middle, _oldest = self._thresholds
         gc.set_threshold(young, middle, HELD)
-        timer = threading.Timer(self.interval, self._release)
+        self.last_hold = max(self.interval, (time.perf_counter() - self._began) / SHARE)
+        timer = threading.Timer(self.last_hold, self._release)
         timer.daemon = True
         self._timer = timer
         timer.start()

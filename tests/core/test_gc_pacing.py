@@ -31,6 +31,7 @@ def test_a_full_collection_holds_the_next_back_until_released(
         gc.collect()
         assert pacing.holding and pacing.full_passes == 1
         assert gc.get_threshold() == (thresholds[0], thresholds[1], HELD)
+        assert pacing.last_hold >= 3600.0  # at least the interval
         pacing._release()  # what the timer does after the interval
         assert gc.get_threshold() == thresholds
     finally:
