@@ -89,10 +89,16 @@ class GcPacing:
         timer.start()
 
     def _release(self) -> None:
+        """The hold is over: the collector's thresholds again, and the full pass it held back
+        now, if it wanted one (so a burst's garbage cycles wait no longer than the hold)."""
         with self._lock:
             self._timer = None
-            if self._users:
-                gc.set_threshold(*self._thresholds)
+            if not self._users:
+                return
+            gc.set_threshold(*self._thresholds)
+            deferred = gc.get_count()[2] > self._thresholds[2]
+        if deferred:
+            gc.collect()
 
 
 PACING = GcPacing(10.0)

@@ -34,6 +34,24 @@ def test_a_full_collection_holds_the_next_back_until_released(
         assert pacing.last_hold >= 3600.0  # at least the interval
         pacing._release()  # what the timer does after the interval
         assert gc.get_threshold() == thresholds
+        assert pacing.full_passes == 1  # no young collection since: no pass was held back
+    finally:
+        pacing.stop()
+
+
+def test_the_full_pass_held_back_runs_when_the_hold_ends(
+    thresholds: tuple[int, int, int],
+) -> None:
+    pacing = GcPacing(3600.0)
+    pacing.start()
+    try:
+        gc.collect()
+        for _ in range(thresholds[2] + 1):
+            gc.collect(1)  # what a busy server's young collections count up
+        assert pacing.full_passes == 1 and pacing.holding
+        pacing._release()
+        assert pacing.full_passes == 2  # the deferred one, now
+        assert pacing.holding  # and it holds the next back in turn
     finally:
         pacing.stop()
 
