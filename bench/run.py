@@ -17,6 +17,7 @@ reorders one is marked FAIL. Each figure is the median over the runs.
 - **writes**, **write-latency-***, **storm**: the write path and a reconnect storm, against
   a Node peer that does Mindwire's work per event (`write_path.py`,
   `servers/node_writes_server.js`); each has a table of its own.
+- **connect-10000**: 10,000 clients connecting and subscribing at once (`connect_burst.py`).
 
     .venv/bin/python bench/run.py                  # every scenario, 3 runs each
     .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import connect_burst
 import pg_stack
 import write_path
 from procs import Lines, cpu_seconds, pinned, rss_kib, stop, wait_healthy
@@ -63,7 +65,7 @@ class Scenario:
     name: str
     clients: int
     events: int
-    mode: str = "burst"  # or "steady": `rate` events per second; "writes"; "storm"
+    mode: str = "burst"  # or "steady": `rate` events per second; "writes"; "storm"; "connect"
     rate: int = 100
     writers: int = 16  # "writes": REST writers, each sending its next write once answered
     route: str = "memory-logs"  # "writes": or "notifications"
@@ -81,6 +83,7 @@ FULL = [
     Scenario("write-latency-5000", 5000, 100, "writes", writers=1, route="notifications"),
     Scenario("storm", 2000, 200, "storm"),
     Scenario("writes-pg-2", 10, 2000, "writes", writers=16, stack=pg_stack.STACK),
+    Scenario("connect-10000", 10000, 0, connect_burst.MODE),
 ]
 QUICK = [
     Scenario("1000x200", 40, 10),
@@ -92,6 +95,7 @@ QUICK = [
     Scenario("write-latency-1000", 20, 10, "writes", writers=1, route="notifications"),
     Scenario("storm", 40, 10, "storm"),
     Scenario("writes-pg-2", 3, 48, "writes", writers=16, stack=pg_stack.STACK),
+    Scenario("connect-10000", 50, 0, connect_burst.MODE),
 ]
 
 
@@ -350,6 +354,10 @@ def run_scenario(
     if scenario.mode == "storm":
         counts = query_counts(options, run_id) if server.kind == "mindwire" else None
         return write_path.run_storm(scenario, server, options, run_id, start_server, counts)
+    if scenario.mode == connect_burst.MODE:
+        return connect_burst.run_connect(
+            scenario, server, options, run_id, start_server, start_profiler
+        )
     return run_once(scenario, server, options, run_id)
 
 
@@ -564,6 +572,7 @@ def summary(result: dict[str, Any]) -> str:
     if "deliveries_per_s" not in result:  # a write scenario: its figures, its problems
         shown = ("writes_per_s", "write_p50_ms", "write_p99_ms", "cpu_ms_per_write", "storm_s")
         shown += ("server_cpu_s", "event_log_selects", "recovered", "connect_errors")
+        shown += ("all_subscribed_s", "rss_idle_mib")  # connect-*
         text = " ".join(f"{k}={result[k]:.4g}" for k in shown if result.get(k) is not None)
         problems = ("lost", "duplicates", "out_of_order", "write_errors", "not_recovered")
         bad = ", ".join(f"{k}={result[k]}" for k in problems if result.get(k))
@@ -704,17 +713,21 @@ def report(
     servers: list[Server],
 ) -> None:
     """One table for the broadcast scenarios, one for the writes, one for the storm."""
-    broadcast = [s for s in scenarios if s.mode not in write_path.MODES]
+    tables = (*write_path.MODES, connect_burst.MODE)
+    broadcast = [s for s in scenarios if s.mode not in tables]
     if broadcast:
         say("")
         say(table(results, broadcast, servers))
-    for mode in write_path.MODES:
+    for mode in tables:
         chosen = [s for s in scenarios if s.mode == mode]
         if chosen:
             peers = servers_for(chosen[0], servers)
-            metrics = write_path.metrics_for(mode)
+            if mode == connect_burst.MODE:
+                metrics, ratios = connect_burst.METRICS, connect_burst.ratios
+            else:
+                metrics, ratios = write_path.metrics_for(mode), write_path.ratios
             say("")
-            say(table(results, chosen, peers, metrics, write_path.ratios))
+            say(table(results, chosen, peers, metrics, ratios))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from src.auth import service as auth_service
 from src.cluster.cluster import STOP_SECONDS, RedisCluster
 from src.cluster.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
 from src.core.config import Settings
+from src.core.gc_pacing import PACING
 from src.transport.gateway import SocketGateway
 from src.transport.managers import close_client_manager
 
@@ -107,6 +108,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 name="mindwire-reaper",
             )
         )
+    pacing = settings.socket_gc_full_interval_seconds > 0
+    if pacing:
+        PACING.interval = settings.socket_gc_full_interval_seconds
+        PACING.start()
     try:
         yield
     finally:
@@ -128,3 +133,5 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services.socket_service.grouped is not None:
             await services.socket_service.grouped.group.close()
         await services.engine.dispose()
+        if pacing:
+            PACING.stop()

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     and resumed sessions (`src/transport/recovery.py`)."""
     socket_gc_freeze: bool = False
     """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
+    socket_gc_full_interval_seconds: float = Field(default=0.0, ge=0)
+    """At least this long between two full passes of the cyclic collector, and at least 20
+    times the last pass (`gc_pacing.py`: a connect storm otherwise runs one for every quarter
+    the heap grows); 0: Python's own pacing."""
     login_rate_limit: str = "10/60s burst 10"
     max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
     """A REST request body past this is refused with 413 before it is read further (the

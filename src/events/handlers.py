@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -97,7 +98,8 @@ class EventHandlerRegistry:
 
     @property
     def registrations(self) -> Mapping[str, Registration]:
-        return dict(self._registrations)
+        """A read-only view, not a copy: every inbound event asks it whether its name is known."""
+        return MappingProxyType(self._registrations)
 
     def register(
         self,

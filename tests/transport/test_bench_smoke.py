@@ -90,6 +90,34 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
     assert runs["storm|mindwire"]["event_log_selects"] >= 3  # at least one replay read each
 
 
+def test_the_connect_scenario_subscribes_every_client(tmp_path: Path, npm: str) -> None:
+    """`connect-10000`, tiny: every client of Mindwire (access tokens) and of Node connects
+    at once and is subscribed, the idle server's memory is read, and the ratios printed."""
+    npm_ci(ROOT / "bench", npm)
+    results = tmp_path / "runs.json"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "run.py"),
+        "--quick",
+        "--runs=1",
+        "--scenarios=connect-10000",
+        "--targets=mindwire,node",
+        "--clients=20",
+        f"--port={free_port()}",
+        f"--json={results}",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for server in ("mindwire", "node"):
+        assert f"| connect-10000 | {server} |" in done.stdout
+    assert "connect-10000 [mindwire]: all subscribed Mindwire/Node" in done.stdout
+    runs = {key: run for key, [run] in json.loads(results.read_text()).items()}
+    assert set(runs) == {"connect-10000|mindwire", "connect-10000|node"}
+    for key, run in runs.items():
+        assert run["ok"] and not run["stalled"] and run["subscribed"] == 20, key
+        assert run["all_subscribed_s"] > 0 and run["rss_idle_mib"] > 0, key
+
+
 @pytest.mark.skipif(
     not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")),
     reason="set TEST_DATABASE_URL and TEST_REDIS_URL to run on PostgreSQL and Redis",
