@@ -7,7 +7,9 @@ waiting to start; one that asks while a read of its key is already running waits
 end and joins the next read, which every caller arriving meanwhile shares. So no sharer gets
 data older than the moment it asked (a sign-out committed before a connect asked is seen by
 that connect's read), and a storm costs about one read per key per read's duration, not one
-per caller. Nothing is kept once a read completes.
+per caller. Nothing is kept once a read completes. Where the key itself fixes what a read must
+see (`join_running`: the replays' keys hold the live position), a caller also joins a read
+already under way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ T = TypeVar("T")
 
 
 class SharedReads:
-    """Runs `read()` once per key among the callers that ask before it starts.
+    """Runs `read()` once per key among the callers that ask before it starts (with
+    `join_running`, also those that ask while it runs).
 
     Example::
 
@@ -32,7 +35,11 @@ class SharedReads:
     is cancelled does not cancel the read for the others (it runs in its own task).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, join_running: bool = False) -> None:
+        self.join_running = join_running
+        """Whether a caller may also join a read already under way: only where the key
+        itself says what the read must see (a replay's key holds the live position, and
+        every event at or below it was committed before any read at that position began)."""
         self._joinable: dict[Hashable, asyncio.Future[Any]] = {}
         """Per key, the read that has not started yet: a caller joins it."""
         self._running: dict[Hashable, asyncio.Future[Any]] = {}
@@ -42,6 +49,8 @@ class SharedReads:
 
     async def run(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         pending = self._joinable.get(key)
+        if pending is None and self.join_running:
+            pending = self._running.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._lead(key, read, self._running.get(key)))
             pending.add_done_callback(_retrieve)  # every sharer may have been cancelled

@@ -73,7 +73,7 @@ class ReplayReads:
         self._position = position
         self._room_live = room_live
         """The last event id sent live to a room (0: none yet)."""
-        self._single = SharedReads()
+        self._single = SharedReads(join_running=True)  # the key holds the live position
         self._kept: dict[str, dict[int, Kept]] = {}
         """Per room, per `after`: the batches read."""
         self._kept_events = 0

@@ -94,3 +94,27 @@ async def test_a_caller_asking_during_a_read_gets_a_read_that_starts_after_it_as
     releases[1].set()
     assert await asyncio.gather(*late) == [2] * CALLERS  # one fresh read, shared
     assert shared.queries == 2
+
+
+async def test_with_join_running_a_caller_also_joins_a_read_under_way():
+    """For keys that fix what the read must see (a replay's live position), a late caller
+    takes the running read rather than a second one."""
+    shared = SharedReads(join_running=True)
+    release = asyncio.Event()
+    started = asyncio.Event()
+    reads = 0
+
+    async def read() -> int:
+        nonlocal reads
+        reads += 1
+        started.set()
+        await release.wait()
+        return reads
+
+    first = asyncio.ensure_future(shared.run("k", read))
+    await started.wait()
+    late = [asyncio.ensure_future(shared.run("k", read)) for _ in range(CALLERS)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(first, *late) == [1] * (CALLERS + 1)
+    assert shared.queries == 1

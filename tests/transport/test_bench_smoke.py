@@ -45,7 +45,9 @@ def test_the_harness_checks_every_delivery_on_all_three_servers(tmp_path: Path, 
     for server in ("mindwire", "bare", "node"):
         assert f"| 1000x200 | {server} |" in stdout
     assert "1000x200 [mindwire]: Mindwire/Node" in stdout
-    assert "CPU/delivery ÷ Node" in stdout and "KiB/conn ÷ Node" in stdout
+    assert "KiB/conn ÷ Node" in stdout
+    if runs["1000x200|node"][0]["us_per_delivery"]:  # a tiny run may use no measurable CPU
+        assert "CPU/delivery ÷ Node" in stdout
     assert set(runs) == {"1000x200|mindwire", "1000x200|bare", "1000x200|node"}
     for [run] in runs.values():
         assert run["ok"] and run["delivered"] == 12 and run["lost"] == 0

@@ -71,8 +71,10 @@ async def test_recovering_sockets_of_several_users_read_each_room_batch_once(
             assert again.pid == offsets[client][0]  # recovered
         for _again, replay in back:
             await replay.wait(EVENT, MISSED)
-        # The notifications room twice (two batches), each user's room once: not per user.
-        assert reads() == BATCHES + USERS
+        # The notifications room twice (two batches), each user's room once, or twice when
+        # the user's own status event (offline at the drop, online on the way back) went live
+        # in it meanwhile: not per socket (that would be 2 x 20 + 20).
+        assert BATCHES + USERS <= reads() <= BATCHES + 2 * USERS
         barrier = await live_server.run_on_server(emitter.emit_notification("barrier"))
         for _again, replay in back:
             events = await replay.wait(EVENT, MISSED + 1)

@@ -20,7 +20,8 @@ REPLAY_READ = "event_log_rooms.room = "  # the filter of the replay's batch read
 
 async def seed(live_server: Any, watcher: Any) -> list[int]:
     """Old events in `ROOM`, returns their ids, once `watcher` (subscribed) received the last
-    live: the live position then stands still until the test emits again."""
+    live: every earlier event went live before it (the storm's users' status events too), so
+    the live position then stands still until the test emits again."""
     emitter = live_server.services.emitter
     ids = []
     for n in range(SEEDED):
@@ -72,10 +73,10 @@ async def test_a_storm_of_resubscriptions_shares_each_batch_read(
 ):
     services = live_server.services
     async with asyncio.timeout(120):
+        sockets = await storm_sockets(connect, make_user, admin)  # their status events first
         watcher = await connect(admin)
         assert (await subscribe(watcher, 0))["ok"]
         seeded = await seed(live_server, watcher)
-        sockets = await storm_sockets(connect, make_user, admin)
         reads = count_replay_reads(services.engine)
         acks = await asyncio.gather(*(subscribe(sock, seeded[0] - 1) for sock in sockets))
         assert [ack["ok"] for ack in acks] == [True] * CLIENTS, acks
@@ -92,10 +93,10 @@ async def test_replays_one_after_another_share_the_reads_while_nothing_new_went_
     not moved, so the batches read then hold all that a read of its own would."""
     services = live_server.services
     async with asyncio.timeout(120):
+        sockets = await storm_sockets(connect, make_user, admin)  # their status events first
         watcher = await connect(admin)
         assert (await subscribe(watcher, 0))["ok"]
         seeded = await seed(live_server, watcher)
-        sockets = await storm_sockets(connect, make_user, admin)
         reads = count_replay_reads(services.engine)
         for sock in sockets:
             ack = await subscribe(sock, seeded[0] - 1)
