@@ -48,6 +48,8 @@ interface Subscription {
   /** Some events the socket got before the room was subscribed were no longer kept. */
   incomplete: boolean;
   syncing: boolean;
+  /** The `since` of the subscription on its way: what the caller already has. */
+  asked: number | undefined;
   /** Bumped by every (re)subscription, so a late ack of an older one is ignored. */
   generation: number;
   sent: boolean;
@@ -135,6 +137,11 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     }
     seen.add(id);
     for (const subscription of targets) {
+      // A live copy the server sent before it took the subscription in, at or below the
+      // `since` asked for: the caller has it already (the list it loaded, say).
+      if (subscription.syncing && subscription.asked !== undefined && id <= subscription.asked) {
+        continue;
+      }
       handOverEarly(subscription, id);
       handOver(subscription, event);
     }
@@ -199,6 +206,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
     }
     subscription.sent = true;
     subscription.syncing = true;
+    subscription.asked = request.since ?? undefined;
     let ack: ClientToServerAcks["subscribe_event"];
     try {
       ack = await socket.timeout(ackTimeout).emitWithAck("subscribe_event", request);
@@ -260,6 +268,7 @@ export function connect(url: string, options: ConnectOptions): MindwireClient {
           early: early.events,
           incomplete: !early.whole,
           syncing: false,
+          asked: undefined,
           generation: 0,
           sent: false,
           first: { resolve, reject },

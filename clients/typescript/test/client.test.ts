@@ -116,6 +116,26 @@ test("events that arrive before the ack do not move since until the ack comes", 
   );
 });
 
+test("a live copy at or below the since asked for, before the ack, is not handed over", async () => {
+  const { server, client, received } = setup();
+  server.socket.open();
+  server.joined.add("user_1");
+  server.manualAcks = true;
+  const subscribed = client.subscribe("memory_logs", (event) => received.push(event), { since: 1 });
+  await settle();
+  // Sent through user_1 before the server took the subscription in: event 1 is what the
+  // caller already has (its since), event 2 is new.
+  server.publish("memory_log_created", log(1), "user_1");
+  server.publish("memory_log_created", log(2), "user_1");
+  await settle();
+  for (const held of server.held.splice(0)) held.request.resolve(held.ack);
+  await subscribed;
+  assert.deepEqual(
+    received.map((event) => event.meta.event_id),
+    [2],
+  );
+});
+
 test("an event that came through user_{id} before its room was subscribed is handed over in order", async () => {
   const { server, client, received, ids } = setup();
   server.socket.open();
