@@ -46,6 +46,8 @@ class Subscription:
     syncing: bool = False
     generation: int = 0
     """Bumped by every (re)subscription, so the late ack of an older one is ignored."""
+    asked: int | None = None
+    """The `since` of the (re)subscription on its way: what the caller already has."""
     sent: bool = False
     active: bool = True
     """False once unsubscribed or closed: queued events are no longer handed over."""
@@ -58,6 +60,12 @@ class Subscription:
     def resume_from(self) -> int | None:
         """The `since` of the next resubscription."""
         return self.since if self.since is not None else self.floor
+
+    def wants(self, event_id: int) -> bool:
+        """False for a live copy at or below the `since` asked for that arrives before the
+        ack: the server sent it before it took the subscription in, and the caller has it
+        already (the list it loaded, say)."""
+        return not (self.syncing and self.asked is not None and event_id <= self.asked)
 
     def receive(self, event: RoomEvent) -> bool:
         """Take a new event of the room: True to hand it over now, False when it is held.
@@ -88,6 +96,7 @@ class Subscription:
         since = (self.resume_from or 0) if self.sent else self.since
         self.sent = True
         self.syncing = True
+        self.asked = since
         return self.generation, since
 
     def acknowledged(self, newest_seen: int | None) -> list[RoomEvent]:
@@ -180,7 +189,7 @@ class Arrivals:
     ) -> list[Subscription] | None:
         """The subscriptions an arriving event goes to, decided in arrival order: none yet
         when no subscription carries it (kept, unless it was handed over before), `None` when
-        it is a repeat."""
+        it is a repeat; a subscription on its way skips a copy at or below its `since`."""
         self.seen.observe(event.event_id)
         targets = [s for s in subscriptions if carries(s.room, event)]
         if not targets:
@@ -190,7 +199,7 @@ class Arrivals:
         if not self.seen.add(event.event_id):
             return None
         self.seen.forget_old(subscriptions)
-        return targets
+        return [s for s in targets if s.wants(event.event_id)]
 
     def hand_to(self, subscription: Subscription, since: int) -> int:
         """A room subscribed from `since` takes its kept events (`UnclaimedEvents.hand_to`)."""

@@ -33,6 +33,23 @@ async def test_events_during_a_resubscription_are_held_and_handed_over_in_id_ord
     assert subscription.since == 9 and subscription.floor == 4
 
 
+async def test_a_live_copy_at_or_below_the_since_asked_for_before_the_ack_is_not_wanted() -> None:
+    # The caller listed logs up to 8 and subscribes from there; the server sends a live copy
+    # of 8 through user_{id} before it has taken the subscription in.
+    subscription = Subscription("memory_logs", lambda _event: None, since=8)
+    assert subscription.start_sync() == (1, 8)
+    assert [subscription.wants(i) for i in (7, 8, 9)] == [False, False, True]
+    assert subscription.receive(log_event(9)) is False  # held till the ack
+    assert [event.event_id for event in subscription.acknowledged(newest_seen=9)] == [9]
+    assert subscription.wants(8)  # acknowledged: the repeat filter decides from here
+
+    arrivals, logs = Arrivals(), Subscription("memory_logs", lambda _event: None, since=8)
+    logs.start_sync()
+    assert arrivals.route(log_event(8), [logs]) == []  # not handed over, not kept
+    assert arrivals.route(log_event(9), [logs]) == [logs]
+    assert [event.event_id for event in arrivals.kept.events] == []
+
+
 async def test_a_room_with_nothing_handed_over_resumes_from_the_socket_s_newest_id() -> None:
     subscription = Subscription("mental_notes", lambda _event: None, floor=12)
     subscription.start_sync()
