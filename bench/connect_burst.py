@@ -12,13 +12,13 @@ subscribed, the connect and subscribe errors and the retries (socket.io-client's
 from __future__ import annotations
 
 import signal
-import statistics
 import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
 
-from procs import Lines, cpu_seconds, rss_kib, stop
+from figures import ratios_to_node
+from procs import Lines, cpu_seconds, end_run, rss_kib
 from write_path import _expect, _generator, _send
 
 MODE = "connect"
@@ -68,10 +68,7 @@ def run_connect(
             "ok": not done["stalled"] and done["subscribed"] == scenario.clients,
         }
     finally:
-        if generator is not None:
-            generator.kill()
-            generator.wait()
-        stop(process)
+        end_run(generator, process)
 
 
 METRICS = [
@@ -89,11 +86,6 @@ METRICS = [
 ]
 
 
-def _median(runs: list[dict[str, Any]], key: str) -> float | None:
-    values = [run[key] for run in runs if run.get(key) is not None]
-    return statistics.median(values) if values else None
-
-
 def ratios(
     results: dict[tuple[str, str], list[dict[str, Any]]], scenario: Any, servers: list[Any]
 ) -> list[str]:
@@ -104,16 +96,4 @@ def ratios(
         ("rss_idle_mib", "RSS idle"),
         ("kib_per_conn", "KiB/conn"),
     ]
-    out = []
-    for server in servers:
-        if server.kind != "mindwire":
-            continue
-        parts = []
-        for key, name in keys:
-            mine = _median(results.get((scenario.name, server.label), []), key)
-            node = _median(results.get((scenario.name, "node"), []), key)
-            if mine is not None and node:
-                parts.append(f"{name} Mindwire/Node {mine / node:.2f}")
-        if parts:
-            out.append(f"{scenario.name} [{server.label}]: " + ", ".join(parts))
-    return out
+    return ratios_to_node(results, scenario, servers, keys)

@@ -33,7 +33,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from procs import Lines, rss_kib, stop
+from procs import Lines, end_run, rss_kib
 from run import BENCH, DEFAULT_SERVERS, ROOT, Options, note, prepare_mindwire, say, start_server
 
 LINE_TIMEOUT = 900.0
@@ -93,10 +93,7 @@ def one_pass(
         rss_all = settle_and_sample(process, options, traced, 2)
         return {"base": base, "warm": rss_warm, "all": rss_all, "connect_s": ready["connect_s"]}
     finally:
-        if generator is not None:
-            generator.kill()
-            generator.wait()
-        stop(process)
+        end_run(generator, process)
 
 
 def settle_and_sample(

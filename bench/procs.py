@@ -68,6 +68,14 @@ def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
         process.wait()
 
 
+def end_run(generator: subprocess.Popen[Any] | None, process: subprocess.Popen[Any]) -> None:
+    """Every run's last step: kill its load generator (if it got that far), stop its server."""
+    if generator is not None:
+        generator.kill()
+        generator.wait()
+    stop(process)
+
+
 class Lines:
     """Reads a child's stdout line by line, with a timeout."""
 

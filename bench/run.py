@@ -36,7 +36,6 @@ import re
 import resource
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,8 @@ from typing import Any
 import connect_burst
 import pg_stack
 import write_path
-from procs import Lines, cpu_seconds, pinned, rss_kib, stop, wait_healthy
+from figures import median_of
+from procs import Lines, cpu_seconds, end_run, pinned, rss_kib, stop, wait_healthy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -435,10 +435,7 @@ def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) 
             and done["trigger_errors"] == 0,
         }
     finally:
-        if generator is not None:
-            generator.kill()
-            generator.wait()
-        stop(process)
+        end_run(generator, process)
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -454,11 +451,6 @@ METRICS = [
     ("KiB/conn", "kib_per_conn", "{:.1f}"),
     ("KiB/conn cold", "kib_per_conn_cold", "{:.1f}"),
 ]
-
-
-def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
-    values = [run[key] for run in runs if run.get(key) is not None]
-    return statistics.median(values) if values else None
 
 
 Ratios = Callable[[dict[tuple[str, str], list[dict[str, Any]]], Any, list[Any]], list[str]]

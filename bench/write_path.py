@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import json
 import signal
-import statistics
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from figures import ratios_to_node
 from pg_stack import service_cpu_seconds
-from procs import Lines, cpu_seconds, pinned, stop
+from procs import Lines, cpu_seconds, end_run, pinned
 
 BENCH = Path(__file__).resolve().parent
 MODES = ("writes", "storm")
@@ -109,10 +109,7 @@ def run_writes(
             "ok": _checked(done),
         }
     finally:
-        if generator is not None:
-            generator.kill()
-            generator.wait()
-        stop(process)
+        end_run(generator, process)
 
 
 def _queries(path: Path | None) -> dict[str, int]:
@@ -160,10 +157,7 @@ def run_storm(
             "ok": _checked({**done, "write_errors": away["write_errors"]}),
         }
     finally:
-        if generator is not None:
-            generator.kill()
-            generator.wait()
-        stop(process)
+        end_run(generator, process)
 
 
 # -- the tables --------------------------------------------------------------------------------
@@ -198,11 +192,6 @@ def metrics_for(mode: str) -> list[tuple[str, str, str]]:
     return STORM_METRICS if mode == "storm" else WRITE_METRICS
 
 
-def _median(runs: list[dict[str, Any]], key: str) -> float | None:
-    values = [run[key] for run in runs if run.get(key) is not None]
-    return statistics.median(values) if values else None
-
-
 def ratios(
     results: dict[tuple[str, str], list[dict[str, Any]]], scenario: Any, servers: list[Any]
 ) -> list[str]:
@@ -212,19 +201,7 @@ def ratios(
         ("cpu_ms_per_write", "CPU/write"),
         ("write_p99_ms", "write p99"),
     ]  # fmt: skip
-    out = []
-    for server in servers:
-        if server.kind != "mindwire":
-            continue
-        parts = []
-        for key, name in keys:
-            mine = _median(results.get((scenario.name, server.label), []), key)
-            node = _median(results.get((scenario.name, "node"), []), key)
-            if mine is not None and node:
-                parts.append(f"{name} Mindwire/Node {mine / node:.2f}")
-        if parts:
-            out.append(f"{scenario.name} [{server.label}]: " + ", ".join(parts))
-    return out
+    return ratios_to_node(results, scenario, servers, keys)
 
 
 def peers(servers: list[Any], node_peer: Any) -> list[Any]:

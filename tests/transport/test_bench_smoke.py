@@ -96,24 +96,13 @@ def test_the_connect_scenario_subscribes_every_client(tmp_path: Path, npm: str) 
     """`connect-10000`, tiny: every client of Mindwire (access tokens) and of Node connects
     at once and is subscribed, the idle server's memory is read, and the ratios printed."""
     npm_ci(ROOT / "bench", npm)
-    results = tmp_path / "runs.json"
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "run.py"),
-        "--quick",
-        "--runs=1",
-        "--scenarios=connect-10000",
-        "--targets=mindwire,node",
-        "--clients=20",
-        f"--port={free_port()}",
-        f"--json={results}",
-    ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
+    stdout, kept = run_bench(
+        tmp_path, "--scenarios=connect-10000", "--targets=mindwire,node", "--clients=20"
+    )
     for server in ("mindwire", "node"):
-        assert f"| connect-10000 | {server} |" in done.stdout
-    assert "connect-10000 [mindwire]: all subscribed Mindwire/Node" in done.stdout
-    runs = {key: run for key, [run] in json.loads(results.read_text()).items()}
+        assert f"| connect-10000 | {server} |" in stdout
+    assert "connect-10000 [mindwire]: all subscribed Mindwire/Node" in stdout
+    runs = {key: run for key, [run] in kept.items()}
     assert set(runs) == {"connect-10000|mindwire", "connect-10000|node"}
     for key, run in runs.items():
         assert run["ok"] and not run["stalled"] and run["subscribed"] == 20, key
