@@ -49,6 +49,18 @@ async def storm_sockets(connect: Any, make_user: Any, admin: Any) -> list[Any]:
     return sockets
 
 
+async def storm_ready(
+    connect: Any, live_server: Any, make_user: Any, admin: Any
+) -> tuple[list[Any], list[int], Callable[[], int]]:
+    """The storm's sockets (connected first: their status events go live before the seed),
+    the seeded ids, and the replay reads counted from then on."""
+    sockets = await storm_sockets(connect, make_user, admin)
+    watcher = await connect(admin)
+    assert (await subscribe(watcher, 0))["ok"]
+    seeded = await seed(live_server, watcher)
+    return sockets, seeded, count_replay_reads(live_server.services.engine)
+
+
 async def subscribe(sock: Any, since: int) -> dict[str, Any]:
     ack: dict[str, Any] = await sock.call(
         "subscribe_event", {"event_type": ROOM, "since": since}, timeout=60
@@ -71,13 +83,8 @@ async def check_every_event_once_in_order(
 async def test_a_storm_of_resubscriptions_shares_each_batch_read(
     connect, api, live_server, make_user, admin
 ):
-    services = live_server.services
     async with asyncio.timeout(120):
-        sockets = await storm_sockets(connect, make_user, admin)  # their status events first
-        watcher = await connect(admin)
-        assert (await subscribe(watcher, 0))["ok"]
-        seeded = await seed(live_server, watcher)
-        reads = count_replay_reads(services.engine)
+        sockets, seeded, reads = await storm_ready(connect, live_server, make_user, admin)
         acks = await asyncio.gather(*(subscribe(sock, seeded[0] - 1) for sock in sockets))
         assert [ack["ok"] for ack in acks] == [True] * CLIENTS, acks
         assert {ack["replayed"] for ack in acks} == {SEEDED}
@@ -91,13 +98,8 @@ async def test_replays_one_after_another_share_the_reads_while_nothing_new_went_
 ):
     """A replay that starts after another ended reads nothing again: the live position has
     not moved, so the batches read then hold all that a read of its own would."""
-    services = live_server.services
     async with asyncio.timeout(120):
-        sockets = await storm_sockets(connect, make_user, admin)  # their status events first
-        watcher = await connect(admin)
-        assert (await subscribe(watcher, 0))["ok"]
-        seeded = await seed(live_server, watcher)
-        reads = count_replay_reads(services.engine)
+        sockets, seeded, reads = await storm_ready(connect, live_server, make_user, admin)
         for sock in sockets:
             ack = await subscribe(sock, seeded[0] - 1)
             assert ack["ok"] and ack["replayed"] == SEEDED, ack
