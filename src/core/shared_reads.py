@@ -8,8 +8,8 @@ end and joins the next read, which every caller arriving meanwhile shares. So no
 data older than the moment it asked (a sign-out committed before a connect asked is seen by
 that connect's read), and a storm costs about one read per key per read's duration, not one
 per caller. Nothing is kept once a read completes. Where the key itself fixes what a read must
-see (`join_running`: the replays' keys hold the live position), a caller also joins a read
-already under way.
+see (`join_running`: a replay's key holds its room's last live event id), a caller also joins
+a read already under way.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ class SharedReads:
     def __init__(self, *, join_running: bool = False) -> None:
         self.join_running = join_running
         """Whether a caller may also join a read already under way: only where the key
-        itself says what the read must see (a replay's key holds the live position, and
-        every event at or below it was committed before any read at that position began)."""
+        itself says what the read must see (a replay's key holds its room's last live event
+        id: every event of the room up to the live position was committed before any read
+        with that key began; `ReplayReads.read`)."""
         self._joinable: dict[Hashable, asyncio.Future[Any]] = {}
         """Per key, the read that has not started yet: a caller joins it."""
         self._running: dict[Hashable, asyncio.Future[Any]] = {}

@@ -73,7 +73,7 @@ class ReplayReads:
         self._position = position
         self._room_live = room_live
         """The last event id sent live to a room (0: none yet)."""
-        self._single = SharedReads(join_running=True)  # the key holds the live position
+        self._single = SharedReads(join_running=True)  # the key holds the room's live id
         self._kept: dict[str, dict[int, Kept]] = {}
         """Per room, per `after`: the batches read."""
         self._kept_events = 0
@@ -100,13 +100,28 @@ class ReplayReads:
         if found is not None:
             events, full, last = found
         else:
-            key = (room, after, position)
-            events = await self._single.run(key, lambda: self._read(room, after))
+            # Joining a read that began at a lower position is safe while no event of `room`
+            # went live since: every event of it up to `position` was committed before that
+            # read began. Other rooms' events (a storm's own status events) move `position`
+            # without splitting the read.
+            key = (room, after, self._room_live(room))
+            events = await self._single.run(
+                key, lambda: self._read_and_keep(room, after, now, position)
+            )
             full = len(events) >= self.batch
             last = events[-1].meta.event_id if events else 0
-            self._keep(room, after, Kept(now, max(position, last), events))
         # Ids commit in order: what the read saw up to its last id was all committed then.
         return events, None if full else max(position, last)
+
+    async def _read_and_keep(
+        self, room: str, after: int, read_at: float, position: int
+    ) -> list[LoggedEvent]:
+        """Read a batch and keep it before the read counts as done: a replay that asks between
+        the read's end and the moment its callers resume finds it kept, not read again."""
+        events = await self._read(room, after)
+        last = events[-1].meta.event_id if events else 0
+        self._keep(room, after, Kept(read_at, max(position, last), events))
+        return events
 
     def _kept_rest(
         self, room: str, after: int, now: float

@@ -4,6 +4,7 @@ sockets, are in test_resubscribe_storm.py and test_recovery_storm.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from src.events.log import LoggedEvent
@@ -87,3 +88,57 @@ async def test_a_replay_stops_before_what_a_room_read_earlier_may_lack():
     assert await replay(reads, ["b"], 0) == [2]
     log.events.append(event(3, ("a",)))  # committed, not yet live: position stays 2
     assert await replay(reads, ["a", "b"], 0) == [1, 2]
+
+
+async def test_a_replay_asking_as_a_read_ends_finds_its_batch_kept_not_read_again():
+    """Between a read's end and the moment its callers resume, the batch is already kept: a
+    replay asking in that gap (a storm's sockets ask continuously) reads nothing again."""
+    log = Log([("a",)] * 2)
+    gate = asyncio.Event()
+    read = log.read
+
+    async def gated(room: str, after: int) -> list[LoggedEvent]:
+        await gate.wait()
+        return await read(room, after)
+
+    log.read = gated  # type: ignore[method-assign]
+    reads = log.reader()
+    first = asyncio.ensure_future(reads.read("a", 0))
+    await asyncio.sleep(0)  # the first read is under way, held at the gate
+    gate.set()
+    await asyncio.sleep(0)  # the read ran to its end; its caller has not resumed yet
+    assert not first.done()
+    asked_in_the_gap, _ = await reads.read("a", 0)
+    assert [e.meta.event_id for e in asked_in_the_gap] == [1, 2]
+    assert log.reads == [("a", 0)]  # one read for both
+    events, _ = await first
+    assert [e.meta.event_id for e in events] == [1, 2]
+
+
+async def test_a_read_under_way_is_shared_while_only_other_rooms_went_live():
+    """A storm's own status events go live in other rooms while a room's batch is read: a
+    replay asking then joins that read. An event of the room itself splits it."""
+    log = Log([("a",)] * 2)
+    gate = asyncio.Event()
+    read = log.read
+
+    async def gated(room: str, after: int) -> list[LoggedEvent]:
+        found = await read(room, after)  # what the database's snapshot holds as it starts
+        await gate.wait()
+        return found
+
+    log.read = gated  # type: ignore[method-assign]
+    reads = log.reader()
+    first = asyncio.ensure_future(reads.read("a", 0))
+    await asyncio.sleep(0)  # under way, held at the gate
+    log.append_live(("b",))  # 3: the position moves, not `a`'s last live id
+    joined = asyncio.ensure_future(reads.read("a", 0))
+    await asyncio.sleep(0)
+    log.append_live(("a",))  # 4, in `a`: a replay asking now needs a read of its own
+    split = asyncio.ensure_future(reads.read("a", 0))
+    gate.set()
+    results = await asyncio.gather(first, joined, split)
+    assert [[e.meta.event_id for e in events] for events, _ in results] == [[1, 2]] * 2 + [
+        [1, 2, 4]
+    ]
+    assert log.reads == [("a", 0), ("a", 0)]
