@@ -7,9 +7,8 @@ resubscribes, held against its live events by the client manager (`holding.py`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any
 
 import socketio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,8 +17,6 @@ from src.core.metrics import Metrics
 from src.core.shared_reads import SharedReads
 from src.events.log import EventLog, LoggedEvent, log_position
 from src.transport.replay_reads import ReplayReads
-
-T = TypeVar("T")
 
 REPLAY_BATCH = 200
 """Events a replay reads from the log at once: what one replay waiting for its reader holds
@@ -151,7 +148,10 @@ class SocketServer:
         manager = self.sio.manager
         outbox = manager.outbox
         replayed = 0
-        complete = await self._shared(("complete", since), self._is_complete_after, since)
+        # A fresh single flight (`SharedReads`): it starts after this replay asked.
+        complete = await self.shared_reads.run(
+            ("complete", since), lambda: self._is_complete_after(since)
+        )
         async with aclosing(self.replay_reads.merged(rooms, since)) as events:
             async for logged in events:
                 if outbox is not None and not await outbox.drain(sid):
@@ -176,18 +176,6 @@ class SocketServer:
             logged.meta.event_id,
             self.replay_reads.encoding,
         )
-
-    async def _shared(
-        self, key: tuple[Any, ...], read: Callable[..., Awaitable[T]], *args: Any
-    ) -> T:
-        """`read(*args)` shared with the replays asking the same at the same time.
-
-        The key holds the live position now: every event at or below it was committed before
-        any read started at that position, so a shared read sees all that a read of its own
-        would have to (what a replay must send; later events come live).
-        """
-        position = int(self.sio.manager.live_through)
-        return await self.shared_reads.run((*key, position), lambda: read(*args))
 
     async def _is_complete_after(self, since: int) -> bool:
         async with self.sessionmaker() as session:
