@@ -105,12 +105,11 @@ class GroupedWrites:
         and the event exactly as a read of the log returns it (`EventLog.read_all`: its
         rooms in order, its time in UTC, its data JSON as stored), which the relay is
         handed instead of reading it back (`Signals.hand_off`)."""
-        event_type, data, unsorted = spec
-        rooms = tuple(sorted(unsorted))
+        event_type, data, rooms = spec
         emitted_at = as_utc(self.event_log.clock())
         params = {"event_type": event_type, "data": data, "emitted_at": emitted_at}
         event_id = int(self._event.first(db, params))
         room = self._room
         db.executemany(room.sql, [room.args({"event_id": event_id, "room": r}) for r in rooms])
         meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
-        return LoggedEvent(meta=meta, data=data, rooms=rooms)
+        return LoggedEvent(meta=meta, data=data, rooms=tuple(sorted(rooms)))
