@@ -2,17 +2,20 @@
 
 `POST /api/memory-logs`, `POST /api/mental-notes` and `POST /api/notifications` (to everyone
 or the admins) on a SQLite file (`SocketService.grouped`) are answered here, inside the CORS,
-body-limit and allowed-methods middleware: the bearer read once, the JSON body parsed and
+outside FastAPI's other middleware: the bearer read once, the JSON body parsed and
 validated once, the write's throttle, the grouped write (`src/events/grouped_writes.py`:
 the holder's check, the row and its event in one group commit), the answer serialised once.
-No `Request`, no dependency solving, no session.
+No `Request`, no dependency solving, no session, no middleware layers. That middleware has
+nothing to do for what is answered here: a request with an `Origin` (CORS adds its headers)
+and a body over `MAX_REQUEST_BODY_BYTES` (`BodyLimit`'s 413) go on to it; the allowed
+methods only answer `OPTIONS` and 405s.
 
 Anything but the plain case goes on to the FastAPI route with the body it sent, untouched:
 no token or a bad one, a body that is not JSON or does not validate, a notification to one
 user. The route answers those exactly as before (its 401, 400, 422), and the OpenAPI schema
-still comes from it. What is decided here answers as FastAPI would: a refusal's
-`HTTPException` (401, 403, 429) as `{"detail": ...}` with its headers, a database outage as
-`src/core/outages.py` does.
+still comes from it. What is decided here (a refusal's `HTTPException`, 401, 403, 429, or
+a database outage) is answered by `src/core/error_answers.py`, as FastAPI's handlers answer
+it.
 """
 
 from __future__ import annotations
@@ -23,14 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from src.api.limiters import write_slot
 from src.app.services import AppServices
 from src.auth.exceptions import NotAuthenticated
-from src.core.outages import DATABASE_ERRORS, database_unavailable
+from src.core.error_answers import error_answer
 from src.core.security import TokenClaims, read_access_token
 from src.core.strict_json import lone_surrogate
 from src.memory_logs import service as memory_logs
@@ -86,19 +87,31 @@ ROUTES = {
 }
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token if scheme.lower() == "bearer" and token else None
-    return None
+_WANTED = frozenset({b"authorization", b"content-type", b"content-length", b"origin"})
 
 
-def _is_json(scope: Scope) -> bool:
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The first value of each header this path looks at (as Starlette's `Headers.get`)."""
+    found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value.split(b";", 1)[0].strip().lower() == b"application/json")
-    return False
+        if name in _WANTED and name not in found:
+            found[name] = value
+    return found
+
+
+def _bearer(headers: dict[bytes, bytes]) -> str | None:
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _is_plain(headers: dict[bytes, bytes], max_bytes: int) -> bool:
+    """A JSON body, not from a browser's other origin (CORS adds its headers to those), not
+    announced larger than the body limit (`BodyLimit` refuses it unread)."""
+    content_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    if content_type != b"application/json" or b"origin" in headers:
+        return False
+    declared = headers.get(b"content-length")
+    return declared is None or not declared.isdigit() or int(declared) <= max_bytes
 
 
 def _parse(route: HotRoute, body: bytes) -> BaseModel | None:
@@ -116,20 +129,25 @@ def _parse(route: HotRoute, body: bytes) -> BaseModel | None:
     return data if route.takes(data) else None
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body; None when the client left first (nobody to answer)."""
+async def _read_body(receive: Receive, max_bytes: int) -> tuple[bytes, bool] | None:
+    """The body, and whether it is all of it (False: past `max_bytes`, the rest unread);
+    None when the client left first (nobody to answer)."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or size > max_bytes:
+            return b"".join(chunks), not more
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive` for the route after the body was read here: the body, then the rest."""
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """`receive` for the app after the body was read here: what was read, then the rest."""
     sent = False
 
     async def again() -> Message:
@@ -137,41 +155,45 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         if sent:
             return await receive()
         sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": more}
 
     return again
 
 
-async def _send_json(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+async def _send_json(send: Send, status: int, body: bytes) -> None:
     raw = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-    raw += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
 class HotWrites:
-    """The plain ASGI hot creates, in front of the FastAPI router (see the module)."""
+    """The plain ASGI hot creates, in front of the FastAPI app's other middleware (see the
+    module); `max_bytes` is `BodyLimit`'s."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
-        if route is None or scope["method"] != "POST" or not _is_json(scope):
+        if route is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        headers = _headers(scope)
         services: AppServices | None = getattr(scope["app"].state, "services", None)
-        if services is None or services.socket_service.grouped is None:
+        grouped = services is not None and services.socket_service.grouped is not None
+        if services is None or not grouped or not _is_plain(headers, self.max_bytes):
             await self.app(scope, receive, send)
             return
-        token = _bearer(scope)
+        token = _bearer(headers)
         claims = None if token is None else _claims(services, token)
-        body = await _read_body(receive)
-        if body is None:
+        read = await _read_body(receive, self.max_bytes)
+        if read is None:
             return
-        data = None if claims is None else _parse(route, body)
-        if claims is None or data is None:
-            await self.app(scope, _replay(body, receive), send)
+        body, whole = read
+        data = None if claims is None or not whole else _parse(route, body)
+        if claims is None or data is None:  # the app answers (`BodyLimit` a body too large)
+            await self.app(scope, _replay(body, not whole, receive), send)
             return
         await self._write(services, claims, route, data, scope, send)
 
@@ -188,16 +210,14 @@ class HotWrites:
         try:
             async with write_slot(services, claims):
                 answer = await route.write(services, claims, data)
-        except HTTPException as exc:
-            detail = json.dumps({"detail": exc.detail}).encode()
-            await _send_json(send, exc.status_code, detail, dict(exc.headers or {}))
-            return
-        except DATABASE_ERRORS as exc:
-            response = await database_unavailable(Request(scope), exc)
+        except Exception as exc:
+            response = error_answer(exc, scope["method"], scope["path"])
+            if response is None:
+                raise
             await response(scope, _no_body, send)
             return
         status, model = answer
-        await _send_json(send, status, model.model_dump_json().encode(), {})
+        await _send_json(send, status, model.model_dump_json().encode())
 
 
 def _claims(services: AppServices, token: str) -> TokenClaims | None:

@@ -58,7 +58,11 @@ def build_services(settings: Settings, sio: socketio.AsyncServer, backend: Backe
     rooms = RoomPolicy()
     sockets = SocketServer(sio, sessionmaker=sessionmaker, event_log=event_log, metrics=metrics)
     socket_service = SocketService(
-        sockets, sessionmaker=sessionmaker, event_log=event_log, wake_relay=signals.wake
+        sockets,
+        sessionmaker=sessionmaker,
+        event_log=event_log,
+        wake_relay=signals.wake,
+        hand_off=signals.hand_off,
     )
     socket_service.grouped = grouped_writes(engine, event_log)
     emitter = EventEmitter(socket_service)

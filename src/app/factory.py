@@ -17,7 +17,7 @@ from src.app.lifespan import lifespan
 from src.core.allowed_methods import AllowedMethods
 from src.core.body_limit import BodyLimit
 from src.core.config import Settings, get_settings
-from src.core.outages import add_outage_handlers
+from src.core.error_answers import add_error_handlers
 from src.core.races import add_race_handler
 from src.core.secret_key import with_signing_key
 from src.core.settings_errors import SettingsError
@@ -102,9 +102,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     fastapi_app.state.backend = backend
     sio = create_sio(settings, backend)
     fastapi_app.state.sio = sio
-    # Innermost first: CORS, outermost, answers preflights and adds its headers to every
-    # answer, the 413 and 204 of the two below included.
-    fastapi_app.add_middleware(HotWrites)  # the hot creates as plain ASGI, on SQLite
+    # Innermost first: CORS answers preflights and adds its headers to every answer, the
+    # 413 and 204 of the two below included. The hot creates, outermost, leave to them
+    # whatever they would act on (`src/api/hot_writes.py`).
     fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
     fastapi_app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)
     fastapi_app.add_middleware(
@@ -114,7 +114,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_methods=["*"],
         allow_headers=["*"],
     )
-    add_outage_handlers(fastapi_app)
+    fastapi_app.add_middleware(HotWrites, max_bytes=settings.max_request_body_bytes)
+    add_error_handlers(fastapi_app)
     add_validation_handler(fastapi_app)
     add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)

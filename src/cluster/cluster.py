@@ -42,6 +42,7 @@ def notices_channel(channel: str) -> str:
 
 class Cluster(Protocol):
     process_id: str
+    signals: Signals
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -10,6 +10,14 @@ and resubscribes with `since` therefore never misses one. The cursor is stored i
 database (every half second at most, not per event), so a new leader (after a crash or
 `kill -9`) resumes at most that far behind where the old one stopped: events are re-sent at
 worst (clients drop repeats), never skipped.
+
+The grouped hot writes of this process hand their committed events over (`Signals.hand_off`),
+and the relay sends those without reading them back, but only where that is provably what a
+read would return: the next id after the cursor is handed over (ids are unique, so the log's
+event of that id is that one, committed), and nothing else is known to be unread (no other
+wake-up, no poll timeout, no full batch, since the last read that reached the log's end).
+Anything else (an id it was not handed, a route's or another process's write) is read from
+the log as before, which stays the source of truth.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,6 +60,10 @@ class EventRelay:
         self.leading = False
         self._stopping = False
         self._saved_at = 0.0
+        self._handed: dict[int, LoggedEvent] = {}
+        """Handed-over events after the cursor, by id."""
+        self._behind = True
+        """The log may hold events after the cursor that were not handed over."""
 
     async def prepare(self) -> None:
         """Store a starting cursor before the first write can happen (called at start-up)."""
@@ -75,27 +87,78 @@ class EventRelay:
                         continue  # more are waiting
                 else:
                     self.cursor = None  # reload the stored cursor if we lead again
+                    self._take_handed()  # the leader reads them from the log
+                    self._handed.clear()
             except Exception as exc:
                 logger.warning("relaying events failed: %s; retrying", exc)
+                self._behind = True  # what was handed over and not sent is read again
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             await self.cluster.wait_for_wake(POLL_SECONDS)
 
     async def relay_once(self) -> int:
-        """Send the events committed after the cursor (one batch); returns how many."""
+        """Send the events committed after the cursor (one batch); returns how many were
+        read from the log, or sent from the hand-over when nothing was read."""
+        self._take_handed()
+        sent = await self._send_handed()
+        if self.cursor is not None and not self._behind and not self._handed:
+            # Nothing unread: every event after the cursor was handed over and is sent.
+            if sent and time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
+                async with self.sessionmaker() as session:
+                    await self._save_cursor(session)
+            return sent
         async with self.sessionmaker() as session:
             if self.cursor is None:
                 await self.event_log.ensure_relay_cursor(session)
                 self.cursor = await self.event_log.relay_cursor(session)
                 logger.info("relaying events after id %d", self.cursor)
             batch = await self.event_log.read_all(session, after=self.cursor, limit=RELAY_BATCH)
-            for logged in batch:
-                await self.deliver(logged)
-                self.cursor = logged.meta.event_id
-                # A delivery whose sockets all take the fast path never suspends: without
-                # this, a batch's fan-outs would hold the loop, and the requests, in one go.
-                await asyncio.sleep(0)
-            if batch and time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
-                await self.event_log.save_relay_cursor(session, self.cursor)
-                self._saved_at = time.monotonic()
+            await self._send(batch)
+            # Read to the log's end: only what is handed over from now on can be unread.
+            self._behind = len(batch) == RELAY_BATCH
+            self._forget_handed()
+            if batch or sent:
+                await self._save_cursor(session)
         return len(batch)
+
+    def _take_handed(self) -> None:
+        handed, unread = self.cluster.signals.take_handed()
+        self._behind = self._behind or unread
+        self._keep(handed)
+
+    def _keep(self, handed: Iterable[LoggedEvent]) -> None:
+        for logged in handed:
+            if self.cursor is None or logged.meta.event_id > self.cursor:
+                self._handed[logged.meta.event_id] = logged
+
+    def _forget_handed(self) -> None:
+        """Drop what the cursor has passed (sent, read from the log)."""
+        cursor = self.cursor
+        if cursor is not None:
+            self._handed = {i: e for i, e in self._handed.items() if i > cursor}
+
+    async def _send_handed(self) -> int:
+        """Send the handed-over events that follow the cursor without a gap (none when the
+        log may hold something before them); returns how many."""
+        if self.cursor is None or self._behind:
+            return 0
+        run: list[LoggedEvent] = []
+        while (logged := self._handed.pop(self.cursor + len(run) + 1, None)) is not None:
+            run.append(logged)
+        await self._send(run)
+        return len(run)
+
+    async def _send(self, batch: list[LoggedEvent]) -> None:
+        for logged in batch:
+            await self.deliver(logged)
+            self.cursor = logged.meta.event_id
+            # A delivery whose sockets all take the fast path never suspends: without
+            # this, a batch's fan-outs would hold the loop, and the requests, in one go.
+            await asyncio.sleep(0)
+
+    async def _save_cursor(self, session: AsyncSession) -> None:
+        """Store the cursor, at most every `SAVE_EVERY_SECONDS`."""
+        if self.cursor is None or time.monotonic() - self._saved_at < SAVE_EVERY_SECONDS:
+            return
+        await self.event_log.save_relay_cursor(session, self.cursor)
+        self._saved_at = time.monotonic()

@@ -10,10 +10,13 @@ that brings them in).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from src.events.log import LoggedEvent
 
 
 def new_process_id() -> str:
@@ -34,6 +37,10 @@ class Signals:
         """Set when a wake-up or a notice waits to go out (the cluster's publisher waits)."""
         self.wake_pending = False
         self.notices: list[str] = []
+        self.handed: list[LoggedEvent] = []
+        """Events committed here and handed to the relay (`hand_off`), not yet taken."""
+        self.log_unread = True
+        """Something may be in the log that was not handed over: the relay must read it."""
         self._woken = asyncio.Event()
 
     def wake(self) -> None:
@@ -43,14 +50,34 @@ class Signals:
         of milliseconds): the event is durable once committed, and the relay sends it in id
         order a moment later, on this worker or on the leading one.
         """
+        self.log_unread = True
+        self._wake_everyone()
+
+    def hand_off(self, logged: LoggedEvent) -> None:
+        """A grouped write committed `logged` (as a read of the log returns it): wake the
+        relays as `wake` does, but this process's may send it without reading it back. It
+        still reads the log for anything it was not handed (`EventRelay`)."""
+        self.handed.append(logged)
+        self._wake_everyone()
+
+    def _wake_everyone(self) -> None:
         self._woken.set()
         if self.shared:
             self.wake_pending = True
             self.outgoing.set()
 
     def wake_here(self) -> None:
-        """Wake this process's relay only (to let it see its stop flag)."""
+        """Wake this process's relay only: another process wrote, or let it see its stop
+        flag. It reads the log."""
+        self.log_unread = True
         self._woken.set()
+
+    def take_handed(self) -> tuple[list[LoggedEvent], bool]:
+        """The events handed over since the last call and whether the log must be read
+        (something else was written, or the relay waited a whole poll), now taken."""
+        handed, self.handed = self.handed, []
+        unread, self.log_unread = self.log_unread, False
+        return handed, unread
 
     def publish_notice(self, payload: str) -> None:
         """Send `payload` to every other process's notices (dropped if Redis is down)."""
@@ -65,7 +92,10 @@ class Signals:
         return notices, wake
 
     async def wait_for_wake(self, at_most: float) -> None:
-        """Wait until woken or `at_most` seconds pass, then reset for the next wait."""
-        with contextlib.suppress(TimeoutError):
+        """Wait until woken or `at_most` seconds pass (then the log is read: a process that
+        could not wake us may have written), then reset for the next wait."""
+        try:
             await asyncio.wait_for(self._woken.wait(), at_most)
+        except TimeoutError:
+            self.log_unread = True
         self._woken.clear()

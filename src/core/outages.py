@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request, status
+from fastapi import status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -42,14 +42,15 @@ def is_outage(exc: BaseException) -> bool:
     return busy or exc.connection_invalidated
 
 
-async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The answer to a database error: 503 for an outage, 500 for anything else."""
+def database_error(exc: Exception, method: str, path: str) -> JSONResponse:
+    """The answer to a database error: 503 for an outage, 500 for anything else (FastAPI's
+    handlers and the plain ASGI hot writes both answer so, `src/core/error_answers.py`)."""
     if not is_outage(exc):
-        logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        logger.error("database error on %s %s", method, path, exc_info=exc)
         return JSONResponse(
             {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning("database unavailable on %s %s: %s", method, path, exc)
     return JSONResponse(
         {"detail": BUSY if isinstance(exc, PoolTimeout) else UNAVAILABLE},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -58,9 +59,4 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 
 
 DATABASE_ERRORS = (DBAPIError, ConnectionError, TimeoutError, PoolTimeout)
-"""What `database_unavailable` answers (the plain ASGI hot writes catch the same)."""
-
-
-def add_outage_handlers(app: FastAPI) -> None:
-    for error in DATABASE_ERRORS:
-        app.add_exception_handler(error, database_unavailable)
+"""What `database_error` answers (`src/core/error_answers.py` registers it for each)."""

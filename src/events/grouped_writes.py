@@ -21,6 +21,7 @@ from sqlalchemy import Insert, Select, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from src.core.clock import as_utc
 from src.core.sqlite_group import GroupCommit
 from src.events.log import _EVENTS, _ROOMS, EventLog, LoggedEvent
 from src.events.schemas import EventMeta
@@ -100,12 +101,15 @@ class GroupedWrites:
             raise DBAPIError.instance(row.sql, None, exc, sqlite3.Error) from exc
 
     def _append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
-        """The event row and its rooms (on the committer's thread, inside the savepoint)."""
+        """The event row and its rooms (on the committer's thread, inside the savepoint),
+        and the event exactly as a read of the log returns it (`EventLog.read_all`: its
+        rooms in order, its time in UTC, its data JSON as stored), which the relay is
+        handed instead of reading it back (`Signals.hand_off`)."""
         event_type, data, rooms = spec
-        emitted_at = self.event_log.clock()
+        emitted_at = as_utc(self.event_log.clock())
         params = {"event_type": event_type, "data": data, "emitted_at": emitted_at}
         event_id = int(self._event.first(db, params))
         room = self._room
         db.executemany(room.sql, [room.args({"event_id": event_id, "room": r}) for r in rooms])
         meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
-        return LoggedEvent(meta=meta, data=data, rooms=rooms)
+        return LoggedEvent(meta=meta, data=data, rooms=tuple(sorted(rooms)))

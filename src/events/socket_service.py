@@ -17,7 +17,7 @@ from sqlalchemy import Insert, Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.events.grouped_writes import EventFor, GroupedWrites
-from src.events.log import EventLog
+from src.events.log import EventLog, LoggedEvent
 from src.events.rooms import delivery_rooms
 from src.events.schemas import EventMeta, SocketEvent
 
@@ -73,14 +73,17 @@ class SocketService:
         sessionmaker: async_sessionmaker[AsyncSession],
         event_log: EventLog,
         wake_relay: Callable[[], None],
+        hand_off: Callable[[LoggedEvent], None] | None = None,
     ) -> None:
         """`wake_relay` is called after each event commit (`Signals.wake`): the relay, which
         sends logged events through the transport, is built after it and waits on the same
-        signals."""
+        signals. `hand_off` (`Signals.hand_off`) does so for a grouped write's event and
+        gives it to the relay as committed, so it need not read it back."""
         self.sockets = sockets
         self.sessionmaker = sessionmaker
         self.event_log = event_log
         self.wake_relay = wake_relay
+        self.hand_off = hand_off
         self.grouped: GroupedWrites | None = None
         """Set on a SQLite file (`src/app/build.py`): the hot writes are group-committed."""
 
@@ -120,12 +123,15 @@ class SocketService:
     ) -> tuple[Any, EventMeta | None]:
         """A hot write through `grouped` (only when set): `statement`'s result and the meta
         of the event `event_for` made of it, both committed, in one group commit. The relay
-        is woken as by `publish`."""
+        is woken as by `publish`, and handed the event when `hand_off` is set."""
         assert self.grouped is not None
         value, logged = await self.grouped.write(statement, params, event_for)
         if logged is None:
             return value, None
-        self.wake_relay()
+        if self.hand_off is None:
+            self.wake_relay()
+        else:
+            self.hand_off(logged)
         return value, logged.meta
 
     async def emit_event(
