@@ -109,11 +109,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 name="mindwire-reaper",
             )
         )
+    FREEZE.start()  # first: pacing keeps the young threshold it sets
     pacing = settings.socket_gc_full_interval_seconds > 0
     if pacing:
         PACING.interval = settings.socket_gc_full_interval_seconds
         PACING.start()
-    FREEZE.start()
     try:
         yield
     finally:

@@ -1,5 +1,5 @@
-"""`StartupFreeze`: what is alive at the first start leaves the collector's reach, garbage
-is not frozen with it, and the last stop hands everything back."""
+"""`StartupFreeze`: what is alive at the first start leaves the collector's reach (garbage is
+not frozen with it), the young threshold is raised, and the last stop undoes both."""
 
 from __future__ import annotations
 
@@ -64,3 +64,26 @@ def test_a_frozen_cycle_is_collectable_again_after_the_last_stop(unfrozen: None)
     freeze.stop()
     gc.collect()
     assert watch() is None
+
+
+def test_the_young_threshold_is_raised_while_started_and_restored_after(unfrozen: None) -> None:
+    before = gc.get_threshold()
+    freeze = StartupFreeze(young=before[0] + 1000)
+    freeze.start()
+    try:
+        assert gc.get_threshold() == (before[0] + 1000, *before[1:])
+    finally:
+        freeze.stop()
+    assert gc.get_threshold() == before
+
+
+def test_a_threshold_set_by_someone_else_meanwhile_is_left_alone(unfrozen: None) -> None:
+    before = gc.get_threshold()
+    freeze = StartupFreeze(young=before[0] + 1000)
+    freeze.start()
+    try:
+        gc.set_threshold(before[0] + 5, *before[1:])
+        freeze.stop()
+        assert gc.get_threshold()[0] == before[0] + 5
+    finally:
+        gc.set_threshold(*before)
