@@ -4,10 +4,12 @@ collector's reach (`gc.freeze()`).
 Why: a full (oldest-generation) collection walks every tracked object, and most of a fresh
 server's are its own code and state (modules, classes, SQLAlchemy's and pydantic's compiled
 schemas, the routing tables: ~160,000 objects) that live as long as the process. A connect
-burst runs full passes again and again (`gc_pacing.py` says why); each walked those first,
-and far more of them than of the sockets. Frozen, they are skipped: each pass costs what the
-connections hold, not what the program is. Memory is unchanged: a `gc.collect()` first, so
-no garbage is frozen, and a frozen object freed by its reference count is freed as before.
+burst runs full passes again and again (`gc_pacing.py` says why); each walked those too
+(early in a burst, more of them than of the sockets). Frozen, they are skipped: each pass
+costs what the connections hold, not what the program is. Alone, that did not shorten a
+10,000-connect burst (the smaller oldest generation is passed a quarter sooner), hence the
+threshold below. Memory is unchanged: a `gc.collect()` first, so no garbage is frozen, and a
+frozen object freed by its reference count is freed as before.
 
 And the youngest generation is collected after `YOUNG_THRESHOLD` allocations instead of
 CPython's 700. A connect is a few hundred allocations that live until the database answers
@@ -15,7 +17,7 @@ CPython's 700. A connect is a few hundred allocations that live until the databa
 collections and were promoted into the oldest generation, and promoted objects are what
 trigger the full passes (a quarter of the oldest generation's size promoted since the last
 one). A 10,000-connect burst ran 24 full passes; with 10,000 most of that has died before its
-first young collection, and the full passes go (3,000 connects: 12 -> 1). The cost: young
+first young collection, and the burst ran 5 (docs/performance.md). The cost: young
 garbage cycles wait for 10,000 allocations instead of 700 (a few MiB at most).
 
 Process-wide, like the collector: the first app's lifespan freezes, the last one's end
