@@ -21,6 +21,7 @@ from src.auth import service as auth_service
 from src.cluster.cluster import STOP_SECONDS, RedisCluster
 from src.cluster.presence import LocalPresence, RedisPresence, reap_dead_processes_forever
 from src.core.config import Settings
+from src.core.gc_freeze import FREEZE
 from src.core.gc_pacing import PACING
 from src.transport.gateway import SocketGateway
 from src.transport.managers import close_client_manager
@@ -108,6 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 name="mindwire-reaper",
             )
         )
+    FREEZE.start()  # first: pacing keeps the young threshold it sets
     pacing = settings.socket_gc_full_interval_seconds > 0
     if pacing:
         PACING.interval = settings.socket_gc_full_interval_seconds
@@ -135,3 +137,4 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.engine.dispose()
         if pacing:
             PACING.stop()
+        FREEZE.stop()

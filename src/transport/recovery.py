@@ -16,7 +16,6 @@ from the client.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -90,9 +89,11 @@ class Recovery:
         self.store = store
         self.rooms = rooms
         self.enabled = enabled
-        self._sessions: dict[str, tuple[str, asyncio.Lock]] = {}
-        """The stored session (pid, and the turn of its writes) of each socket that has one."""
+        self._sessions: dict[str, str] = {}
+        """The stored session's pid of each socket that has one."""
         self._saved: dict[str, list[str]] = {}
+        """The rooms last written (or being written) for each socket: a change to the same
+        rooms writes nothing."""
         self._kept_at: float | None = None
 
     async def resume(self, viewer: Viewer, auth: Any, environ: Any) -> Resumption:
@@ -126,35 +127,39 @@ class Recovery:
             return
         if resumption.recovered and not restored:
             return
-        self._sessions[sid] = (resumption.pid, asyncio.Lock())
+        self._sessions[sid] = resumption.pid
         if not resumption.recovered:
             self._saved[sid] = []
 
     async def rooms_changed(self, sid: str, rooms: Iterable[str]) -> None:
-        """Store the socket's rooms (its own user room aside), one write at a time, in order;
-        a failure is logged (the socket then resumes with the rooms stored before)."""
-        session = self._sessions.get(sid)
-        if session is None:
+        """Store the socket's rooms (its own user room aside); returns once they are stored.
+
+        No lock per socket: the store queues writes in the order they are asked for (this
+        method reaches the queue before its first pause) and stores a session's last room
+        write of a group, so concurrent changes end with the latest rooms stored. A failure is
+        logged (the socket then resumes with the rooms stored before) and forgotten, so the
+        next change writes the whole set again."""
+        pid = self._sessions.get(sid)
+        if pid is None:
             return
-        pid, turn = session
-        async with turn:
-            current = sorted(rooms)
-            if self._saved.get(sid) == current or sid not in self._sessions:
-                return
-            try:
-                await self.store.save_rooms(pid, current)
-                self._saved[sid] = current
-            except Exception as exc:
-                logger.warning("recovery: could not store the rooms of session %s: %s", sid, exc)
+        current = sorted(rooms)
+        if self._saved.get(sid) == current:
+            return
+        self._saved[sid] = current
+        try:
+            await self.store.save_rooms(pid, current)
+        except Exception as exc:
+            if self._saved.get(sid) is current:
+                del self._saved[sid]
+            logger.warning("recovery: could not store the rooms of session %s: %s", sid, exc)
 
     async def closed(self, sid: str, *, voluntary: bool) -> None:
         """The socket disconnected: its session goes when it left on purpose (as in Node's
         socket.io), else it stays resumable from now for `EVENT_RETENTION_SECONDS`."""
-        session = self._sessions.pop(sid, None)
+        pid = self._sessions.pop(sid, None)
         self._saved.pop(sid, None)
-        if session is None:
+        if pid is None:
             return
-        pid, _turn = session
         try:
             await (self.store.forget(pid) if voluntary else self.store.seen(pid))
         except Exception as exc:
@@ -168,7 +173,7 @@ class Recovery:
         if self._kept_at is not None and now - self._kept_at < every:
             return
         self._kept_at = now
-        pids = [pid for pid, _turn in self._sessions.values()]
+        pids = list(self._sessions.values())
         for start in range(0, len(pids), KEEP_ALIVE_BATCH):
             await self.store.seen(*pids[start : start + KEEP_ALIVE_BATCH])
 
