@@ -63,7 +63,6 @@ def create_sio(settings: Settings, backend: Backend) -> socketio.AsyncServer:
         sio,
         write_buffer_limit=settings.socket_write_buffer_limit,
         flush_pause=settings.socket_flush_pause_ms / 1000,
-        gc_freeze=settings.socket_gc_freeze,
     )
     outbox.install(  # every socket's queue bounded, replays paced, on every transport
         sio,

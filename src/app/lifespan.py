@@ -109,7 +109,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 name="mindwire-reaper",
             )
         )
-    FREEZE.start()  # first: pacing keeps the young threshold it sets
+    freeze = settings.socket_gc_freeze
+    if freeze:
+        FREEZE.start()  # first: pacing keeps the young threshold it sets
     pacing = settings.socket_gc_full_interval_seconds > 0
     if pacing:
         PACING.interval = settings.socket_gc_full_interval_seconds
@@ -137,4 +139,5 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.engine.dispose()
         if pacing:
             PACING.stop()
-        FREEZE.stop()
+        if freeze:
+            FREEZE.stop()

@@ -101,8 +101,10 @@ class Settings(BaseSettings):
     socket_recovery: bool = True
     """Socket.IO Connection State Recovery: `pid` in the CONNECT reply, offsets on room events,
     and resumed sessions (`src/transport/recovery.py`)."""
-    socket_gc_freeze: bool = False
-    """`gc.freeze()` once the app is built: start-up objects leave the collector's scans."""
+    socket_gc_freeze: bool = True
+    """Once the app has started, `gc.freeze()` (start-up objects leave the collector's scans)
+    and a young-generation threshold of 10,000 (`src/core/gc_freeze.py`: a connect burst's
+    objects die young instead of triggering full passes)."""
     socket_gc_full_interval_seconds: float = Field(default=0.0, ge=0)
     """At least this long between two full passes of the cyclic collector, and at least 20
     times the last pass (`gc_pacing.py`: a connect storm otherwise runs one for every quarter

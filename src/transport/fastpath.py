@@ -46,7 +46,6 @@ WebSocket driver and links to that server). The parts beside it: `frames.py`, `l
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
@@ -255,7 +254,6 @@ def install(
     *,
     write_buffer_limit: int,
     flush_pause: float = FLUSH_PAUSE_MAX,
-    gc_freeze: bool = False,
 ) -> Hub | None:
     """Route `sio`'s WebSocket connections through links (when its manager's mode is `direct`).
 
@@ -263,9 +261,6 @@ def install(
     slow reader may have waiting before its connection is aborted; `flush_pause` the longest
     pause between two flushes (seconds, `SOCKET_FLUSH_PAUSE_MS`).
     """
-    if gc_freeze:
-        gc.collect()
-        gc.freeze()
     manager = sio.manager
     if not isinstance(manager, FanoutManager) or manager.fanout_mode != "direct":
         return None
