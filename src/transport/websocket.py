@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from engineio import exceptions as eio_exceptions
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from src.transport.links import Hub, Link
 
 logger = logging.getLogger("mindwire.events")
+
+HANDOFF = "mindwire.handoff"
+"""The ASGI scope key of `SocketApp`'s slot: a fresh connection's serving goes there."""
 
 
 class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
@@ -48,17 +52,27 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         await self.asgi_send({"type": "websocket.accept"})
         socket: Any = getattr(self.handler, "__self__", None)
         self.link = self.hub.attach(self.asgi_send, socket)
-        try:
-            if self.link is not None and not socket.connected:
-                await self._serve(socket)
-            else:  # an upgrade from long-polling: Engine.IO's own handler
-                await self.handler(self)
+        if self.link is not None and not socket.connected:
+            slot = handoff_slot(environ)
+            if slot is not None:  # `SocketApp` serves it, once Engine.IO's calls have returned
+                slot.append(self)
+                return ""
+            await self._serve(socket)
+            return ""
+        try:  # an upgrade from long-polling: Engine.IO's own handler
+            await self.handler(self)
         finally:
             if self.link is not None:
                 self.hub.detach(self.link)
         return ""
 
-    async def _serve(self, socket: Any) -> None:
+    def handed_off(self) -> Coroutine[Any, Any, None]:
+        """The serving of a connection `__call__` left in `SocketApp`'s slot (a coroutine to
+        await there: no frame of its own)."""
+        assert self.link is not None
+        return self._serve(self.link.socket, handed_off=True)
+
+    async def _serve(self, socket: Any, *, handed_off: bool = False) -> None:
         """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks.
 
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
@@ -69,22 +83,33 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         written to its link as it is queued (`_write_queued`). Same behaviour otherwise: the
         ping interval plus timeout without a message ends the connection, packets are written
         in order, then the socket closes with `TRANSPORT_CLOSE`.
+
+        `handed_off`: run by `SocketApp` after Engine.IO's `handle_request` has returned (its
+        frames are not kept for the connection's life), so what Engine.IO does once a
+        WebSocket ends, forgetting the closed session, is done here.
         """
         server = socket.server
-        idle_limit = server.ping_interval + server.ping_timeout
-        queue = socket.queue
-        if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
-            queue = socket.queue = _light_copy(queue)
-        socket.connected = True
-        socket.upgraded = True
-        queue.on_put = self._write_queued
-        self._write_queued()  # what was queued before (the OPEN packet)
+        link = self.link
+        assert link is not None
         try:
-            await self._read_packets(socket, idle_limit)
+            idle_limit = server.ping_interval + server.ping_timeout
+            queue = socket.queue
+            if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
+                queue = socket.queue = _light_copy(queue)
+            socket.connected = True
+            socket.upgraded = True
+            queue.on_put = self._write_queued
+            self._write_queued()  # what was queued before (the OPEN packet)
+            try:
+                await self._read_packets(socket, idle_limit)
+            finally:
+                queue.on_put = None
+            await self._stop_writing()
+            await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
         finally:
-            queue.on_put = None
-        await self._stop_writing()
-        await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            self.hub.detach(link)
+            if handed_off and socket.closed and server.sockets.get(socket.sid) is socket:
+                del server.sockets[socket.sid]
 
     def _stop_writing(self) -> asyncio.Future[None]:
         """Close the WebSocket once, as Engine.IO's writer does when it stops."""
@@ -124,11 +149,14 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
 
         The timeout is a deadline in the hub's `idle` (one timer for every connection) rather
         than an `asyncio.timeout` (a timer per connection, ~0.8 KiB): armed while the reader
-        waits, it cancels the wait as `asyncio.timeout` would (`time_out`).
+        waits, it cancels the wait as `asyncio.timeout` would (`time_out`). On uvicorn's
+        protocol the reader takes each message from its receive queue itself: no frame of
+        `wait` and `receive` is kept suspended per idle connection.
         """
         server = socket.server
         idle = self.hub.idle
         loop = asyncio.get_running_loop()
+        direct = _direct_receive(self)
         self._reader = asyncio.current_task()
         try:
             while True:
@@ -136,7 +164,10 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                     idle.set(self, loop.time() + idle_limit)
                     self._waiting = True
                     try:
-                        data = await self.wait()
+                        if direct is not None:  # uvicorn's `receive` and Engine.IO's `wait`
+                            data = _received(direct, await direct.queue.get())
+                        else:
+                            data = await self.wait()
                     finally:
                         self._waiting = False
                     if data and len(data) > server.max_http_buffer_size:
@@ -210,3 +241,34 @@ def _light_copy(queue: asyncio.Queue[Any]) -> LightQueue:
         light.put_nowait(queue.get_nowait())
         queue.task_done()
     return light
+
+
+def handoff_slot(environ: dict[str, Any]) -> list[DirectWebSocket] | None:
+    """Where `SocketApp` (`entry.py`) takes the connection's serving from, if it runs us."""
+    scope = environ.get("asgi.scope")
+    slot = scope.get(HANDOFF) if isinstance(scope, dict) else None
+    return slot if isinstance(slot, list) else None
+
+
+def _direct_receive(ws: DirectWebSocket) -> Any:
+    """The uvicorn protocol whose light receive queue the reader may take from, or None."""
+    protocol = getattr(ws.asgi_receive, "__self__", None)
+    link = ws.link
+    if link is None or protocol is not link.protocol:
+        return None
+    return protocol if isinstance(getattr(protocol, "queue", None), LightQueue) else None
+
+
+def _received(protocol: Any, message: dict[str, Any]) -> Any:
+    """What uvicorn's `receive` does after its `get` (resume a paused read), then Engine.IO's
+    `wait`: a message's data, or OSError for anything but a message."""
+    if protocol.read_paused and protocol.queue.empty():
+        protocol.read_paused = False
+        protocol.transport.resume_reading()
+    if message["type"] != "websocket.receive":
+        raise OSError()
+    if message.get("bytes") is not None:
+        return message["bytes"]
+    if message.get("text") is not None:
+        return message["text"]
+    raise OSError()
