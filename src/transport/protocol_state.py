@@ -7,15 +7,23 @@ and handshake leftovers that are None or a constant from then on. Here those mov
 made once per distinct set of values (the instance's class is swapped for it) and the instance
 keeps a dict of what is its own (~0.5 KiB). Reads are unchanged (a missing instance attribute is
 looked up on the class); a later write lands on the instance again, as any attribute write does.
+
+Two more leftovers of the handshake go (`settle_accepted`): the ASGI scope's copy of the local
+address (the shared one instead), and `websockets`' handshake parser, whose suspended frame holds
+the request until the connection ends (a fresh frame parser takes its place, ~0.5 KiB).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
+
 SHARED = (
     "config", "app", "loop", "logger", "root_path", "asgi_version", "app_state", "connections",
-    "tasks", "default_headers", "ping_interval", "ping_timeout", "close_timeout", "server",
+    "tasks", "ping_interval", "ping_timeout", "close_timeout", "server",
     "scheme", "handshake_initiated", "handshake_complete", "initial_response", "request",
     "response", "pending_ping_payload", "ping_sent_at", "last_ping_rtt", "ping_timer",
     "pong_timer",
@@ -28,6 +36,32 @@ _classes: dict[tuple[Any, ...], type] = {}
 
 _VALUES = (str, int, float, tuple, type(None))
 """Compared by value (a local address is a new tuple per connection); anything else by identity."""
+
+
+def settle_accepted(protocol: Any) -> None:
+    """What an accepted uvicorn WebSocket protocol keeps of its own, and nothing more."""
+    share_protocol_state(protocol)
+    scope = getattr(protocol, "scope", None)
+    if isinstance(scope, dict) and scope.get("server") == protocol.server:
+        scope["server"] = protocol.server  # the class's: one tuple for every connection
+    _restart_parser(getattr(protocol, "conn", None))
+
+
+def _restart_parser(conn: Any) -> None:
+    """`websockets`' parser without the handshake's frame: only when it waits between two
+    frames (in `at_eof`, nothing of a frame read yet), so the fresh one starts where it is."""
+    parser = getattr(conn, "parser", None)
+    if getattr(parser, "gi_code", None) is not ServerProtocol.parse.__code__:
+        return
+    frames = getattr(parser, "gi_yieldfrom", None)
+    if getattr(frames, "gi_code", None) is not Protocol.parse.__code__:
+        return
+    waiting = getattr(frames, "gi_yieldfrom", None)
+    if getattr(waiting, "gi_code", None) is not StreamReader.at_eof.__code__ or conn.reader.buffer:
+        return
+    fresh = Protocol.parse(conn)
+    next(fresh)  # to its first `at_eof`, as the one it replaces
+    conn.parser = fresh
 
 
 def share_protocol_state(protocol: Any) -> None:

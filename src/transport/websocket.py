@@ -72,8 +72,9 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         assert self.link is not None
         return self._serve(self.link.socket, handed_off=True)
 
-    async def _serve(self, socket: Any, *, handed_off: bool = False) -> None:
-        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks.
+    def _serve(self, socket: Any, *, handed_off: bool = False) -> Coroutine[Any, Any, None]:
+        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks:
+        the connection set up now, its reading in the coroutine returned (`_read_packets`).
 
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
         task waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in
@@ -89,10 +90,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         WebSocket ends, forgetting the closed session, is done here.
         """
         server = socket.server
-        link = self.link
-        assert link is not None
         try:
-            idle_limit = server.ping_interval + server.ping_timeout
             queue = socket.queue
             if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
                 queue = socket.queue = _light_copy(queue)
@@ -100,16 +98,19 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
             socket.upgraded = True
             queue.on_put = self._write_queued
             self._write_queued()  # what was queued before (the OPEN packet)
-            try:
-                await self._read_packets(socket, idle_limit)
-            finally:
-                queue.on_put = None
-            await self._stop_writing()
-            await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
-        finally:
-            self.hub.detach(link)
-            if handed_off and socket.closed and server.sockets.get(socket.sid) is socket:
-                del server.sockets[socket.sid]
+        except BaseException:
+            self._forget(socket, handed_off)
+            raise
+        return self._read_packets(socket, server.ping_interval + server.ping_timeout, handed_off)
+
+    def _forget(self, socket: Any, handed_off: bool) -> None:
+        """The connection has ended: its link goes, and with `handed_off` its closed session."""
+        socket.queue.on_put = None
+        assert self.link is not None
+        self.hub.detach(self.link)
+        sessions = socket.server.sockets
+        if handed_off and socket.closed and sessions.get(socket.sid) is socket:
+            del sessions[socket.sid]
 
     def _stop_writing(self) -> asyncio.Future[None]:
         """Close the WebSocket once, as Engine.IO's writer does when it stops."""
@@ -143,15 +144,15 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                 return
             link.write(websocket_frame(pkt.encode()))  # after a close: ignored
 
-    async def _read_packets(self, socket: Any, idle_limit: float) -> None:
+    async def _read_packets(self, socket: Any, idle_limit: float, handed_off: bool) -> None:
         """The reader, in the connection's own task: hands each message to the socket until a
-        timeout, a closed connection, a cancellation or a message that ends it.
+        timeout, a closed connection, a cancellation or a message that ends it; then closes.
 
         The timeout is a deadline in the hub's `idle` (one timer for every connection) rather
         than an `asyncio.timeout` (a timer per connection, ~0.8 KiB): armed while the reader
         waits, it cancels the wait as `asyncio.timeout` would (`time_out`). On uvicorn's
-        protocol the reader takes each message from its receive queue itself: no frame of
-        `wait` and `receive` is kept suspended per idle connection.
+        protocol the reader waits on its receive queue's future itself: no coroutine of
+        `wait`, `receive` or `get` is kept suspended per idle connection.
         """
         server = socket.server
         idle = self.hub.idle
@@ -159,36 +160,44 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         direct = _direct_receive(self)
         self._reader = asyncio.current_task()
         try:
-            while True:
-                try:
-                    idle.set(self, loop.time() + idle_limit)
-                    self._waiting = True
+            try:
+                while True:
                     try:
-                        if direct is not None:  # uvicorn's `receive` and Engine.IO's `wait`
-                            data = _received(direct, await direct.queue.get())
-                        else:
-                            data = await self.wait()
-                    finally:
-                        self._waiting = False
-                    if data and len(data) > server.max_http_buffer_size:
-                        raise ValueError("packet is too large")
-                except (Exception, asyncio.CancelledError):
-                    break  # as Engine.IO: a timeout, a closed connection, a cancellation
-                if data is None:
-                    break
-                if not await self._receive(socket, data):
-                    break
-                # One message per event-loop pass, as in Engine.IO's handler: a client that
-                # floods must not hold the loop while its backlog drains (the others' pings
-                # wait then).
-                await asyncio.sleep(0)
+                        idle.set(self, loop.time() + idle_limit)
+                        self._waiting = True
+                        try:
+                            if direct is None:
+                                data = await self.wait()
+                            else:  # uvicorn's `receive` and Engine.IO's `wait`
+                                while direct.queue.empty():
+                                    await direct.queue.put_waiter()
+                                data = _received(direct, direct.queue.get_nowait())
+                        finally:
+                            self._waiting = False
+                        if data and len(data) > server.max_http_buffer_size:
+                            raise ValueError("packet is too large")
+                    except (Exception, asyncio.CancelledError):
+                        break  # as Engine.IO: a timeout, a closed connection, a cancellation
+                    if data is None or not await self._receive(socket, data):
+                        break
+                    # One message per event-loop pass, as in Engine.IO's handler: a client
+                    # that floods must not hold the loop while its backlog drains.
+                    await asyncio.sleep(0)
+            finally:
+                self._stop_reading(socket)
+            await self._stop_writing()
+            await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
         finally:
-            idle.cancel(self)
-            self._reader = None
-            if self._timed_out:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    current.uncancel()  # our own cancellation, handled: the task goes on
+            self._forget(socket, handed_off)
+
+    def _stop_reading(self, socket: Any) -> None:
+        socket.queue.on_put = None
+        self.hub.idle.cancel(self)
+        self._reader = None
+        if self._timed_out:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                current.uncancel()  # our own cancellation, handled: the task goes on
 
     def time_out(self) -> None:
         """The ping interval plus timeout without a message: end the wait (`hub.idle`)."""

@@ -123,9 +123,7 @@ async def test_an_idle_connection_keeps_a_short_call_chain(served: Served) -> No
         # request handling, its WebSocket wrapper's `wait` or uvicorn's `receive`.
         assert frames[frames.index("SocketApp.__call__") :] == [
             "SocketApp.__call__",
-            "DirectWebSocket._serve",
             "DirectWebSocket._read_packets",
-            "LightQueue.get",
         ]
 
 
