@@ -6,13 +6,14 @@ from typing import Any
 
 ENVIRON_KEPT = frozenset(
     {
-        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT",
-        "SERVER_NAME", "SERVER_PORT", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
-        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
-        "asgi.receive", "asgi.send", "asgi.scope",
+        "PATH_INFO", "QUERY_STRING", "wsgi.url_scheme", "HTTP_HOST", "HTTP_ORIGIN",
+        "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "asgi.receive", "asgi.send", "asgi.scope",
     }
 )  # fmt: skip
-"""What `slim_environ` keeps: Engine.IO still needs the `asgi.*` entries to answer."""
+"""What `slim_environ` keeps (at most 10 keys: the smallest dict table). Not Engine.IO's
+placeholders (`REMOTE_ADDR` 127.0.0.1, `SERVER_NAME` asgi, the ports 0: the scope has the
+addresses), nor `REQUEST_METHOD` (a GET) and `HTTP_X_FORWARDED_PROTO` (in the scope's
+scheme); the `asgi.*` entries stay for whoever reads the environ."""
 SCOPE_KEPT = frozenset(
     {
         "type", "asgi", "http_version", "scheme", "server", "client", "root_path", "path",
