@@ -43,6 +43,6 @@ def slim_environ(environ: Any) -> None:
     scope = kept.get("asgi.scope")
     if isinstance(scope, dict) and scope.get("type") == "websocket":
         kept_scope = {key: value for key, value in scope.items() if key in SCOPE_KEPT}
-        kept_scope["headers"] = []
+        kept_scope["headers"] = ()  # ASGI: an iterable; one shared empty one
         scope.clear()  # held by uvicorn's protocol and the ASGI call's frames: trimmed in place
         scope.update(kept_scope)

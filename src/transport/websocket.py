@@ -37,6 +37,9 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     same order as the broadcasts written there directly.
     """
 
+    handler: Any
+    """The Engine.IO socket's handler (set by Engine.IO's `__init__`)."""
+
     def __init__(self, hub: Hub, handler: Any, server: Any) -> None:
         super().__init__(handler, server)
         self.hub = hub
@@ -70,6 +73,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         """The serving of a connection `__call__` left in `SocketApp`'s slot (a coroutine to
         await there: no frame of its own)."""
         assert self.link is not None
+        self.handler = None  # the socket's bound method: read once, by `__call__`
         return self._serve(self.link.socket, handed_off=True)
 
     def _serve(self, socket: Any, *, handed_off: bool = False) -> Coroutine[Any, Any, None]:
@@ -180,6 +184,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                         break  # as Engine.IO: a timeout, a closed connection, a cancellation
                     if data is None or not await self._receive(socket, data):
                         break
+                    data = None  # not held while the connection idles
                     # One message per event-loop pass, as in Engine.IO's handler: a client
                     # that floods must not hold the loop while its backlog drains.
                     await asyncio.sleep(0)
