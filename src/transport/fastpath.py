@@ -28,10 +28,9 @@ default protocol:
   resubscribes with `since`, so it misses nothing);
 - **memory**: a link drops what uvicorn and `websockets` keep of the handshake, moves uvicorn's
   shared protocol state to its class (`protocol_state.py`) and swaps in light queues and
-  events (`light_queue.py`); a WebSocket session runs in its connection's task alone
-  (`DirectWebSocket`), served by `SocketApp` with one frame of ours once accepted
-  (`entry.py`), its pings and timeouts on server-wide timers (`heartbeat.py`,
-  `deadlines.py`): docs/performance.md, "Memory per connection";
+  events (`light_queue.py`); a WebSocket session is one frame of ours under `SocketApp`
+  (`DirectWebSocket`, `entry.py`), its pings and timeouts on server-wide timers
+  (`heartbeat.py`, `deadlines.py`): docs/performance.md, "Memory per connection";
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
   callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
   one coroutine per recipient awaited in turn, no task per recipient.
