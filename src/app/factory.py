@@ -24,6 +24,7 @@ from src.core.settings_errors import SettingsError
 from src.core.validation_errors import add_validation_handler
 from src.transport import fastpath, outbox
 from src.transport.door import DoorLimits, DoorServer
+from src.transport.entry import SocketApp
 
 logger = logging.getLogger("mindwire")
 
@@ -119,4 +120,5 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)
-    return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")
+    # WebSockets of the Socket.IO path: a short call chain per idle connection (`entry.py`).
+    return SocketApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")

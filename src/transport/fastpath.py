@@ -26,10 +26,11 @@ default protocol:
   peer reads slowly), frames wait in the link; past `SOCKET_WRITE_BUFFER_LIMIT` bytes the
   connection is aborted rather than buffered without bound (the client reconnects and
   resubscribes with `since`, so it misses nothing);
-- **memory**: a link drops what uvicorn and `websockets` keep of the handshake and swaps in light
-  queues and events (`light_queue.py`); a WebSocket session runs in its connection's task
-  alone (`DirectWebSocket`), its pings and timeouts on server-wide timers (`heartbeat.py`,
-  `deadlines.py`): docs/performance.md, "Memory per connection";
+- **memory**: a link drops what uvicorn and `websockets` keep of the handshake, moves uvicorn's
+  shared protocol state to its class (`protocol_state.py`) and swaps in light queues and
+  events (`light_queue.py`); a WebSocket session is one frame of ours under `SocketApp`
+  (`DirectWebSocket`, `entry.py`), its pings and timeouts on server-wide timers
+  (`heartbeat.py`, `deadlines.py`): docs/performance.md, "Memory per connection";
 - anything else (long-polling, a socket still upgrading, binary attachments, an emit with a
   callback, another WebSocket implementation) takes the plain path: python-socketio's queue,
   one coroutine per recipient awaited in turn, no task per recipient.
@@ -40,7 +41,7 @@ this fan-out for everyone else.
 Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager for
 `socketio.AsyncServer`, chosen by `src/app/backend.py`) and `install(sio, ...)` (wires the
 WebSocket driver and links to that server). The parts beside it: `frames.py`, `links.py`,
-`environ.py`, `deliveries.py`, `turns.py`, `websocket.py`.
+`environ.py`, `deliveries.py`, `turns.py`, `websocket.py`, `entry.py`, `protocol_state.py`.
 """
 
 from __future__ import annotations

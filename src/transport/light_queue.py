@@ -87,6 +87,16 @@ class LightQueue:
         self.in_hand = True
         return self.get_nowait()
 
+    def put_waiter(self) -> asyncio.Future[None]:
+        """A future done once something is queued: `get`'s wait for a single consumer that
+        awaits it directly (no coroutine frame kept while it waits), then takes the item with
+        `get_nowait`. Cancelled with its task, it is skipped by the next `put`."""
+        getter = asyncio.get_running_loop().create_future()
+        if self._getters is None:
+            self._getters = []
+        self._getters.append(getter)
+        return getter
+
     def task_done(self) -> None:
         if self._unfinished <= 0:
             raise ValueError("task_done() called too many times")

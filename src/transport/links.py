@@ -15,6 +15,7 @@ from typing import Any
 
 from src.transport.deadlines import Deadlines
 from src.transport.light_queue import LightEvent, LightQueue
+from src.transport.protocol_state import settle_accepted
 from src.transport.turns import MAX_DEFERRALS, others_ready
 
 try:  # uvicorn's default WebSocket protocol when `websockets` is installed
@@ -190,6 +191,7 @@ class Hub:
                     headers.clear()
                 setattr(protocol, name, None)
         _lighten(protocol)
+        settle_accepted(protocol)
         link = Link(self, protocol, socket)
         self.links[sid] = link
         return link

@@ -6,6 +6,7 @@ With 10,000 sockets a connect and subscribe (the gateway stores the socket's roo
 recovery, the subscription counts them) cost two such passes over 20,000 rooms, and a
 reconnect storm's disconnects one each: quadratic in the sockets. Here each socket's rooms are
 a short list kept as it enters and leaves them, so both are as cheap as the socket's rooms.
+A socket's own room is a `SidRoom` (`sid_room.py`) rather than a `bidict`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
+
+from src.transport.sid_room import SidRoom
 
 
 class RoomIndex(socketio.AsyncManager):  # type: ignore[misc]
@@ -27,6 +30,9 @@ class RoomIndex(socketio.AsyncManager):  # type: ignore[misc]
     def basic_enter_room(
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
     ) -> None:
+        rooms_here = self.rooms.get(namespace)
+        if room == sid and rooms_here is not None and room not in rooms_here:
+            rooms_here[room] = SidRoom()  # the socket's own room, filled by python-socketio
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
         rooms = self._rooms_by_sid.setdefault((namespace, sid), [])
         if room not in rooms:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from engineio import exceptions as eio_exceptions
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("mindwire.events")
 
+HANDOFF = "mindwire.handoff"
+"""The ASGI scope key of `SocketApp`'s slot: a fresh connection's serving goes there."""
+
 
 class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     """Engine.IO's ASGI WebSocket wrapper, sending through the connection's `Link` when it has one.
@@ -32,6 +36,9 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
     the Engine.IO socket). Everything queued for the socket then goes through the link, in the
     same order as the broadcasts written there directly.
     """
+
+    handler: Any
+    """The Engine.IO socket's handler (set by Engine.IO's `__init__`)."""
 
     def __init__(self, hub: Hub, handler: Any, server: Any) -> None:
         super().__init__(handler, server)
@@ -48,18 +55,30 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         await self.asgi_send({"type": "websocket.accept"})
         socket: Any = getattr(self.handler, "__self__", None)
         self.link = self.hub.attach(self.asgi_send, socket)
-        try:
-            if self.link is not None and not socket.connected:
-                await self._serve(socket)
-            else:  # an upgrade from long-polling: Engine.IO's own handler
-                await self.handler(self)
+        if self.link is not None and not socket.connected:
+            slot = handoff_slot(environ)
+            if slot is not None:  # `SocketApp` serves it, once Engine.IO's calls have returned
+                slot.append(self)
+                return ""
+            await self._serve(socket)
+            return ""
+        try:  # an upgrade from long-polling: Engine.IO's own handler
+            await self.handler(self)
         finally:
             if self.link is not None:
                 self.hub.detach(self.link)
         return ""
 
-    async def _serve(self, socket: Any) -> None:
-        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks.
+    def handed_off(self) -> Coroutine[Any, Any, None]:
+        """The serving of a connection `__call__` left in `SocketApp`'s slot (a coroutine to
+        await there: no frame of its own)."""
+        assert self.link is not None
+        self.handler = None  # the socket's bound method: read once, by `__call__`
+        return self._serve(self.link.socket, handed_off=True)
+
+    def _serve(self, socket: Any, *, handed_off: bool = False) -> Coroutine[Any, Any, None]:
+        """Engine.IO's `_websocket_handler` for a fresh WebSocket connection, without its tasks:
+        the connection set up now, its reading in the coroutine returned (`_read_packets`).
 
         Engine.IO reads each message in a new task under `asyncio.wait_for`, and its writer
         task waits on the queue under `wait_for` too, which on Python 3.11 wraps the `get` in
@@ -69,22 +88,33 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
         written to its link as it is queued (`_write_queued`). Same behaviour otherwise: the
         ping interval plus timeout without a message ends the connection, packets are written
         in order, then the socket closes with `TRANSPORT_CLOSE`.
+
+        `handed_off`: run by `SocketApp` after Engine.IO's `handle_request` has returned (its
+        frames are not kept for the connection's life), so what Engine.IO does once a
+        WebSocket ends, forgetting the closed session, is done here.
         """
         server = socket.server
-        idle_limit = server.ping_interval + server.ping_timeout
-        queue = socket.queue
-        if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
-            queue = socket.queue = _light_copy(queue)
-        socket.connected = True
-        socket.upgraded = True
-        queue.on_put = self._write_queued
-        self._write_queued()  # what was queued before (the OPEN packet)
         try:
-            await self._read_packets(socket, idle_limit)
-        finally:
-            queue.on_put = None
-        await self._stop_writing()
-        await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            queue = socket.queue
+            if not isinstance(queue, LightQueue):  # Engine.IO's own (no `outbox.install`)
+                queue = socket.queue = _light_copy(queue)
+            socket.connected = True
+            socket.upgraded = True
+            queue.on_put = self._write_queued
+            self._write_queued()  # what was queued before (the OPEN packet)
+        except BaseException:
+            self._forget(socket, handed_off)
+            raise
+        return self._read_packets(socket, server.ping_interval + server.ping_timeout, handed_off)
+
+    def _forget(self, socket: Any, handed_off: bool) -> None:
+        """The connection has ended: its link goes, and with `handed_off` its closed session."""
+        socket.queue.on_put = None
+        assert self.link is not None
+        self.hub.detach(self.link)
+        sessions = socket.server.sockets
+        if handed_off and socket.closed and sessions.get(socket.sid) is socket:
+            del sessions[socket.sid]
 
     def _stop_writing(self) -> asyncio.Future[None]:
         """Close the WebSocket once, as Engine.IO's writer does when it stops."""
@@ -118,46 +148,61 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                 return
             link.write(websocket_frame(pkt.encode()))  # after a close: ignored
 
-    async def _read_packets(self, socket: Any, idle_limit: float) -> None:
+    async def _read_packets(self, socket: Any, idle_limit: float, handed_off: bool) -> None:
         """The reader, in the connection's own task: hands each message to the socket until a
-        timeout, a closed connection, a cancellation or a message that ends it.
+        timeout, a closed connection, a cancellation or a message that ends it; then closes.
 
         The timeout is a deadline in the hub's `idle` (one timer for every connection) rather
         than an `asyncio.timeout` (a timer per connection, ~0.8 KiB): armed while the reader
-        waits, it cancels the wait as `asyncio.timeout` would (`time_out`).
+        waits, it cancels the wait as `asyncio.timeout` would (`time_out`). On uvicorn's
+        protocol the reader waits on its receive queue's future itself: no coroutine of
+        `wait`, `receive` or `get` is kept suspended per idle connection.
         """
         server = socket.server
         idle = self.hub.idle
         loop = asyncio.get_running_loop()
+        direct = _direct_receive(self)
         self._reader = asyncio.current_task()
         try:
-            while True:
-                try:
-                    idle.set(self, loop.time() + idle_limit)
-                    self._waiting = True
+            try:
+                while True:
                     try:
-                        data = await self.wait()
-                    finally:
-                        self._waiting = False
-                    if data and len(data) > server.max_http_buffer_size:
-                        raise ValueError("packet is too large")
-                except (Exception, asyncio.CancelledError):
-                    break  # as Engine.IO: a timeout, a closed connection, a cancellation
-                if data is None:
-                    break
-                if not await self._receive(socket, data):
-                    break
-                # One message per event-loop pass, as in Engine.IO's handler: a client that
-                # floods must not hold the loop while its backlog drains (the others' pings
-                # wait then).
-                await asyncio.sleep(0)
+                        idle.set(self, loop.time() + idle_limit)
+                        self._waiting = True
+                        try:
+                            if direct is None:
+                                data = await self.wait()
+                            else:  # uvicorn's `receive` and Engine.IO's `wait`
+                                while direct.queue.empty():
+                                    await direct.queue.put_waiter()
+                                data = _received(direct, direct.queue.get_nowait())
+                        finally:
+                            self._waiting = False
+                        if data and len(data) > server.max_http_buffer_size:
+                            raise ValueError("packet is too large")
+                    except (Exception, asyncio.CancelledError):
+                        break  # as Engine.IO: a timeout, a closed connection, a cancellation
+                    if data is None or not await self._receive(socket, data):
+                        break
+                    data = None  # not held while the connection idles
+                    # One message per event-loop pass, as in Engine.IO's handler: a client
+                    # that floods must not hold the loop while its backlog drains.
+                    await asyncio.sleep(0)
+            finally:
+                self._stop_reading(socket)
+            await self._stop_writing()
+            await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
         finally:
-            idle.cancel(self)
-            self._reader = None
-            if self._timed_out:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    current.uncancel()  # our own cancellation, handled: the task goes on
+            self._forget(socket, handed_off)
+
+    def _stop_reading(self, socket: Any) -> None:
+        socket.queue.on_put = None
+        self.hub.idle.cancel(self)
+        self._reader = None
+        if self._timed_out:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                current.uncancel()  # our own cancellation, handled: the task goes on
 
     def time_out(self) -> None:
         """The ping interval plus timeout without a message: end the wait (`hub.idle`)."""
@@ -210,3 +255,34 @@ def _light_copy(queue: asyncio.Queue[Any]) -> LightQueue:
         light.put_nowait(queue.get_nowait())
         queue.task_done()
     return light
+
+
+def handoff_slot(environ: dict[str, Any]) -> list[DirectWebSocket] | None:
+    """Where `SocketApp` (`entry.py`) takes the connection's serving from, if it runs us."""
+    scope = environ.get("asgi.scope")
+    slot = scope.get(HANDOFF) if isinstance(scope, dict) else None
+    return slot if isinstance(slot, list) else None
+
+
+def _direct_receive(ws: DirectWebSocket) -> Any:
+    """The uvicorn protocol whose light receive queue the reader may take from, or None."""
+    protocol = getattr(ws.asgi_receive, "__self__", None)
+    link = ws.link
+    if link is None or protocol is not link.protocol:
+        return None
+    return protocol if isinstance(getattr(protocol, "queue", None), LightQueue) else None
+
+
+def _received(protocol: Any, message: dict[str, Any]) -> Any:
+    """What uvicorn's `receive` does after its `get` (resume a paused read), then Engine.IO's
+    `wait`: a message's data, or OSError for anything but a message."""
+    if protocol.read_paused and protocol.queue.empty():
+        protocol.read_paused = False
+        protocol.transport.resume_reading()
+    if message["type"] != "websocket.receive":
+        raise OSError()
+    if message.get("bytes") is not None:
+        return message["bytes"]
+    if message.get("text") is not None:
+        return message["text"]
+    raise OSError()

@@ -1,0 +1,49 @@
+"""`SocketApp`: the outermost ASGI app, `socketio.ASGIApp` with a short call chain per WebSocket.
+
+An idle WebSocket connection is a suspended ASGI call: every coroutine between uvicorn's task and
+the read that waits for the next message keeps its frame (~250 B each) for the connection's life.
+Through `socketio.ASGIApp` that chain was 14 frames deep: the ASGI app, python-socketio's and
+Engine.IO's `handle_request`, the session's `_handle_connect`, `handle_get_request` and
+`_upgrade_websocket`, the WebSocket wrapper, its reader, Engine.IO's `wait` and uvicorn's
+`receive` (docs/performance.md, "Memory per connection").
+
+Here a WebSocket on the Socket.IO path still goes through Engine.IO's `handle_request` whole
+(the origin check, the transport and protocol-version checks, the session's creation and
+python-socketio's connect handler), but once `DirectWebSocket` has accepted a fresh connection
+it hands its serving back through a slot in the scope instead of serving it down there: those
+calls return, and this app serves the connection with two frames below it (`DirectWebSocket`'s
+`_serve` and its reader). Everything else (HTTP, long-polling, an upgrade from long-polling,
+lifespan, the REST app behind) is `socketio.ASGIApp`'s as before. The FastAPI middleware never
+saw Socket.IO traffic: `socketio.ASGIApp` routes it before the REST app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from src.transport.websocket import HANDOFF, DirectWebSocket
+
+
+class SocketApp(socketio.ASGIApp):  # type: ignore[misc]
+    """`socketio.ASGIApp`, serving a fresh WebSocket connection itself once it is accepted."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket" or not self._on_socket_path(scope):
+            await super().__call__(scope, receive, send)
+            return
+        slot: list[DirectWebSocket] = []
+        scope[HANDOFF] = slot
+        try:
+            await self.engineio_server.handle_request(scope, receive, send)
+        finally:
+            scope.pop(HANDOFF, None)
+        if slot:
+            ws = slot.pop()
+            del slot
+            await ws.handed_off()
+
+    def _on_socket_path(self, scope: dict[str, Any]) -> bool:
+        path: str | None = self.engineio_path
+        return path is None or bool(self._ensure_trailing_slash(scope["path"]).startswith(path))
