@@ -11,13 +11,17 @@ import hashlib
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
+import uvicorn
 
 from src.core.clock import utcnow
 from src.core.config import Settings
@@ -197,3 +201,20 @@ async def use_clock(live_server: LiveServer, clock: Clock) -> None:
         live_server.services.event_log.clock = clock
 
     await live_server.run_on_server(install())
+
+
+@contextmanager
+def serving_in_thread(server: uvicorn.Server, sock: socket.socket) -> Iterator[None]:
+    """Run `server` on `sock` in a thread of its own until the block ends (it serves within
+    15 s, or the test fails)."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

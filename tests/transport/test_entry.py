@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from websockets.exceptions import InvalidStatus
 
 from src.transport.entry import SocketApp
 from src.transport.fastpath import install, memory_manager
+from tests.support import serving_in_thread
 
 ALLOWED = "http://allowed.example"
 REFUSED_TOKEN = "refused"
@@ -81,16 +81,9 @@ def served() -> Iterator[Served]:
 
     original_startup = server.startup
     server.startup = startup  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
-    yield Served(url, sio, server, loops[0])
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving_in_thread(server, sock):
+        url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
+        yield Served(url, sio, server, loops[0])
 
 
 def _frames(served: Served) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ import uvicorn
 from websockets.asyncio.client import connect
 
 from src.transport.fastpath import install, memory_manager
+from tests.support import serving_in_thread
 
 PING_INTERVAL = 0.2
 PING_TIMEOUT = 0.3
@@ -40,16 +40,8 @@ def url() -> Iterator[str]:
     config = uvicorn.Config(
         socketio.ASGIApp(sio), log_level="warning", lifespan="off", ws_ping_interval=None
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    yield f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving_in_thread(uvicorn.Server(config), sock):
+        yield f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
 
 
 async def test_a_client_that_answers_the_pings_stays_connected(url: str) -> None:
