@@ -103,7 +103,7 @@ class EventRelay:
         sent = await self._send_handed()
         if self.cursor is not None and not self._behind and not self._handed:
             # Nothing unread: every event after the cursor was handed over and is sent.
-            if sent and time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
+            if sent and self._save_due():  # a session only when the cursor is stored
                 async with self.sessionmaker() as session:
                     await self._save_cursor(session)
             return sent
@@ -158,7 +158,10 @@ class EventRelay:
 
     async def _save_cursor(self, session: AsyncSession) -> None:
         """Store the cursor, at most every `SAVE_EVERY_SECONDS`."""
-        if self.cursor is None or time.monotonic() - self._saved_at < SAVE_EVERY_SECONDS:
+        if self.cursor is None or not self._save_due():
             return
         await self.event_log.save_relay_cursor(session, self.cursor)
         self._saved_at = time.monotonic()
+
+    def _save_due(self) -> bool:
+        return time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS
