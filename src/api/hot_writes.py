@@ -1,8 +1,8 @@
 """`HotWrites`: the hot creates as plain ASGI, off FastAPI's per-request machinery.
 
 `POST /api/memory-logs`, `POST /api/mental-notes` and `POST /api/notifications` (to everyone
-or the admins) on a SQLite file (`SocketService.grouped`) are answered here, inside the CORS,
-outside FastAPI's other middleware: the bearer read once, the JSON body parsed and
+or the admins) on a SQLite file (`SocketService.grouped`) are answered here, in front of
+FastAPI's middleware: the bearer read once, the JSON body parsed and
 validated once, the write's throttle, the grouped write (`src/events/grouped_writes.py`:
 the holder's check, the row and its event in one group commit), the answer serialised once.
 No `Request`, no dependency solving, no session, no middleware layers. That middleware has
