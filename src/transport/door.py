@@ -35,6 +35,7 @@ from typing import Any
 import socketio
 from socketio import packet as sio_packet
 
+from src.transport import pending_sids
 from src.transport.packets import ProtocolError, TolerantPacket
 
 logger = logging.getLogger("mindwire.events")
@@ -136,6 +137,7 @@ class DoorServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def __init__(self, *, door: DoorLimits, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        pending_sids.install(self.manager)  # `sid in pending` without a scan (pending_sids.py)
         self.door = door
         self.pending = PendingSessions(door.max_pending_per_address)
         self._closing: set[asyncio.Task[None]] = set()
