@@ -24,10 +24,14 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     `ws_ping_interval`: off. Engine.IO's own heartbeat already pings every socket and closes
     one that stays silent for its ping interval plus timeout; uvicorn's WebSocket-level pings
     on top cost each idle connection a timer (~0.5 KiB) and a ping frame every 20 s.
+    `proxy_headers`: off in uvicorn; `SocketApp` applies the same rewrite (uvicorn's code, the
+    same `FORWARDED_ALLOW_IPS`) without a middleware frame kept per WebSocket
+    (`src/transport/forwarded.py`).
     """
     return {
         "http": protocol_factory(settings),
         "ws_max_size": settings.max_inbound_message_bytes,
         "ws_per_message_deflate": False,
         "ws_ping_interval": None,
+        "proxy_headers": False,
     }

@@ -15,6 +15,10 @@ calls return, and this app serves the connection with two frames below it (`Dire
 `_serve` and its reader). Everything else (HTTP, long-polling, an upgrade from long-polling,
 lifespan, the REST app behind) is `socketio.ASGIApp`'s as before. The FastAPI middleware never
 saw Socket.IO traffic: `socketio.ASGIApp` routes it before the REST app.
+
+The proxy headers (`X-Forwarded-For`/`-Proto` from a trusted proxy) are applied here too, by
+uvicorn's own code, instead of by uvicorn's middleware around this app, whose frame each idle
+WebSocket kept (`forwarded.py`; `uvicorn_options` turns uvicorn's off).
 """
 
 from __future__ import annotations
@@ -23,13 +27,24 @@ from typing import Any
 
 import socketio
 
+from src.transport.forwarded import TrustedProxies
 from src.transport.websocket import HANDOFF, DirectWebSocket
 
 
 class SocketApp(socketio.ASGIApp):  # type: ignore[misc]
     """`socketio.ASGIApp`, serving a fresh WebSocket connection itself once it is accepted."""
 
+    def __init__(
+        self, *args: Any, forwarded_allow_ips: list[str] | str | None = None, **kwargs: Any
+    ) -> None:
+        """`forwarded_allow_ips`: the proxies trusted for `X-Forwarded-*` (None: uvicorn's
+        `FORWARDED_ALLOW_IPS` environment variable, else 127.0.0.1 and ::1)."""
+        super().__init__(*args, **kwargs)
+        self.proxies = TrustedProxies(forwarded_allow_ips)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            self.proxies.rewrite(scope)
         if scope["type"] != "websocket" or not self._on_socket_path(scope):
             await super().__call__(scope, receive, send)
             return

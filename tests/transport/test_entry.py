@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +23,11 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from src.app.serving import uvicorn_options
+from src.core.config import Settings
 from src.transport.entry import SocketApp
 from src.transport.fastpath import install, memory_manager
+from src.transport.forwarded import TrustedProxies
 from tests.support import serving_in_thread
 
 ALLOWED = "http://allowed.example"
@@ -60,17 +64,31 @@ def served() -> Iterator[Served]:
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> bool:
-        return not (isinstance(auth, dict) and auth.get("token") == REFUSED_TOKEN)
+        if isinstance(auth, dict) and auth.get("token") == REFUSED_TOKEN:
+            return False
+        scope = environ["asgi.scope"]
+        seen = {"client": scope["client"], "scheme": scope["scheme"]}
+        await sio.save_session(sid, {"scope": seen})
+        return True
 
     @sio.event
     async def echo(sid: str, data: Any) -> Any:
         return data
 
+    @sio.event
+    async def whoami(sid: str) -> Any:
+        scope = (await sio.get_session(sid))["scope"]
+        return [list(scope["client"]), scope["scheme"]]
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        SocketApp(sio), log_level="warning", lifespan="off", ws_ping_interval=None
+        SocketApp(sio),
+        log_level="warning",
+        lifespan="off",
+        ws_ping_interval=None,
+        proxy_headers=False,  # as `uvicorn_options`: `SocketApp` applies them
     )
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
@@ -112,12 +130,59 @@ async def test_an_idle_connection_keeps_a_short_call_chain(served: Served) -> No
         await ws.send('421["echo","hello"]')
         assert await ws.recv() == '431["hello"]'  # served: the ack came back
         frames = served.on_loop(lambda: _frames(served))
-        # Below uvicorn's task (and its proxy-headers middleware): no frame of Engine.IO's
-        # request handling, its WebSocket wrapper's `wait` or uvicorn's `receive`.
-        assert frames[frames.index("SocketApp.__call__") :] == [
+        # Below uvicorn's task: no proxy-headers middleware, no frame of Engine.IO's request
+        # handling, its WebSocket wrapper's `wait` or uvicorn's `receive`.
+        assert frames == [
+            "WebSocketsSansIOProtocol.run_asgi",
             "SocketApp.__call__",
             "DirectWebSocket._read_packets",
         ]
+
+
+async def _whoami(served: Served, headers: dict[str, str]) -> Any:
+    async with connect(served.url, origin=ALLOWED, additional_headers=headers) as ws:  # type: ignore[arg-type]
+        assert str(await ws.recv()).startswith("0{")
+        await ws.send("40")
+        assert str(await ws.recv()).startswith("40{")
+        await ws.send('421["whoami"]')
+        reply = str(await ws.recv())
+        assert reply.startswith("431")
+        return json.loads(reply[3:])[0]
+
+
+async def test_a_trusted_proxys_headers_are_applied_without_uvicorns_middleware(
+    served: Served,
+) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.7:4711", "X-Forwarded-Proto": "https"}
+    assert await _whoami(served, forwarded) == [["203.0.113.7", 4711], "wss"]
+    assert (await _whoami(served, {}))[1] == "ws"
+
+
+async def test_an_untrusted_peers_forwarded_headers_are_ignored(served: Served) -> None:
+    app: Any = served.server.config.app
+    app.proxies = TrustedProxies("10.9.9.9")  # 127.0.0.1, the test's client, is not trusted
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    client, scheme = await _whoami(served, forwarded)
+    assert client[0] == "127.0.0.1" and scheme == "ws"
+
+
+def test_the_rewrite_is_uvicorns_and_idempotent() -> None:
+    """Applied twice (uvicorn's middleware left on as well), the scope ends as after once."""
+    proxies = TrustedProxies("127.0.0.1,10.0.0.0/8")
+    headers = [(b"x-forwarded-for", b"198.51.100.1, 10.1.1.1"), (b"x-forwarded-proto", b"https")]
+    scope: dict[str, Any] = {"type": "http", "client": ("127.0.0.1", 5), "headers": headers}
+    scope["scheme"] = "http"
+    proxies.rewrite(scope)
+    assert (scope["client"], scope["scheme"]) == (("198.51.100.1", 0), "https")
+    proxies.rewrite(scope)
+    assert (scope["client"], scope["scheme"]) == (("198.51.100.1", 0), "https")
+    proxies.rewrite(lifespan := {"type": "lifespan"})
+    assert lifespan == {"type": "lifespan"}
+
+
+def test_uvicorn_options_leave_the_proxy_headers_to_the_app() -> None:
+    settings = Settings(_env_file=None, secret_key="k" * 32)  # type: ignore[call-arg]
+    assert uvicorn_options(settings)["proxy_headers"] is False
 
 
 async def test_a_closed_connection_is_forgotten(served: Served) -> None:
