@@ -27,6 +27,7 @@ from typing import Any
 
 import socketio
 
+from src.transport import request_environ
 from src.transport.forwarded import TrustedProxies
 from src.transport.websocket import HANDOFF, DirectWebSocket
 
@@ -41,6 +42,7 @@ class SocketApp(socketio.ASGIApp):  # type: ignore[misc]
         `FORWARDED_ALLOW_IPS` environment variable, else 127.0.0.1 and ::1)."""
         super().__init__(*args, **kwargs)
         self.proxies = TrustedProxies(forwarded_allow_ips)
+        request_environ.install(self.engineio_server)  # no class made per request
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
