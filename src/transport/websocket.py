@@ -19,6 +19,7 @@ from engineio.async_drivers import asgi as eio_asgi
 
 from src.transport.frames import websocket_frame
 from src.transport.light_queue import LightQueue
+from src.transport.protocol_state import restart_parser
 
 if TYPE_CHECKING:
     from src.transport.links import Hub, Link
@@ -174,6 +175,7 @@ class DirectWebSocket(eio_asgi.WebSocket):  # type: ignore[misc]
                                 data = await self.wait()
                             else:  # uvicorn's `receive` and Engine.IO's `wait`
                                 while direct.queue.empty():
+                                    restart_parser(direct.conn)  # not holding the last frame
                                     await direct.queue.put_waiter()
                                 data = _received(direct, direct.queue.get_nowait())
                         finally:

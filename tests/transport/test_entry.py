@@ -209,3 +209,24 @@ async def test_the_connect_handler_still_decides(served: Served) -> None:
         assert str(await ws.recv()).startswith("0{")
         await ws.send('40{"token":"' + REFUSED_TOKEN + '"}')
         assert str(await ws.recv()).startswith("44")  # CONNECT_ERROR
+
+
+def _parser_locals(served: Served) -> list[dict[str, Any]]:
+    """The locals of each connection's `websockets` frame parser (its suspended generator)."""
+    manager: Any = served.sio.manager
+    return [
+        dict(link.protocol.conn.parser.gi_frame.f_locals) for link in manager.hub.links.values()
+    ]
+
+
+async def test_an_idle_connection_keeps_no_frame_it_received(served: Served) -> None:
+    async with connect(served.url, origin=ALLOWED) as ws:  # type: ignore[arg-type]
+        assert str(await ws.recv()).startswith("0{")
+        await ws.send("40")
+        assert str(await ws.recv()).startswith("40{")
+        for n in range(3):  # back to back: each is read, in order
+            await ws.send(f'42{n}["echo","{"x" * 500}{n}"]')
+        for n in range(3):
+            assert await ws.recv() == f'43{n}["{"x" * 500}{n}"]'
+        (parser,) = served.on_loop(lambda: _parser_locals(served))
+        assert parser.get("frame") is None  # the last message's frame is not held
