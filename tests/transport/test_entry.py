@@ -230,3 +230,25 @@ async def test_an_idle_connection_keeps_no_frame_it_received(served: Served) -> 
             assert await ws.recv() == f'43{n}["{"x" * 500}{n}"]'
         (parser,) = served.on_loop(lambda: _parser_locals(served))
         assert parser.get("frame") is None  # the last message's frame is not held
+
+
+async def test_an_idle_connections_protocol_keeps_nine_attributes_of_its_own(
+    served: Served,
+) -> None:
+    """Its flags at their first value are read from its class (`protocol_state.py`); a close
+    still sets them on the instance."""
+    async with connect(served.url, origin=ALLOWED) as ws:  # type: ignore[arg-type]
+        assert str(await ws.recv()).startswith("0{")
+        await ws.send("40")
+        assert str(await ws.recv()).startswith("40{")
+        links: Any = served.sio.manager.hub.links  # type: ignore[attr-defined]
+        own = served.on_loop(lambda: [sorted(vars(link.protocol)) for link in links.values()])
+        assert own == [
+            [
+                "client", "conn", "curr_msg_data_type", "frames", "queue", "read_paused", "scope",
+                "transport", "writable",
+            ]
+        ]  # fmt: skip
+        protocols = served.on_loop(lambda: [link.protocol for link in links.values()])
+    await _until(lambda: served.on_loop(lambda: len(links)) == 0)
+    assert protocols[0].disconnected is True and vars(protocols[0])["disconnected"] is True
