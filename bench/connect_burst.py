@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +60,8 @@ def run_connect(
         time.sleep(options.settle * IDLE_SECONDS)
         rss_idle = rss_kib(process.pid)
         _send(generator, "end")
+        if done.get("error_reasons"):  # why attempts failed (a timeout, a refusal, a drop)
+            sys.stderr.write(f"  error reasons: {done['error_reasons']}\n")
         return {
             **done,
             "server_cpu_s": server_cpu,
