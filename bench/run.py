@@ -218,12 +218,16 @@ def start_server(
     *,
     counted: bool = False,
     traced: Path | None = None,
+    timed: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `server`; with `counted`, Mindwire counts its SQL statements (`storm`); with
     `traced`, it runs under tracemalloc and dumps snapshots there on SIGUSR1
-    (`servers/mindwire_traced.py`, for `memory_per_connection.py`)."""
+    (`servers/mindwire_traced.py`, for `memory_per_connection.py`); with `timed`, the server
+    times each POST inside itself and writes the times there on SIGUSR2 (`write_path.py`)."""
     port = str(options.port)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if timed is not None:
+        env["BENCH_TIMING_FILE"] = str(timed)
     if server.kind == "node":
         command = ["node", str(BENCH / "servers" / "node_server.js"), port]
     elif server.kind == "node-writes":
@@ -272,6 +276,11 @@ def start_server(
             env["MINDWIRE_TRACE_DIR"] = str(traced)
             command = [
                 str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_traced.py"),
+                "serve", "--host", "127.0.0.1", "--port", port,
+            ]  # fmt: skip
+        elif timed is not None:
+            command = [
+                str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_timed.py"),
                 "serve", "--host", "127.0.0.1", "--port", port,
             ]  # fmt: skip
         elif counted:
