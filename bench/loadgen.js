@@ -54,6 +54,11 @@ let doneClients = 0;
 let lastArrival = 0;
 let triggerErrors = 0;
 let triggerRetries = 0;
+// TCP reads (the 'data' chunks of each client's socket) and their bytes: how many WebSocket
+// frames the kernel hands the client per read, and what a delivery weighs on the wire.
+let reads = 0;
+let readBytes = 0;
+let counting = false;
 let finish = null;
 let t0 = 0;
 const BIN_MS = 100;
@@ -143,6 +148,14 @@ function connectOne(i) {
     });
     socket.once("connect_error", (err) => reject(new Error(`client ${i}: ${err.message}`)));
     socket.once("connect", () => {
+      const raw = socket.io.engine.transport.ws && socket.io.engine.transport.ws._socket;
+      if (raw) {
+        raw.on("data", (chunk) => {
+          if (!counting) return;
+          reads += 1;
+          readBytes += chunk.length;
+        });
+      }
       socket.emit("subscribe_event", { event_type: opts.room }, (ack) => {
         if (ack && ack.ok) resolve(socket);
         else reject(new Error(`client ${i}: subscribe refused: ${JSON.stringify(ack)}`));
@@ -199,6 +212,7 @@ async function main() {
   await line("go");
   const cpu0 = process.cpuUsage();
   t0 = clock();
+  counting = true;
   const allIn = new Promise((resolve) => {
     finish = resolve;
     if (doneClients === N) resolve();
@@ -247,6 +261,10 @@ async function main() {
     p99_ms: percentile(sorted, 99),
     max_ms: sorted.length ? sorted[sorted.length - 1] : null,
     gen_cpu_s: (cpu.user + cpu.system) / 1e6,
+    gen_us_per_delivery: (cpu.user + cpu.system) / Math.max(delivered, 1),
+    reads,
+    deliveries_per_read: delivered / Math.max(reads, 1),
+    bytes_per_delivery: readBytes / Math.max(delivered, 1),
     // per 100 ms from the first trigger: deliveries, and trigger requests answered
     timeline: { bin_ms: BIN_MS, deliveries: Array.from(arrivalsPerBin, (v) => v || 0), triggers: Array.from(triggersPerBin, (v) => v || 0) },
   });

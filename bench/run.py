@@ -457,6 +457,8 @@ METRICS = [
     ("server CPU %", "server_cpu_pct", "{:.0f}"),
     ("µs/delivery", "us_per_delivery", "{:.1f}"),
     ("gen CPU %", "gen_cpu_pct", "{:.0f}"),
+    ("gen µs/delivery", "gen_us_per_delivery", "{:.1f}"),
+    ("deliveries/read", "deliveries_per_read", "{:.1f}"),
     ("KiB/conn", "kib_per_conn", "{:.1f}"),
     ("KiB/conn cold", "kib_per_conn_cold", "{:.1f}"),
 ]
