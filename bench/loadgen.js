@@ -19,9 +19,11 @@
 // promises; concurrent REST writes may commit in another order than their SEQ).
 "use strict";
 
-const http = require("http");
+const { fork } = require("child_process");
+const path = require("path");
 const { io } = require("socket.io-client");
 const { clock, out, options, line, percentile } = require("./lib");
+const { fire } = require("./loadgen_trigger");
 
 const opts = options({
   url: "http://127.0.0.1:9000",
@@ -38,10 +40,8 @@ const opts = options({
   connectWave: 250,
   warm: 0, // clients connected before the "warm" line
   stallSeconds: 10,
+  triggersApart: true,
 });
-
-const target = new URL(opts.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: opts.mode === "steady" ? 64 : opts.concurrency });
 
 const N = opts.clients;
 const E = opts.events;
@@ -52,8 +52,6 @@ let duplicates = 0;
 let outOfOrder = 0;
 let doneClients = 0;
 let lastArrival = 0;
-let triggerErrors = 0;
-let triggerRetries = 0;
 // TCP reads (the 'data' chunks of each client's socket) and their bytes: how many WebSocket
 // frames the kernel hands the client per read, and what a delivery weighs on the wire.
 let reads = 0;
@@ -69,48 +67,6 @@ const bin = (series, now) => {
   series[i] = (series[i] || 0) + 1;
 };
 const sockets = [];
-
-// POST, retried on 503: Mindwire answers 503 "nothing was changed, retry shortly" when its
-// database is busy (SQLite: "database is locked"); a client that follows the API retries.
-function post(path, body, headers, attempt = 0) {
-  return new Promise((resolve) => {
-    const retry = () => {
-      triggerRetries += 1;
-      setTimeout(() => post(path, body, headers, attempt + 1).then(resolve), 50);
-    };
-    const req = http.request(
-      { host: target.hostname, port: target.port, path, method: "POST", agent, headers },
-      (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 503 && attempt < 20) return retry();
-          if (res.statusCode >= 300) triggerErrors += 1;
-          bin(triggersPerBin, clock());
-          resolve();
-        });
-      },
-    );
-    req.on("error", () => {
-      triggerErrors += 1;
-      resolve();
-    });
-    req.end(body);
-  });
-}
-
-// Ask the server for events [start, start + count), issued now.
-function trigger(start, count) {
-  const issued = clock().toFixed(3);
-  if (opts.target === "mindwire") {
-    const body = JSON.stringify({ message: `${start}|${issued}|${"x".repeat(opts.pad)}`, audience: "everyone" });
-    return post("/api/notifications", body, {
-      "content-type": "application/json",
-      authorization: `Bearer ${opts.adminToken}`,
-    });
-  }
-  const q = `room=${opts.room}&count=${count}&start=${start}&t=${issued}&pad=${opts.pad}`;
-  return post(`/emit?${q}`, "", {});
-}
 
 function connectOne(i) {
   return new Promise((resolve, reject) => {
@@ -165,30 +121,19 @@ function connectOne(i) {
   });
 }
 
-async function fire() {
-  if (opts.mode === "steady") {
-    const interval = 1000 / opts.rate;
-    const start = clock();
-    const pending = [];
-    for (let i = 0; i < E; i++) {
-      const due = start + i * interval;
-      const wait = due - clock();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      pending.push(trigger(i, 1));
-    }
-    await Promise.all(pending);
-  } else if (opts.target === "mindwire") {
-    let next = 0;
-    const worker = async () => {
-      while (next < E) {
-        const seq = next++;
-        await trigger(seq, 1);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency, E) }, worker));
-  } else {
-    await trigger(0, E);
+// The triggers: in a child process (`loadgen_trigger.js`, forked before "go"), or with
+// `triggersApart: false` in this one, as before (their answers then wait behind the deliveries
+// this loop parses).
+function triggers() {
+  if (!opts.triggersApart) {
+    return { go: () => fire(opts).then((done) => ({ ...done, cpu_s: 0 })) };
   }
+  const child = fork(path.join(__dirname, "loadgen_trigger.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const done = new Promise((resolve, reject) => {
+    child.once("message", (message) => resolve(message.done));
+    child.once("exit", (code) => reject(new Error(`triggers exited with ${code}`)));
+  });
+  return { go: () => (child.send({ go: opts }), done) };
 }
 
 async function connectRange(from, to) {
@@ -208,6 +153,7 @@ async function main() {
   }
   const connectStart = clock();
   await connectRange(warm, N);
+  const firing = triggers();
   out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
   await line("go");
   const cpu0 = process.cpuUsage();
@@ -217,8 +163,9 @@ async function main() {
     finish = resolve;
     if (doneClients === N) resolve();
   });
-  await fire();
-  const triggersDone = clock();
+  const fired = await firing.go();
+  const triggersDone = fired.answered.length ? Math.max(...fired.answered) : clock();
+  for (const at of fired.answered) bin(triggersPerBin, at);
   // Wait for every delivery, or until nothing arrived for `stallSeconds`.
   let stalled = false;
   await Promise.race([
@@ -236,7 +183,8 @@ async function main() {
       allIn.then(() => clearInterval(timer));
     }),
   ]);
-  const cpu = process.cpuUsage(cpu0);
+  const own = process.cpuUsage(cpu0);
+  const cpu = { user: own.user + 1e6 * fired.cpu_s, system: own.system };
   const sorted = latencies.slice(0, nLat).sort();
   const duration = ((lastArrival || clock()) - t0) / 1000;
   const expected = N * E;
@@ -252,8 +200,9 @@ async function main() {
     duplicates,
     out_of_order: outOfOrder,
     stalled,
-    trigger_errors: triggerErrors,
-    trigger_retries: triggerRetries,
+    trigger_errors: fired.errors,
+    trigger_retries: fired.retries,
+    triggers_apart: Boolean(opts.triggersApart),
     trigger_s: (triggersDone - t0) / 1000,
     duration_s: duration,
     deliveries_per_s: delivered / duration,

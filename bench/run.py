@@ -10,7 +10,9 @@ reorders one is marked FAIL. Each figure is the median over the runs.
   clients authenticate with access tokens (16 sockets per user) and subscribe through
   `subscribe_event` to `notifications`. Each event is one `POST /api/notifications` by an
   admin: the route, the `EventEmitter`, the event-log row and its commit, the relay, the
-  fan-out. A burst keeps 8 such requests in flight.
+  fan-out. A burst keeps 8 such requests in flight. The requests are sent by a child process
+  of the generator (`loadgen_trigger.js`, same core): in the clients' own loop their answers
+  waited behind the deliveries it parses (`BENCH_WRITER_IN_GENERATOR=1`: as before).
 - **bare** is python-socketio 5 under uvicorn with its defaults (`servers/bare_server.py`),
   **node** socket.io 4 (`servers/node_server.js`); one HTTP request asks them for the whole
   burst, which they emit back to back.
@@ -385,6 +387,8 @@ def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) 
             "events": scenario.events,
             "mode": scenario.mode,
             "rate": scenario.rate,
+            # the triggers in a process of their own (loadgen_trigger.js); "1": in the clients'
+            "triggersApart": os.environ.get("BENCH_WRITER_IN_GENERATOR") != "1",
         }
         if server.kind == "mindwire":
             assert options.fixture is not None
