@@ -5,10 +5,11 @@
 
 const http = require("http");
 const fs = require("fs");
-const { performance } = require("perf_hooks");
 const { io } = require("socket.io-client");
 
-const clock = () => performance.timeOrigin + performance.now();
+// Milliseconds on CLOCK_MONOTONIC, the clock every process of the machine shares: an event's
+// issue time, stamped by the triggers' process, is compared with its arrival in the clients'.
+const clock = () => Number(process.hrtime.bigint()) / 1e6;
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 // Options: defaults, overridden by argv[2] (JSON, or @file holding JSON).

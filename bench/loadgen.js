@@ -12,9 +12,9 @@
 //                            "go" on stdin (the orchestrator samples the server's memory and CPU)
 //   {"phase": "done", ...}   every client has every event (or progress stopped): the results
 //
-// Every event carries "SEQ|ISSUED_AT|padding" in `payload.message`, ISSUED_AT being this
-// process's clock (ms) when the event was asked for: latency = arrival - ISSUED_AT, all on one
-// clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
+// Every event carries "SEQ|ISSUED_AT|padding" in `payload.message`, ISSUED_AT being the time
+// (ms, CLOCK_MONOTONIC: `lib.js`'s `clock`, shared by every process) when the triggers' process
+// asked for the event: latency = arrival - ISSUED_AT, all on one clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
 // order: `meta.event_id` strictly increases (event-id order is the delivery order Mindwire
 // promises; concurrent REST writes may commit in another order than their SEQ).
 "use strict";

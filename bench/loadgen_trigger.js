@@ -5,8 +5,8 @@
 // and gets back {done: {...}}. Why apart: the clients' process spends its one event loop
 // parsing deliveries (98% busy in 1000x200), so an answer read there waited behind them and
 // the next write went out late; the events/s then measured the generator, not the server.
-// Each event's text carries this process's clock at issue ("SEQ|ISSUED_AT|padding");
-// `performance.timeOrigin + now()` is the wall clock in both processes, to well under 1 ms.
+// Each event's text carries the time of its issue ("SEQ|ISSUED_AT|padding") on the clock all
+// processes share (`lib.js`'s `clock`, CLOCK_MONOTONIC), compared with its arrival there.
 "use strict";
 
 const http = require("http");
