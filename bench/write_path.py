@@ -74,8 +74,8 @@ def _timing(process: Any, path: Path | None) -> dict[str, Any]:
         time.sleep(0.05)
     times = json.loads(path.read_text())
     figures: dict[str, Any] = {}
-    for key, name in (("server_ms", "server"), ("arrival_ms", "arrival")):
-        ordered = sorted(times[key])
+    for key, name in (("server_ms", "server"), ("arrival_ms", "arrival"), ("app_ms", "app")):
+        ordered = sorted(times.get(key, []))
         for p in (50, 99):
             at = min(len(ordered) - 1, int(p / 100 * len(ordered)))
             figures[f"{name}_p{p}_ms"] = ordered[at] if ordered else None

@@ -13,9 +13,10 @@ A write's latency seen by a client is the server's share plus what the client's 
   sent the request (`bench/loadgen_writer.js`; one clock for every process of the machine), so
   began - sent is what the request waited before the server's loop read it.
 
-On SIGUSR2 it writes `{"server_ms": [...], "arrival_ms": [...]}` (written - began, and
-began - sent where the header came) to the file (aside, then renamed). Everything else is
-`mindwire serve` as it is; Mindwire itself exports no such histogram.
+On SIGUSR2 it writes `{"server_ms": [...], "arrival_ms": [...], "app_ms": [...]}` (written -
+began; began - sent, where the header came; written - the app's call) to the file (aside,
+then renamed). Everything else is `mindwire serve` as it is; Mindwire exports no such
+histogram.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 server_ms: list[float] = []
 arrival_ms: list[float] = []
+app_ms: list[float] = []
+"""From the app's call (its task's first step) to the answer written: server_ms minus this is
+what the request waited for its task to start."""
 _BEGAN = "bench.began_ns"
 
 _message_begin = HttpToolsProtocol.on_message_begin
@@ -54,11 +58,14 @@ def timed(app: Any) -> Any:
         if began is None or scope.get("method") != "POST":
             return await app(scope, receive, send)
         sent = _sent_ns(scope)
+        called = time.monotonic_ns()
 
         async def timed_send(message: Any) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                server_ms.append((time.monotonic_ns() - began) / 1e6)
+                written = time.monotonic_ns()
+                server_ms.append((written - began) / 1e6)
+                app_ms.append((written - called) / 1e6)
                 if sent is not None:
                     arrival_ms.append((began - sent) / 1e6)
 
@@ -80,7 +87,9 @@ def _sent_ns(scope: Any) -> int | None:
 def _dump(*_: object) -> None:
     path = Path(os.environ["BENCH_TIMING_FILE"])
     spare = path.with_suffix(".tmp")
-    spare.write_text(json.dumps({"server_ms": server_ms, "arrival_ms": arrival_ms}))
+    spare.write_text(
+        json.dumps({"server_ms": server_ms, "arrival_ms": arrival_ms, "app_ms": app_ms})
+    )
     os.replace(spare, path)
 
 
