@@ -13,7 +13,7 @@ import asyncio
 
 import uvloop
 
-from src.transport.links import FLUSH_SLICE, Hub
+from src.transport.links import FLUSH_SLICE, FLUSH_WHOLE, Hub
 from tests.transport.test_sliced_flush import make_links, until_flushed
 
 REQUEST_PASSES = 10
@@ -37,3 +37,18 @@ def test_a_ten_pass_request_waits_for_at_most_eleven_small_slices_under_uvloop()
     assert during <= (REQUEST_PASSES + 1) * FLUSH_SLICE
     # ~176 writes of ~15 µs on a real socket: under 3 ms of the request's time, not ~10.
     assert during <= 200
+
+
+def test_a_small_flush_goes_out_in_one_pass() -> None:
+    """100 subscribers (`rest-100/s-100`): slicing their flush would only add passes."""
+
+    async def scenario() -> list[int]:
+        hub = Hub(1 << 20)
+        links = make_links(hub, 100)
+        for link, _ in links:
+            link.write(b"event")
+        await asyncio.sleep(0)  # one pass
+        return [len(protocol.transport.writes) for _, protocol in links]
+
+    assert 100 <= FLUSH_WHOLE
+    assert uvloop.run(scenario()) == [1] * 100
