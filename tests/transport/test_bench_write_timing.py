@@ -110,11 +110,15 @@ def test_writers_apart_every_event_once_in_order_and_timed(tmp_path: Path, apart
 
 
 def _timed_module() -> Any:
+    """The wrapper's module, with uvicorn's parser left as it was (importing it patches it)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
     sys.path.insert(0, str(BENCH / "servers"))
     try:
         import mindwire_timed
     finally:
         sys.path.remove(str(BENCH / "servers"))
+        HttpToolsProtocol.on_message_begin = mindwire_timed._message_begin  # type: ignore[method-assign]
     return mindwire_timed
 
 
