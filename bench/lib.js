@@ -5,10 +5,11 @@
 
 const http = require("http");
 const fs = require("fs");
-const { performance } = require("perf_hooks");
 const { io } = require("socket.io-client");
 
-const clock = () => performance.timeOrigin + performance.now();
+// Milliseconds on CLOCK_MONOTONIC, the clock every process of the machine shares: an event's
+// issue time, stamped by the triggers' process, is compared with its arrival in the clients'.
+const clock = () => Number(process.hrtime.bigint()) / 1e6;
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 // Options: defaults, overridden by argv[2] (JSON, or @file holding JSON).
@@ -42,9 +43,12 @@ function percentile(sorted, p) {
 }
 
 // REST writes to one server; `latencies` holds request sent -> response end, per 2xx write
-// (a 503 "retry shortly" is retried after 50 ms and its wait counts in the latency).
+// (a 503 "retry shortly" is retried after 50 ms and its wait counts in the latency). With
+// `stamp`, each request carries `x-bench-sent`: CLOCK_MONOTONIC in ns as it is sent (what a
+// timed server compares with its own reading of the same clock).
 class Writer {
-  constructor(url, maxSockets) {
+  constructor(url, maxSockets, stamp = false) {
+    this.stamp = stamp;
     this.target = new URL(url);
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
     this.latencies = [];
@@ -58,6 +62,7 @@ class Writer {
     const payload = JSON.stringify(body);
     const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
     const attempt = (n, resolve) => {
+      if (this.stamp) headers["x-bench-sent"] = process.hrtime.bigint().toString();
       const req = http.request(
         { host: this.target.hostname, port: this.target.port, path, method: "POST", agent: this.agent, headers },
         (res) => {

@@ -12,16 +12,18 @@
 //                            "go" on stdin (the orchestrator samples the server's memory and CPU)
 //   {"phase": "done", ...}   every client has every event (or progress stopped): the results
 //
-// Every event carries "SEQ|ISSUED_AT|padding" in `payload.message`, ISSUED_AT being this
-// process's clock (ms) when the event was asked for: latency = arrival - ISSUED_AT, all on one
-// clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
+// Every event carries "SEQ|ISSUED_AT|padding" in `payload.message`, ISSUED_AT being the time
+// (ms, CLOCK_MONOTONIC: `lib.js`'s `clock`, shared by every process) when the triggers' process
+// asked for the event: latency = arrival - ISSUED_AT, all on one clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
 // order: `meta.event_id` strictly increases (event-id order is the delivery order Mindwire
 // promises; concurrent REST writes may commit in another order than their SEQ).
 "use strict";
 
-const http = require("http");
+const { fork } = require("child_process");
+const path = require("path");
 const { io } = require("socket.io-client");
 const { clock, out, options, line, percentile } = require("./lib");
+const { fire } = require("./loadgen_trigger");
 
 const opts = options({
   url: "http://127.0.0.1:9000",
@@ -38,10 +40,8 @@ const opts = options({
   connectWave: 250,
   warm: 0, // clients connected before the "warm" line
   stallSeconds: 10,
+  triggersApart: true,
 });
-
-const target = new URL(opts.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: opts.mode === "steady" ? 64 : opts.concurrency });
 
 const N = opts.clients;
 const E = opts.events;
@@ -52,8 +52,11 @@ let duplicates = 0;
 let outOfOrder = 0;
 let doneClients = 0;
 let lastArrival = 0;
-let triggerErrors = 0;
-let triggerRetries = 0;
+// TCP reads (the 'data' chunks of each client's socket) and their bytes: how many WebSocket
+// frames the kernel hands the client per read, and what a delivery weighs on the wire.
+let reads = 0;
+let readBytes = 0;
+let counting = false;
 let finish = null;
 let t0 = 0;
 const BIN_MS = 100;
@@ -64,48 +67,6 @@ const bin = (series, now) => {
   series[i] = (series[i] || 0) + 1;
 };
 const sockets = [];
-
-// POST, retried on 503: Mindwire answers 503 "nothing was changed, retry shortly" when its
-// database is busy (SQLite: "database is locked"); a client that follows the API retries.
-function post(path, body, headers, attempt = 0) {
-  return new Promise((resolve) => {
-    const retry = () => {
-      triggerRetries += 1;
-      setTimeout(() => post(path, body, headers, attempt + 1).then(resolve), 50);
-    };
-    const req = http.request(
-      { host: target.hostname, port: target.port, path, method: "POST", agent, headers },
-      (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 503 && attempt < 20) return retry();
-          if (res.statusCode >= 300) triggerErrors += 1;
-          bin(triggersPerBin, clock());
-          resolve();
-        });
-      },
-    );
-    req.on("error", () => {
-      triggerErrors += 1;
-      resolve();
-    });
-    req.end(body);
-  });
-}
-
-// Ask the server for events [start, start + count), issued now.
-function trigger(start, count) {
-  const issued = clock().toFixed(3);
-  if (opts.target === "mindwire") {
-    const body = JSON.stringify({ message: `${start}|${issued}|${"x".repeat(opts.pad)}`, audience: "everyone" });
-    return post("/api/notifications", body, {
-      "content-type": "application/json",
-      authorization: `Bearer ${opts.adminToken}`,
-    });
-  }
-  const q = `room=${opts.room}&count=${count}&start=${start}&t=${issued}&pad=${opts.pad}`;
-  return post(`/emit?${q}`, "", {});
-}
 
 function connectOne(i) {
   return new Promise((resolve, reject) => {
@@ -143,6 +104,14 @@ function connectOne(i) {
     });
     socket.once("connect_error", (err) => reject(new Error(`client ${i}: ${err.message}`)));
     socket.once("connect", () => {
+      const raw = socket.io.engine.transport.ws && socket.io.engine.transport.ws._socket;
+      if (raw) {
+        raw.on("data", (chunk) => {
+          if (!counting) return;
+          reads += 1;
+          readBytes += chunk.length;
+        });
+      }
       socket.emit("subscribe_event", { event_type: opts.room }, (ack) => {
         if (ack && ack.ok) resolve(socket);
         else reject(new Error(`client ${i}: subscribe refused: ${JSON.stringify(ack)}`));
@@ -152,30 +121,19 @@ function connectOne(i) {
   });
 }
 
-async function fire() {
-  if (opts.mode === "steady") {
-    const interval = 1000 / opts.rate;
-    const start = clock();
-    const pending = [];
-    for (let i = 0; i < E; i++) {
-      const due = start + i * interval;
-      const wait = due - clock();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      pending.push(trigger(i, 1));
-    }
-    await Promise.all(pending);
-  } else if (opts.target === "mindwire") {
-    let next = 0;
-    const worker = async () => {
-      while (next < E) {
-        const seq = next++;
-        await trigger(seq, 1);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency, E) }, worker));
-  } else {
-    await trigger(0, E);
+// The triggers: in a child process (`loadgen_trigger.js`, forked before "go"), or with
+// `triggersApart: false` in this one, as before (their answers then wait behind the deliveries
+// this loop parses).
+function triggers() {
+  if (!opts.triggersApart) {
+    return { go: () => fire(opts).then((done) => ({ ...done, cpu_s: 0 })) };
   }
+  const child = fork(path.join(__dirname, "loadgen_trigger.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const done = new Promise((resolve, reject) => {
+    child.once("message", (message) => resolve(message.done));
+    child.once("exit", (code) => reject(new Error(`triggers exited with ${code}`)));
+  });
+  return { go: () => (child.send({ go: opts }), done) };
 }
 
 async function connectRange(from, to) {
@@ -195,16 +153,19 @@ async function main() {
   }
   const connectStart = clock();
   await connectRange(warm, N);
+  const firing = triggers();
   out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
   await line("go");
   const cpu0 = process.cpuUsage();
   t0 = clock();
+  counting = true;
   const allIn = new Promise((resolve) => {
     finish = resolve;
     if (doneClients === N) resolve();
   });
-  await fire();
-  const triggersDone = clock();
+  const fired = await firing.go();
+  const triggersDone = fired.answered.length ? Math.max(...fired.answered) : clock();
+  for (const at of fired.answered) bin(triggersPerBin, at);
   // Wait for every delivery, or until nothing arrived for `stallSeconds`.
   let stalled = false;
   await Promise.race([
@@ -222,7 +183,8 @@ async function main() {
       allIn.then(() => clearInterval(timer));
     }),
   ]);
-  const cpu = process.cpuUsage(cpu0);
+  const own = process.cpuUsage(cpu0);
+  const cpu = { user: own.user + 1e6 * fired.cpu_s, system: own.system };
   const sorted = latencies.slice(0, nLat).sort();
   const duration = ((lastArrival || clock()) - t0) / 1000;
   const expected = N * E;
@@ -238,8 +200,9 @@ async function main() {
     duplicates,
     out_of_order: outOfOrder,
     stalled,
-    trigger_errors: triggerErrors,
-    trigger_retries: triggerRetries,
+    trigger_errors: fired.errors,
+    trigger_retries: fired.retries,
+    triggers_apart: Boolean(opts.triggersApart),
     trigger_s: (triggersDone - t0) / 1000,
     duration_s: duration,
     deliveries_per_s: delivered / duration,
@@ -247,6 +210,10 @@ async function main() {
     p99_ms: percentile(sorted, 99),
     max_ms: sorted.length ? sorted[sorted.length - 1] : null,
     gen_cpu_s: (cpu.user + cpu.system) / 1e6,
+    gen_us_per_delivery: (cpu.user + cpu.system) / Math.max(delivered, 1),
+    reads,
+    deliveries_per_read: delivered / Math.max(reads, 1),
+    bytes_per_delivery: readBytes / Math.max(delivered, 1),
     // per 100 ms from the first trigger: deliveries, and trigger requests answered
     timeline: { bin_ms: BIN_MS, deliveries: Array.from(arrivalsPerBin, (v) => v || 0), triggers: Array.from(triggersPerBin, (v) => v || 0) },
   });

@@ -1,7 +1,7 @@
 """The longest stretch the event loop spends in one callback while 5,000 sockets get events.
 
     PYTHONPATH=. .venv/bin/python bench/loop_stretch.py [--sockets 5000] [--events 20]
-        [--every-ms 4] [--pause-ms 10] [--uvloop]
+        [--every-ms 4] [--pause-ms 10] [--flush-slice 64] [--uvloop]
 
 In-process: the fast path's manager and hub with 5,000 links whose transports write each
 flush to a socket pair (one `send()` per write, as uvicorn's transport). Every loop callback is
@@ -29,7 +29,7 @@ import uvloop
 
 from src.transport.fastpath import memory_manager
 from src.transport.light_queue import LightEvent, LightQueue
-from src.transport.links import Hub, Link
+from src.transport.links import FLUSH_PAUSE_MAX, FLUSH_SLICE, Hub, Link
 
 REQUEST_STEPS = 10
 """Loop passes of the probe request: about those of a REST write (body, parse, the commit's
@@ -88,10 +88,13 @@ def timed_callbacks(stretches: list[float]) -> None:
     asyncio.events.Handle._run = run  # type: ignore[method-assign]
 
 
-async def main(sockets: int, events: int, every: float, pause_ms: float | None) -> None:
+async def main(
+    sockets: int, events: int, every: float, pause_ms: float | None, flush_slice: int
+) -> None:
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
     manager = sio.manager
-    hub = Hub(1 << 30) if pause_ms is None else Hub(1 << 30, pause_max=pause_ms / 1000)
+    pause = FLUSH_PAUSE_MAX if pause_ms is None else pause_ms / 1000
+    hub = Hub(1 << 30, pause_max=pause, slice_size=flush_slice)
     manager.hub = hub
     for n in range(sockets):
         sid, eio_sid = f"s{n}", f"e{n}"
@@ -135,9 +138,10 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--every-ms", type=float, default=4.0, help="between emits; 0: a burst")
     parser.add_argument("--pause-ms", type=float, default=None, help="SOCKET_FLUSH_PAUSE_MS")
+    parser.add_argument("--flush-slice", type=int, default=FLUSH_SLICE, help="links per pass")
     parser.add_argument("--uvloop", action="store_true", help="callbacks not timed one by one")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     run = uvloop.run if args.uvloop else asyncio.run
-    run(main(args.sockets, args.events, args.every_ms / 1000, args.pause_ms))
+    run(main(args.sockets, args.events, args.every_ms / 1000, args.pause_ms, args.flush_slice))

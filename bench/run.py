@@ -10,7 +10,9 @@ reorders one is marked FAIL. Each figure is the median over the runs.
   clients authenticate with access tokens (16 sockets per user) and subscribe through
   `subscribe_event` to `notifications`. Each event is one `POST /api/notifications` by an
   admin: the route, the `EventEmitter`, the event-log row and its commit, the relay, the
-  fan-out. A burst keeps 8 such requests in flight.
+  fan-out. A burst keeps 8 such requests in flight. The requests are sent by a child process
+  of the generator (`loadgen_trigger.js`, same core): in the clients' own loop their answers
+  waited behind the deliveries it parses (`BENCH_WRITER_IN_GENERATOR=1`: as before).
 - **bare** is python-socketio 5 under uvicorn with its defaults (`servers/bare_server.py`),
   **node** socket.io 4 (`servers/node_server.js`); one HTTP request asks them for the whole
   burst, which they emit back to back.
@@ -218,12 +220,16 @@ def start_server(
     *,
     counted: bool = False,
     traced: Path | None = None,
+    timed: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `server`; with `counted`, Mindwire counts its SQL statements (`storm`); with
     `traced`, it runs under tracemalloc and dumps snapshots there on SIGUSR1
-    (`servers/mindwire_traced.py`, for `memory_per_connection.py`)."""
+    (`servers/mindwire_traced.py`, for `memory_per_connection.py`); with `timed`, the server
+    times each POST inside itself and writes the times there on SIGUSR2 (`write_path.py`)."""
     port = str(options.port)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if timed is not None:
+        env["BENCH_TIMING_FILE"] = str(timed)
     if server.kind == "node":
         command = ["node", str(BENCH / "servers" / "node_server.js"), port]
     elif server.kind == "node-writes":
@@ -272,6 +278,11 @@ def start_server(
             env["MINDWIRE_TRACE_DIR"] = str(traced)
             command = [
                 str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_traced.py"),
+                "serve", "--host", "127.0.0.1", "--port", port,
+            ]  # fmt: skip
+        elif timed is not None:
+            command = [
+                str(VENV_BIN / "python"), str(BENCH / "servers" / "mindwire_timed.py"),
                 "serve", "--host", "127.0.0.1", "--port", port,
             ]  # fmt: skip
         elif counted:
@@ -376,6 +387,8 @@ def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) 
             "events": scenario.events,
             "mode": scenario.mode,
             "rate": scenario.rate,
+            # the triggers in a process of their own (loadgen_trigger.js); "1": in the clients'
+            "triggersApart": os.environ.get("BENCH_WRITER_IN_GENERATOR") != "1",
         }
         if server.kind == "mindwire":
             assert options.fixture is not None
@@ -448,6 +461,8 @@ METRICS = [
     ("server CPU %", "server_cpu_pct", "{:.0f}"),
     ("µs/delivery", "us_per_delivery", "{:.1f}"),
     ("gen CPU %", "gen_cpu_pct", "{:.0f}"),
+    ("gen µs/delivery", "gen_us_per_delivery", "{:.1f}"),
+    ("deliveries/read", "deliveries_per_read", "{:.1f}"),
     ("KiB/conn", "kib_per_conn", "{:.1f}"),
     ("KiB/conn cold", "kib_per_conn_cold", "{:.1f}"),
 ]

@@ -5,7 +5,11 @@
   (`servers/node_writes_server.js`: JWT check, the row and its event row in one better-sqlite3
   transaction, then the emit), with `clients` subscribers that must each get every event once,
   in order. `write-latency-*` is the same with one writer and many subscribers
-  (`POST /api/notifications`).
+  (`POST /api/notifications`). The writers run in a process of their own
+  (`loadgen_writer.js`), apart from the subscribers' (`BENCH_WRITER_IN_GENERATOR=1`: in it, as
+  before), and the server times each write inside itself (`servers/mindwire_timed.py`, the
+  Node peer's `BENCH_TIMING_FILE`): *server p50/p99* (request read -> answer written) and
+  *arrival p50* (sent -> read) beside the writer's own figures.
 - **storm**: `clients` subscribers lose their transports at once, `events` are written while
   they are away, then all reconnect together and resume (Mindwire: `subscribe_event` with
   `since`; Node: Connection State Recovery). Mindwire runs through `servers/mindwire_counted.py`
@@ -15,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -57,6 +62,26 @@ def _checked(done: dict[str, Any]) -> bool:
     return not done.get("stalled") and not any(done.get(key) for key in problems)
 
 
+def _timing(process: Any, path: Path | None) -> dict[str, Any]:
+    """The server's own times of the writes (SIGUSR2 makes it write them), as percentiles."""
+    if path is None:
+        return {}
+    process.send_signal(signal.SIGUSR2)
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return {}
+        time.sleep(0.05)
+    times = json.loads(path.read_text())
+    figures: dict[str, Any] = {}
+    for key, name in (("server_ms", "server"), ("arrival_ms", "arrival"), ("app_ms", "app")):
+        ordered = sorted(times.get(key, []))
+        for p in (50, 99):
+            at = min(len(ordered) - 1, int(p / 100 * len(ordered)))
+            figures[f"{name}_p{p}_ms"] = ordered[at] if ordered else None
+    return figures
+
+
 def _tokens(scenario: Any, fixture: Any) -> dict[str, Any]:
     writer = fixture.tokens[0] if scenario.route == "memory-logs" else fixture.admin_token
     return {"writerToken": writer, "tokens": fixture.tokens}
@@ -71,7 +96,8 @@ def run_writes(
     profile: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
     """With `profile` (`run.start_profiler`, `--profile DIR`): py-spy over the writes."""
-    process = start(server, options, run_id)
+    timing = options.workdir / f"timing-{run_id}.json" if server.workers == 1 else None
+    process = start(server, options, run_id, timed=timing)
     generator = None
     try:
         time.sleep(options.settle)
@@ -81,6 +107,7 @@ def run_writes(
             "subscribers": scenario.clients,
             "writers": scenario.writers,
             "events": scenario.events,
+            "writerApart": os.environ.get("BENCH_WRITER_IN_GENERATOR") != "1",
             **_tokens(scenario, options.fixture),
         }
         generator = _generator("loadgen_writes.js", config, options, run_id)
@@ -103,6 +130,7 @@ def run_writes(
             profiler.wait(30)
         return {
             **done,
+            **_timing(process, timing),
             "server_cpu_s": server_cpu,
             "cpu_ms_per_write": 1000 * server_cpu / max(done["writes_ok"], 1),
             **services,
@@ -166,6 +194,9 @@ WRITE_METRICS = [
     ("writes/s", "writes_per_s", "{:,.0f}"),
     ("write p50 ms", "write_p50_ms", "{:.1f}"),
     ("write p99 ms", "write_p99_ms", "{:.1f}"),
+    ("server p50 ms", "server_p50_ms", "{:.1f}"),
+    ("server p99 ms", "server_p99_ms", "{:.1f}"),
+    ("arrival p50 ms", "arrival_p50_ms", "{:.1f}"),
     ("server CPU ms/write", "cpu_ms_per_write", "{:.2f}"),
     ("PostgreSQL CPU ms/write", "postgres_cpu_ms_per_write", "{:.2f}"),
     ("Redis CPU ms/write", "redis_cpu_ms_per_write", "{:.2f}"),

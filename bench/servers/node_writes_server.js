@@ -14,8 +14,12 @@
 // - `subscribe_event {event_type}` joins `notifications` or the caller's `memory_logs` room;
 // - Connection State Recovery is on: a client whose transport closed and that comes back within
 //   two minutes gets its rooms and every packet it missed (`socket.recovered` on its side).
+// - with BENCH_TIMING_FILE, each POST is timed as bench/servers/mindwire_timed.py times
+//   Mindwire's (request parsed -> answer handed to the kernel, and `x-bench-sent` -> parsed),
+//   written to that file on SIGUSR2.
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
 const Database = require("better-sqlite3");
 const jwt = require("jsonwebtoken");
@@ -105,8 +109,26 @@ function write(req, res, route) {
   });
 }
 
+const timing = { server_ms: [], arrival_ms: [] };
+function timed(req, res) {
+  const began = process.hrtime.bigint();
+  const sent = req.headers["x-bench-sent"];
+  res.on("finish", () => {
+    timing.server_ms.push(Number(process.hrtime.bigint() - began) / 1e6);
+    if (sent) timing.arrival_ms.push(Number(began - BigInt(sent)) / 1e6);
+  });
+}
+if (process.env.BENCH_TIMING_FILE) {
+  process.on("SIGUSR2", () => {
+    const file = process.env.BENCH_TIMING_FILE;
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(timing));
+    fs.renameSync(`${file}.tmp`, file);
+  });
+}
+
 const server = http.createServer((req, res) => {
   const path = req.url.split("?", 1)[0];
+  if (req.method === "POST" && process.env.BENCH_TIMING_FILE) timed(req, res);
   if (req.method === "GET" && path === "/health") return answer(res, 200, { status: "ok" });
   if (req.method === "POST" && path === "/api/memory-logs") return write(req, res, "memory-logs");
   if (req.method === "POST" && path === "/api/notifications") return write(req, res, "notifications");

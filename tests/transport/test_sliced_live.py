@@ -36,6 +36,7 @@ async def test_every_client_gets_every_event_once_in_order_under_slicing(
     hub = server.services.sockets.sio.manager.hub
     assert hub is not None
     hub.slice_size = 1
+    hub.whole = 0  # every flush sliced, however small
     clients = []
     for user in (alice, admin) * 4:
         client = RecordingClient.create()
