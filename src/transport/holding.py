@@ -56,6 +56,18 @@ class HoldingManager(ReplayBook, RoomIndex):
         await self.deliveries.settle(sid)
         self.hold(sid)
 
+    def has_after(self, sid: str, rooms: list[str], since: int) -> bool:
+        """Whether `sid`, in each of `rooms`, already has (or holds) every event of them after
+        `since`: it joined each when the live stream was at or below `since`, or a finished
+        replay covered it from there (`covered`), so a replay from `since` would send nothing.
+        Events committed and not yet sent live reach it live, held behind its replays."""
+        joined = self._joined
+        for room in rooms:
+            at = joined.get((sid, room))
+            if at is None or at > since:
+                return False
+        return True
+
     async def release(self, sid: str) -> None:
         """A replay for `sid` ended; after the last one, send what was held, in id order."""
         state = self._replays.get(sid)

@@ -112,3 +112,28 @@ async def test_replays_one_after_another_share_the_reads_while_nothing_new_went_
         ack = await subscribe(late, seeded[0] - 1)
         assert ack["ok"] and ack["replayed"] == SEEDED + 1, ack
         assert reads() == reads_before + 1
+
+
+async def test_a_resubscription_from_what_the_socket_already_has_reads_and_sends_nothing(
+    connect, api, live_server, make_user, admin
+):
+    """A client resubscribing from an id after which it has every event of the room (live
+    here, or from a replay that ended: its recovery replay) gets no replay: nothing is read
+    from the log, nothing sent twice, and the live stream goes on once, in order."""
+    async with asyncio.timeout(60):
+        sock = await connect(admin)
+        assert (await subscribe(sock, 0))["ok"]
+        emitter = live_server.services.emitter
+        ids = [
+            (await live_server.run_on_server(emitter.emit_notification(f"live {n}"))).event_id
+            for n in range(3)
+        ]
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == ids[-1])
+        reads = count_replay_reads(live_server.services.engine)
+        ack = await subscribe(sock, ids[0] - 1)  # it had joined before ids[0] went live
+        assert ack["ok"] and ack["replayed"] == 0, ack
+        assert reads() == 0  # before: the room's last batch was read again (it went live)
+        barrier = await live_server.run_on_server(emitter.emit_notification("barrier"))
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == barrier.event_id)
+        got = [item.meta["event_id"] for item in sock.events("notification")]
+        assert got == [*ids, barrier.event_id]
