@@ -4,7 +4,6 @@ The one place that wires them: `src/app/lifespan.py` starts and stops what this 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from src.app.services import AppServices, Limiters
 from src.auth import revocation
 from src.auth import service as auth_service
 from src.auth.notices import AccessNotices
+from src.auth.status_writes import StatusWrites
 from src.auth.throttle import LoginThrottle
 from src.cluster.presence import Presence
 from src.cluster.relay import EventRelay
@@ -134,7 +134,7 @@ def _gateway(
     presence: Presence,
 ) -> SocketGateway:
     """The connection lifecycle, with the database lookups it checks sockets against."""
-    lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key, emitter, presence)
+    lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key)
     return SocketGateway(
         sockets=sockets,
         service=socket_service,
@@ -142,7 +142,7 @@ def _gateway(
         emitter=emitter,
         rooms=rooms,
         authenticate=lookups.authenticate,
-        sync_status=lookups.sync_status,
+        sync_status=StatusWrites(socket_service, emitter, presence.connections).sync,
         limits=GatewayLimits(
             rate=settings.rate_limit,
             max_message_bytes=settings.max_message_bytes,
@@ -163,22 +163,13 @@ def _gateway(
     )
 
 
-STATUS_WRITERS = 4
-"""Status changes (`sync_status`) written at once by a process."""
-
-
 @dataclass
 class DatabaseLookups:
     """What the gateway asks the database (through auth's service), a session per call."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     secret_key: str
-    emitter: EventEmitter
-    presence: Presence
     token_reads: SharedReads = field(default_factory=SharedReads)
-    status_writers: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(STATUS_WRITERS)
-    )
 
     async def authenticate(self, token: str | None) -> Credentials | None:
         """The token's holder, read once for the connects that present the same token at the
@@ -198,18 +189,6 @@ class DatabaseLookups:
             return None
         user, claims = held
         return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
-
-    async def sync_status(self, user_id: int) -> None:
-        """At most `STATUS_WRITERS` at once: each holds a pooled connection while it waits for
-        its turn to write (SQLite has one writer), and a storm's first connects of hundreds of
-        users would otherwise hold the whole pool, the connects and replays timing out."""
-        async with self.status_writers, self.sessionmaker() as session:
-            await auth_service.follow_presence(
-                session,
-                self.emitter,
-                user_id=user_id,
-                connections=lambda: self.presence.connections(user_id),
-            )
 
     async def current_admins(self, user_ids: set[int]) -> set[int]:
         async with self.sessionmaker() as session:
