@@ -15,6 +15,7 @@ from src.app.backend import Backend
 from src.app.services import AppServices, Limiters
 from src.auth import revocation
 from src.auth import service as auth_service
+from src.auth.holders import TokenHolders
 from src.auth.notices import AccessNotices
 from src.auth.status_writes import StatusWrites
 from src.auth.throttle import LoginThrottle
@@ -25,6 +26,7 @@ from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
+from src.core.security import read_access_token
 from src.core.shared_reads import SharedReads
 from src.core.sqlite_group import GroupCommit
 from src.events.bus import EventBus, forward_to_sockets
@@ -170,6 +172,10 @@ class DatabaseLookups:
     sessionmaker: async_sessionmaker[AsyncSession]
     secret_key: str
     token_reads: SharedReads = field(default_factory=SharedReads)
+    holders: TokenHolders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.holders = TokenHolders(self.sessionmaker)
 
     async def authenticate(self, token: str | None) -> Credentials | None:
         """The token's holder, read once for the connects that present the same token at the
@@ -183,12 +189,15 @@ class DatabaseLookups:
         return credentials
 
     async def _holder_of(self, token: str) -> Credentials | None:
-        async with self.sessionmaker() as session:
-            held = await auth_service.holder_of_token(session, token, secret_key=self.secret_key)
+        """The token verified here, its holder read with those of the connects asking at the
+        same time (`TokenHolders`)."""
+        claims = read_access_token(token, secret_key=self.secret_key)
+        if claims is None:
+            return None
+        held = await self.holders.holder(claims)
         if held is None:
             return None
-        user, claims = held
-        return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
+        return Credentials(Viewer(held.user_id, held.is_admin), claims.jti, claims.expires_at)
 
     async def current_admins(self, user_ids: set[int]) -> set[int]:
         async with self.sessionmaker() as session:
