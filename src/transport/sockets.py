@@ -283,6 +283,4 @@ class SocketServer:
     async def _read_batch(self, room: str, after: int) -> list[LoggedEvent]:
         # A session per batch: a replay waiting for a slow reader holds no connection.
         async with self.sessionmaker() as session:
-            return await self.event_log.read(
-                session, room, after=after, limit=REPLAY_BATCH, all_rooms=True
-            )
+            return await self.event_log.read_room(session, room, after=after, limit=REPLAY_BATCH)
