@@ -145,6 +145,25 @@ class ReplayReads:
             return kept.events[rest:], full, last
         return None
 
+    def went_live(self, logged: LoggedEvent) -> None:
+        """`logged` is about to go live (the relay sends in id order, before its rooms' live
+        ids move): the last batch kept of each of its rooms that still holds every event of
+        the room takes it in, instead of being read again. Every event of the room between
+        that batch's position and `logged` went live before it, so there is none (the batch
+        would not hold all of its room any more)."""
+        event_id = logged.meta.event_id
+        for room in logged.rooms:
+            batches = self._kept.get(room)
+            if not batches:
+                continue
+            live = self._room_live(room)
+            for start, kept in batches.items():
+                full = len(kept.events) >= self.batch
+                if full or start >= event_id or not live <= kept.position < event_id:
+                    continue
+                batches[start] = Kept(kept.read_at, event_id, [*kept.events, logged])
+                self._kept_events += 1
+
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """The encoding of a replayed event, made once (`key`: its id and form)."""
         found = self.encodings.get(key)

@@ -68,6 +68,8 @@ class SocketServer:
         Raises when the message cannot reach the other workers (Redis down): the relay then
         keeps its cursor and sends the event again later.
         """
+        # Before the manager marks it live: the rooms' last batches still kept take it in.
+        self.replay_reads.went_live(logged)
         await self._emit_logged(logged, list(logged.rooms))
         self.metrics.events_emitted.labels(logged.meta.event_type).inc()
 
@@ -93,7 +95,7 @@ class SocketServer:
         return [room for room in self.sio.rooms(sid) if room != sid]
 
     async def join_and_replay(
-        self, sid: str, rooms: list[str], since: int
+        self, sid: str, rooms: list[str], since: int, *, checked: bool = False
     ) -> tuple[int, bool, int]:
         """Live events for `sid` are held until its last replay in progress ends (a client
         resubscribes all its rooms at once after a reconnect): an event committed meanwhile
@@ -111,7 +113,7 @@ class SocketServer:
                 head = await self.enter_room(sid, each)  # the live position only grows
             if since > head:
                 head = await self._skip_known(sid, rooms, head, since)
-            replayed, complete = await self._replay(sid, rooms, since)
+            replayed, complete = await self._replay(sid, rooms, since, checked)
             for each in rooms:
                 manager.covered(sid, each, since)
             return replayed, complete, head
@@ -146,7 +148,9 @@ class SocketServer:
             cursor = batch[-1].meta.event_id
         return max(joined_at, through)
 
-    async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
+    async def _replay(
+        self, sid: str, rooms: list[str], since: int, checked: bool = False
+    ) -> tuple[int, bool]:
         """Send the events in batches read from the log, a slice at a time once the socket has
         drained to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads
         nothing holds at most that much and a slice, and its replay stops when it is closed.
@@ -156,13 +160,15 @@ class SocketServer:
         `since` (`HoldingManager.has_after`): a client resubscribing from where its Connection
         State Recovery replay began."""
         async with self._in_turn(sid):
-            return await self._replay_in_turn(sid, rooms, since)
+            return await self._replay_in_turn(sid, rooms, since, checked)
 
-    async def _replay_in_turn(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
+    async def _replay_in_turn(
+        self, sid: str, rooms: list[str], since: int, checked: bool
+    ) -> tuple[int, bool]:
         manager = self.sio.manager
         replayed = 0
         # A fresh single flight (`SharedReads`): it starts after this replay asked.
-        complete = await self.shared_reads.run(
+        complete = checked or await self.shared_reads.run(
             ("complete", since), lambda: self._is_complete_after(since)
         )
         if manager.has_after(sid, rooms, since):

@@ -177,3 +177,25 @@ async def test_batches_are_whole_lists_in_id_order_and_kept_batches_stay_unchang
     one_room = Log([("a",)] * 7)
     sizes = [len(batch) async for batch in one_room.reader().batches(["a"], 0)]
     assert sizes == [BATCH, BATCH, 1]  # a batch read is one list
+
+
+async def test_an_event_going_live_joins_the_kept_last_batches_of_its_rooms():
+    """The relay hands each event to `went_live` before its rooms' live ids move: a room's
+    last batch kept takes it in and is not read again (a storm's users' own status events).
+    An event of the room that went live without it (another process's relay) still ends the
+    keeping."""
+    log = Log([("a",), ("b",)])
+    reads = log.reader()
+    assert await replay(reads, ["a", "b"], 0) == [1, 2]
+    first = len(log.reads)
+    log.events.append(event(3, ("a", "b")))
+    reads.went_live(log.events[-1])  # before the live ids move, as `deliver` calls it
+    log.position = log.room_live["a"] = log.room_live["b"] = 3  # now they move
+    assert await replay(reads, ["a", "b"], 0) == [1, 2, 3]
+    assert await replay(reads, ["b"], 1) == [2, 3]
+    assert await replay(reads, ["a"], 0) == [1, 3]
+    assert len(log.reads) == first  # nothing read again
+    log.append_live(("b",))  # 4, not handed to `went_live`
+    assert await replay(reads, ["a", "b"], 0) == [1, 2, 3, 4]
+    assert log.reads[first] == ("b", 0)  # `b` read again (then past its full batch)
+    assert all(room == "b" for room, _after in log.reads[first:])  # `a`'s batch still kept
