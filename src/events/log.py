@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.clock import utcnow
+from src.core.clock import as_utc, utcnow
 from src.events.log_queries import COMPLETE, READ_ROOM
 from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
 from src.events.schemas import EventMeta
@@ -237,12 +237,20 @@ class EventLog:
         await session.commit()
 
     async def is_complete_after(self, session: AsyncSession, since: int) -> bool:
-        """False when some event with id > `since` has left the retention window (one
-        statement: the prune watermark and whether an expired event follows `since`)."""
+        """False when some event with id > `since` has left the retention window."""
+        complete, _oldest = await self.completeness_after(session, since)
+        return complete
+
+    async def completeness_after(
+        self, session: AsyncSession, since: int
+    ) -> tuple[bool, datetime | None]:
+        """`is_complete_after`, and the oldest time among the events after `since` (None:
+        none), in one statement (`src/events/completeness.py` keeps the answer)."""
         params = {"since": since, "cutoff": self.cutoff()}
         connection = await session.connection()
-        pruned_through, expired = (await connection.execute(COMPLETE, params)).one()
-        return not (pruned_through is not None and pruned_through > since) and not expired
+        pruned, expired, oldest = (await connection.execute(COMPLETE, params)).one()
+        complete = not (pruned is not None and pruned > since) and not expired
+        return complete, None if oldest is None else as_utc(oldest)
 
     async def read_room(
         self, session: AsyncSession, room: str, *, after: int, limit: int

@@ -1,15 +1,16 @@
 """Statements of the event log's replay side, built once (`log.py` runs them).
 
 `READ_ROOM`: a room's next retained events outer-joined to all their rooms, one statement for
-a replay's batch (not the events, then their rooms). `COMPLETE`: the prune watermark and
-whether an expired event follows an id, one statement for `is_complete_after`.
+a replay's batch (not the events, then their rooms). `COMPLETE`: the prune watermark,
+whether an expired event follows an id and the oldest time of those that follow it, one
+statement for `completeness_after`.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, exists, select
+from sqlalchemy import Integer, Select, Table, bindparam, exists, func, select
 
 from src.events.models import EventLogWatermark, EventRecord, EventRoom
 
@@ -50,4 +51,7 @@ COMPLETE = select(
         _EVENTS.c.emitted_at < bindparam("cutoff", type_=_EVENTS.c.emitted_at.type),
     )
     .label("expired"),
+    select(func.min(_EVENTS.c.emitted_at))
+    .where(_EVENTS.c.id > bindparam("since", type_=_EVENTS.c.id.type))
+    .scalar_subquery(),
 )

@@ -16,7 +16,7 @@ import socketio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
-from src.core.shared_reads import SharedReads
+from src.events.completeness import Completeness
 from src.events.log import EventLog, LoggedEvent, log_position
 from src.transport.replay_reads import ReplayReads
 
@@ -42,7 +42,7 @@ class SocketServer:
         self.sessionmaker = sessionmaker
         self.event_log = event_log
         self.metrics = metrics
-        self.shared_reads = SharedReads()
+        self.completeness = Completeness(sessionmaker, event_log)
         """Replays asking whether the log is complete after the same id at once ask once."""
         self.replay_reads = ReplayReads(
             self._read_batch,
@@ -167,10 +167,8 @@ class SocketServer:
     ) -> tuple[int, bool]:
         manager = self.sio.manager
         replayed = 0
-        # A fresh single flight (`SharedReads`): it starts after this replay asked.
-        complete = checked or await self.shared_reads.run(
-            ("complete", since), lambda: self._is_complete_after(since)
-        )
+        # Read after this replay asked, or kept while the answer cannot have changed.
+        complete = checked or await self.completeness.after(since)
         if manager.has_after(sid, rooms, since):
             return replayed, complete
         async with aclosing(self.replay_reads.batches(rooms, since)) as batches:
@@ -281,10 +279,6 @@ class SocketServer:
             logged.meta.event_id,
             self.replay_reads.encoding,
         )
-
-    async def _is_complete_after(self, since: int) -> bool:
-        async with self.sessionmaker() as session:
-            return await self.event_log.is_complete_after(session, since)
 
     async def _read_batch(self, room: str, after: int) -> list[LoggedEvent]:
         # A session per batch: a replay waiting for a slow reader holds no connection.
