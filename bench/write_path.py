@@ -149,6 +149,25 @@ def _queries(path: Path | None) -> dict[str, int]:
     return counts
 
 
+def _storm_profiler(options: Any, server: Any, pid: int, run_id: str) -> Any:
+    """`py-spy record` on a Python server from the reconnect to the end (`--profile DIR`):
+    the storm alone, not the connects and writes before it."""
+    if getattr(options, "profile", None) is None or server.kind.startswith("node"):
+        return None
+    options.profile.mkdir(parents=True, exist_ok=True)
+    command = [
+        "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
+        "--nonblocking", "--output", str(options.profile / f"{run_id}.txt"),
+    ]  # fmt: skip
+    profiler = subprocess.Popen(
+        pinned(options.generator_cpu, command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attached before the reconnects
+    return profiler
+
+
 def run_storm(
     scenario: Any, server: Any, options: Any, run_id: str, start: Start, counts: Path | None
 ) -> dict[str, Any]:
@@ -170,10 +189,14 @@ def run_storm(
         _send(generator, "go")
         away = _expect(lines, "away", 600)
         before = _queries(counts)
+        profiler = _storm_profiler(options, server, process.pid, run_id)
         cpu_before = cpu_seconds(process.pid)
         _send(generator, "back")
         done = _expect(lines, "done", 900)
         server_cpu = cpu_seconds(process.pid) - cpu_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(30)
         after = _queries(counts)
         return {
             **done,

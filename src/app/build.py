@@ -4,7 +4,6 @@ The one place that wires them: `src/app/lifespan.py` starts and stops what this 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -16,7 +15,9 @@ from src.app.backend import Backend
 from src.app.services import AppServices, Limiters
 from src.auth import revocation
 from src.auth import service as auth_service
+from src.auth.holders import TokenHolders
 from src.auth.notices import AccessNotices
+from src.auth.status_writes import StatusWrites
 from src.auth.throttle import LoginThrottle
 from src.cluster.presence import Presence
 from src.cluster.relay import EventRelay
@@ -25,6 +26,7 @@ from src.core.config import Settings
 from src.core.db import create_engine, create_sessionmaker, pool_options
 from src.core.metrics import Metrics
 from src.core.rate_limit import RateLimiter
+from src.core.security import read_access_token
 from src.core.shared_reads import SharedReads
 from src.core.sqlite_group import GroupCommit
 from src.events.bus import EventBus, forward_to_sockets
@@ -134,7 +136,7 @@ def _gateway(
     presence: Presence,
 ) -> SocketGateway:
     """The connection lifecycle, with the database lookups it checks sockets against."""
-    lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key, emitter, presence)
+    lookups = DatabaseLookups(socket_service.sessionmaker, settings.secret_key)
     return SocketGateway(
         sockets=sockets,
         service=socket_service,
@@ -142,7 +144,7 @@ def _gateway(
         emitter=emitter,
         rooms=rooms,
         authenticate=lookups.authenticate,
-        sync_status=lookups.sync_status,
+        sync_status=StatusWrites(socket_service, emitter, presence.connections).sync,
         limits=GatewayLimits(
             rate=settings.rate_limit,
             max_message_bytes=settings.max_message_bytes,
@@ -163,22 +165,17 @@ def _gateway(
     )
 
 
-STATUS_WRITERS = 4
-"""Status changes (`sync_status`) written at once by a process."""
-
-
 @dataclass
 class DatabaseLookups:
     """What the gateway asks the database (through auth's service), a session per call."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     secret_key: str
-    emitter: EventEmitter
-    presence: Presence
     token_reads: SharedReads = field(default_factory=SharedReads)
-    status_writers: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(STATUS_WRITERS)
-    )
+    holders: TokenHolders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.holders = TokenHolders(self.sessionmaker)
 
     async def authenticate(self, token: str | None) -> Credentials | None:
         """The token's holder, read once for the connects that present the same token at the
@@ -192,24 +189,15 @@ class DatabaseLookups:
         return credentials
 
     async def _holder_of(self, token: str) -> Credentials | None:
-        async with self.sessionmaker() as session:
-            held = await auth_service.holder_of_token(session, token, secret_key=self.secret_key)
+        """The token verified here, its holder read with those of the connects asking at the
+        same time (`TokenHolders`)."""
+        claims = read_access_token(token, secret_key=self.secret_key)
+        if claims is None:
+            return None
+        held = await self.holders.holder(claims)
         if held is None:
             return None
-        user, claims = held
-        return Credentials(Viewer(user.id, user.is_admin), claims.jti, claims.expires_at)
-
-    async def sync_status(self, user_id: int) -> None:
-        """At most `STATUS_WRITERS` at once: each holds a pooled connection while it waits for
-        its turn to write (SQLite has one writer), and a storm's first connects of hundreds of
-        users would otherwise hold the whole pool, the connects and replays timing out."""
-        async with self.status_writers, self.sessionmaker() as session:
-            await auth_service.follow_presence(
-                session,
-                self.emitter,
-                user_id=user_id,
-                connections=lambda: self.presence.connections(user_id),
-            )
+        return Credentials(Viewer(held.user_id, held.is_admin), claims.jti, claims.expires_at)
 
     async def current_admins(self, user_ids: set[int]) -> set[int]:
         async with self.sessionmaker() as session:

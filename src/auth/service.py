@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -146,35 +146,6 @@ async def set_status(
     result = StatusPublic(user_id=user.id, status=status, changed_at=user.status_changed_at)
     await emitter.emit_user_status_changed(result, session=session)
     return result
-
-
-async def follow_presence(
-    session: AsyncSession,
-    emitter: EventEmitter,
-    *,
-    user_id: int,
-    connections: Callable[[], Awaitable[int]],
-) -> StatusPublic | None:
-    """Make a user's stored status agree with their open connections; emit if it changes.
-
-    The status follows the count read now, not the transition that triggered the call, so
-    the last call for a user leaves them offline exactly when no socket is open, however the
-    connects and disconnects of their tabs interleave. The user's row is locked before the
-    count is read (FOR NO KEY UPDATE on PostgreSQL; item writes are not blocked): of two
-    processes racing for one user, the later one waits and reads the newer count. A status
-    the user chose (`away`, `busy`) stays while they are connected. None: nothing changed.
-    """
-    # key_share: FOR NO KEY UPDATE, which the foreign keys of item writes do not wait for.
-    query = select(User).where(User.id == user_id).with_for_update(key_share=True)
-    user = await session.scalar(query)
-    if user is None:
-        return None
-    online = await connections() > 0
-    if online == (user.status != "offline"):
-        return None
-    return await set_status(
-        session, emitter, user_id=user_id, status="online" if online else "offline"
-    )
 
 
 async def list_online(session: AsyncSession) -> Sequence[User]:

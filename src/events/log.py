@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.core.clock import utcnow
+from src.core.clock import as_utc, utcnow
+from src.events.log_queries import COMPLETE, READ_ROOM
 from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
 from src.events.schemas import EventMeta
 
@@ -59,6 +60,8 @@ def _read_all_query() -> Select[Any]:
 
 
 _READ_ALL = _read_all_query()
+
+
 _POSITION = select(
     func.coalesce(select(func.max(_EVENTS.c.id)).scalar_subquery(), 0),
     func.coalesce(
@@ -81,6 +84,23 @@ async def log_position(session: AsyncSession) -> int:
 def _logged_from_row(row: Row[Any], rooms: tuple[str, ...]) -> LoggedEvent:
     meta = EventMeta(event_id=row.id, event_type=row.event_type, emitted_at=row.emitted_at)
     return LoggedEvent(meta=meta, data=row.data, rooms=rooms)
+
+
+def _grouped_rows(rows: Sequence[Row[Any]]) -> list[LoggedEvent]:
+    """Rows of events outer-joined to their rooms (one per room, in id order): the events."""
+    events: list[LoggedEvent] = []
+    rooms: list[str] = []
+    previous: Any = None
+    for row in rows:
+        if previous is None or row.id != previous.id:
+            if previous is not None:
+                events.append(_logged_from_row(previous, tuple(rooms)))
+            previous, rooms = row, []
+        if row.room is not None:
+            rooms.append(row.room)
+    if previous is not None:
+        events.append(_logged_from_row(previous, tuple(rooms)))
+    return events
 
 
 @dataclass(frozen=True)
@@ -188,19 +208,7 @@ class EventLog:
         """
         connection = await session.connection()
         rows = (await connection.execute(_READ_ALL, {"after": after, "limit": limit})).all()
-        events: list[LoggedEvent] = []
-        rooms: list[str] = []
-        previous: Any = None
-        for row in rows:
-            if previous is None or row.id != previous.id:
-                if previous is not None:
-                    events.append(_logged_from_row(previous, tuple(rooms)))
-                previous, rooms = row, []
-            if row.room is not None:
-                rooms.append(row.room)
-        if previous is not None:
-            events.append(_logged_from_row(previous, tuple(rooms)))
-        return events
+        return _grouped_rows(rows)
 
     async def ensure_relay_cursor(self, session: AsyncSession) -> None:
         """On a database's first start, the relay starts after the newest event."""
@@ -230,17 +238,29 @@ class EventLog:
 
     async def is_complete_after(self, session: AsyncSession, since: int) -> bool:
         """False when some event with id > `since` has left the retention window."""
-        pruned_through = await session.scalar(
-            select(EventLogWatermark.pruned_through).where(EventLogWatermark.id == _WATERMARK_ID)
-        )
-        if pruned_through is not None and pruned_through > since:
-            return False
-        expired_after_since = await session.scalar(
-            select(func.count())
-            .select_from(EventRecord)
-            .where(EventRecord.id > since, EventRecord.emitted_at < self.cutoff())
-        )
-        return not expired_after_since
+        complete, _oldest = await self.completeness_after(session, since)
+        return complete
+
+    async def completeness_after(
+        self, session: AsyncSession, since: int
+    ) -> tuple[bool, datetime | None]:
+        """`is_complete_after`, and the oldest time among the events after `since` (None:
+        none), in one statement (`src/events/completeness.py` keeps the answer)."""
+        params = {"since": since, "cutoff": self.cutoff()}
+        connection = await session.connection()
+        pruned, expired, oldest = (await connection.execute(COMPLETE, params)).one()
+        complete = not (pruned is not None and pruned > since) and not expired
+        return complete, None if oldest is None else as_utc(oldest)
+
+    async def read_room(
+        self, session: AsyncSession, room: str, *, after: int, limit: int
+    ) -> list[LoggedEvent]:
+        """`read(room, after=..., limit=..., all_rooms=True)` in one statement (a replay's
+        batch): the events outer-joined to all their rooms, as `read_all` reads them."""
+        params = {"room": room, "after": after, "limit": limit, "cutoff": self.cutoff()}
+        connection = await session.connection()
+        rows = (await connection.execute(READ_ROOM, params)).all()
+        return _grouped_rows(rows)
 
     async def prune(self, session: AsyncSession) -> int:
         """Delete expired events, remembering the highest id deleted; returns how many."""

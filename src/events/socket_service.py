@@ -43,10 +43,12 @@ class Sockets(Protocol):
         """The delivery rooms `sid` is in, without its private sid room."""
 
     async def join_and_replay(
-        self, sid: str, rooms: list[str], since: int
+        self, sid: str, rooms: list[str], since: int, *, checked: bool = False
     ) -> tuple[int, bool, int]:
         """Join `rooms` and send `sid` every retained event of them after `since`, in id
-        order, each once, with no live event overtaking a replayed one.
+        order, each once, with no live event overtaking a replayed one. `checked`: the
+        caller has just found the log complete after `since` (a recovery's `take_over`),
+        which is then not read again.
 
         Returns how many were sent, whether the log still held everything, and the head: the
         live position when `sid` joined, or `since` when that is ahead (but not past the
@@ -158,13 +160,13 @@ class SocketService:
         return self.sockets.rooms_of(sid)
 
     async def join_and_replay(
-        self, sid: str, room: str | Sequence[str], since: int
+        self, sid: str, room: str | Sequence[str], since: int, *, checked: bool = False
     ) -> tuple[int, bool, int]:
         """Join `room` (or each of several rooms: Connection State Recovery replays several
         at once) and replay its retained events after `since`: `(replayed, complete, head)`,
         as `Sockets.join_and_replay` says."""
         rooms = [room] if isinstance(room, str) else list(room)
-        return await self.sockets.join_and_replay(sid, rooms, since)
+        return await self.sockets.join_and_replay(sid, rooms, since, checked=checked)
 
 
 def json_safe(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:

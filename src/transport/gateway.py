@@ -158,7 +158,8 @@ class SocketGateway(InboundChecks, AccessChecks):
         failure: Exception | None = None
         try:
             assert resumption.after is not None
-            await self.service.join_and_replay(sid, rooms, resumption.after)
+            # `take_over` found the log complete after the offset as the CONNECT came in.
+            await self.service.join_and_replay(sid, rooms, resumption.after, checked=True)
         except Exception as exc:  # e.g. no free database connection in a reconnect storm
             failure = exc
         finally:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from socketio.packet import EVENT
 
 from src.transport.deliveries import Deliveries
-from src.transport.replays import Emit, ReplayBook, event_id_of
+from src.transport.replays import Emit, ReplayBook, Replays, event_id_of
 from src.transport.room_index import RoomIndex
 
 if TYPE_CHECKING:
@@ -56,6 +56,18 @@ class HoldingManager(ReplayBook, RoomIndex):
         await self.deliveries.settle(sid)
         self.hold(sid)
 
+    def has_after(self, sid: str, rooms: list[str], since: int) -> bool:
+        """Whether `sid`, in each of `rooms`, already has (or holds) every event of them after
+        `since`: it joined each when the live stream was at or below `since`, or a finished
+        replay covered it from there (`covered`), so a replay from `since` would send nothing.
+        Events committed and not yet sent live reach it live, held behind its replays."""
+        joined = self._joined
+        for room in rooms:
+            at = joined.get((sid, room))
+            if at is None or at > since:
+                return False
+        return True
+
     async def release(self, sid: str) -> None:
         """A replay for `sid` ended; after the last one, send what was held, in id order."""
         state = self._replays.get(sid)
@@ -78,7 +90,16 @@ class HoldingManager(ReplayBook, RoomIndex):
         finally:
             state.releasing = False
         if state.depth == 0:
-            self._replays_ended(state)
+            self._ended(sid, state)
+
+    def _ended(self, sid: str, state: Replays) -> None:
+        """`_replays_ended` for `sid` alone: only its record can have become forgettable
+        now (another's changes when the live stream moves, and `emit` looks at all then);
+        going through every socket's record at each end was quadratic in a storm."""
+        passed = self.live_through
+        state.replayed = {event_id for event_id in state.replayed if event_id > passed}
+        if state.through <= passed and self._replays.get(sid) is state:
+            del self._replays[sid]
 
     async def emit(self, event: str, data: Any, namespace: str | None = None, **kw: Any) -> Any:
         """`AsyncManager.emit` (python-socketio passes room, to, skip_sid... by keyword)."""

@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.core.shared_reads import SharedReads
+from src.events.completeness import Completeness
 from src.events.log import EventLog
 from src.events.models import SocketSession
 
@@ -95,7 +95,7 @@ class SessionStore:
         """Transactions the writes were committed in (fewer than the writes under load)."""
         self._pending: list[tuple[_Write, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._complete = SharedReads()
+        self._complete = Completeness(sessionmaker, event_log)
         self._wanted: dict[str, list[asyncio.Future[Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
 
@@ -113,7 +113,7 @@ class SessionStore:
         if record.seen_at < self.event_log.cutoff():
             return None
         rooms = list(record.rooms)
-        if not await self._complete.run(offset, lambda: self._is_complete_after(offset)):
+        if not await self._complete.after(offset):
             return None
         await self.seen(pid)
         return rooms
@@ -135,12 +135,6 @@ class SessionStore:
             )
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
-
-    async def _is_complete_after(self, offset: int) -> bool:
-        """Read once for the resumes that ask at the same time (`SharedReads`: a sharer gets
-        a read that started after it asked)."""
-        async with self.sessionmaker() as session:
-            return await self.event_log.is_complete_after(session, offset)
 
     async def _record(self, pid: str) -> Row[Any] | None:
         """Session `pid`'s row, read with those asked for while the last read ran (one

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +145,25 @@ class ReplayReads:
             return kept.events[rest:], full, last
         return None
 
+    def went_live(self, logged: LoggedEvent) -> None:
+        """`logged` is about to go live (the relay sends in id order, before its rooms' live
+        ids move): the last batch kept of each of its rooms that still holds every event of
+        the room takes it in, instead of being read again. Every event of the room between
+        that batch's position and `logged` went live before it, so there is none (the batch
+        would not hold all of its room any more)."""
+        event_id = logged.meta.event_id
+        for room in logged.rooms:
+            batches = self._kept.get(room)
+            if not batches:
+                continue
+            live = self._room_live(room)
+            for start, kept in batches.items():
+                full = len(kept.events) >= self.batch
+                if full or start >= event_id or not live <= kept.position < event_id:
+                    continue
+                batches[start] = Kept(kept.read_at, event_id, [*kept.events, logged])
+                self._kept_events += 1
+
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """The encoding of a replayed event, made once (`key`: its id and form)."""
         found = self.encodings.get(key)
@@ -164,29 +183,59 @@ class ReplayReads:
             self._kept_events += len(kept.events)
 
     async def merged(self, rooms: Iterable[str], since: int) -> AsyncGenerator[LoggedEvent, None]:
-        """The events of `rooms` after `since`, in id order, each once, from the rooms'
-        batches. It ends before an event above what a room's last (not full) batch covers: that
-        room's later events were not read, and the socket gets them live (so that none of
-        them arrives after a later event of another room)."""
-        pending: dict[str, deque[LoggedEvent]] = {}
-        known: dict[str, int | None] = {}
+        """`batches`, an event at a time."""
+        async with aclosing(self.batches(rooms, since)) as batches:
+            async for batch in batches:
+                for logged in batch:
+                    yield logged
+
+    async def batches(
+        self, rooms: Iterable[str], since: int
+    ) -> AsyncGenerator[list[LoggedEvent], None]:
+        """The events of `rooms` after `since`, in id order, each once, a list at a time
+        (a replay sends a list with one pass of its own, not one per event). It ends before
+        an event above what a room's last (not full) batch covers: that room's later events
+        were not read, and the socket gets them live (so that none of them arrives after a
+        later event of another room). The lists are new: kept batches are never changed."""
+        order = sorted(set(rooms))
+        pending: dict[str, list[LoggedEvent]] = {room: [] for room in order}
+        known: dict[str, int | None] = dict.fromkeys(order)
         """Per room: the id its last batch covers, None while batches are full."""
-        cursors = dict.fromkeys(sorted(set(rooms)), since)
+        cursors = dict.fromkeys(order, since)
         last = since
         while True:
-            for room, cursor in cursors.items():
-                if not pending.get(room) and known.get(room, None) is None:
-                    events, known[room] = await self.read(room, cursor)
-                    pending[room] = deque(events)
+            for room in order:
+                if not pending[room] and known[room] is None:
+                    events, known[room] = await self.read(room, cursors[room])
+                    pending[room] = events
                     if events:
                         cursors[room] = events[-1].meta.event_id
-            heads = [(queue[0].meta.event_id, room) for room, queue in pending.items() if queue]
-            if not heads:
-                return
-            event_id, room = min(heads)
-            if any(bound is not None and event_id > bound for bound in known.values()):
-                return
-            logged = pending[room].popleft()
-            if event_id > last:  # an event of several rooms comes once
-                last = event_id
-                yield logged
+            # How far every room is known: a full batch's rest up to its last id (its next
+            # batch begins above it), a last batch up to what it covers.
+            bound = min(_known_through(pending[room], known[room]) for room in order)
+            taken: list[LoggedEvent] = []
+            for room in order:
+                queue = pending[room]
+                cut = bisect_right(queue, bound, key=_event_id)
+                if cut:
+                    taken.extend(queue[:cut])
+                    pending[room] = queue[cut:]
+            if not taken:
+                return  # what is left is above a room's last batch: it comes live
+            if len(order) > 1:
+                taken.sort(key=_event_id)
+            batch: list[LoggedEvent] = []
+            for logged in taken:
+                if logged.meta.event_id > last:  # an event of several rooms comes once
+                    last = logged.meta.event_id
+                    batch.append(logged)
+            if batch:
+                yield batch
+
+
+def _known_through(queue: list[LoggedEvent], known: int | None) -> int:
+    """Up to which id a room's events are all at hand: what its last batch covers, or the
+    last id of the rest of a full batch."""
+    if known is not None:
+        return known
+    return queue[-1].meta.event_id

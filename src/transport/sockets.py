@@ -7,20 +7,24 @@ resubscribes, held against its live events by the client manager (`holding.py`).
 
 from __future__ import annotations
 
-from contextlib import aclosing
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import socketio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.metrics import Metrics
-from src.core.shared_reads import SharedReads
+from src.events.completeness import Completeness
 from src.events.log import EventLog, LoggedEvent, log_position
 from src.transport.replay_reads import ReplayReads
 
 REPLAY_BATCH = 200
 """Events a replay reads from the log at once: what one replay waiting for its reader holds
 (at most ~2 MB of the largest events)."""
+SLICE_BYTES = 256 * 1024
+"""Bytes of replayed frames written at once when no outbox bounds a socket."""
 
 
 class SocketServer:
@@ -38,7 +42,7 @@ class SocketServer:
         self.sessionmaker = sessionmaker
         self.event_log = event_log
         self.metrics = metrics
-        self.shared_reads = SharedReads()
+        self.completeness = Completeness(sessionmaker, event_log)
         """Replays asking whether the log is complete after the same id at once ask once."""
         self.replay_reads = ReplayReads(
             self._read_batch,
@@ -47,6 +51,8 @@ class SocketServer:
             room_live=lambda room: int(self.sio.manager.room_live.get(room, 0)),
         )
         """Each room's batches, read once for all the replays while they stay whole."""
+        self._turns: dict[str, asyncio.Future[None]] = {}
+        """Per socket, the future its last replay sets when it ends (`_in_turn`)."""
 
     async def send_to_sid(self, sid: str, event_type: str, data: dict[str, Any]) -> None:
         """A socket of this process is written to directly, without a trip through Redis (so
@@ -62,6 +68,8 @@ class SocketServer:
         Raises when the message cannot reach the other workers (Redis down): the relay then
         keeps its cursor and sends the event again later.
         """
+        # Before the manager marks it live: the rooms' last batches still kept take it in.
+        self.replay_reads.went_live(logged)
         await self._emit_logged(logged, list(logged.rooms))
         self.metrics.events_emitted.labels(logged.meta.event_type).inc()
 
@@ -87,7 +95,7 @@ class SocketServer:
         return [room for room in self.sio.rooms(sid) if room != sid]
 
     async def join_and_replay(
-        self, sid: str, rooms: list[str], since: int
+        self, sid: str, rooms: list[str], since: int, *, checked: bool = False
     ) -> tuple[int, bool, int]:
         """Live events for `sid` are held until its last replay in progress ends (a client
         resubscribes all its rooms at once after a reconnect): an event committed meanwhile
@@ -105,7 +113,7 @@ class SocketServer:
                 head = await self.enter_room(sid, each)  # the live position only grows
             if since > head:
                 head = await self._skip_known(sid, rooms, head, since)
-            replayed, complete = await self._replay(sid, rooms, since)
+            replayed, complete = await self._replay(sid, rooms, since, checked)
             for each in rooms:
                 manager.covered(sid, each, since)
             return replayed, complete, head
@@ -140,27 +148,122 @@ class SocketServer:
             cursor = batch[-1].meta.event_id
         return max(joined_at, through)
 
-    async def _replay(self, sid: str, rooms: list[str], since: int) -> tuple[int, bool]:
-        """Send the events in batches read from the log, each one once the socket has drained
-        to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads nothing
-        holds at most that much, and its replay stops when it is closed. The batches are read
-        per room and shared with the other replays (`ReplayReads`)."""
+    async def _replay(
+        self, sid: str, rooms: list[str], since: int, checked: bool = False
+    ) -> tuple[int, bool]:
+        """Send the events in batches read from the log, a slice at a time once the socket has
+        drained to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads
+        nothing holds at most that much and a slice, and its replay stops when it is closed.
+        The batches are read per room and shared with the other replays (`ReplayReads`).
+
+        Nothing is read or sent when the socket already has every event of `rooms` after
+        `since` (`HoldingManager.has_after`): a client resubscribing from where its Connection
+        State Recovery replay began."""
+        async with self._in_turn(sid):
+            return await self._replay_in_turn(sid, rooms, since, checked)
+
+    async def _replay_in_turn(
+        self, sid: str, rooms: list[str], since: int, checked: bool
+    ) -> tuple[int, bool]:
+        manager = self.sio.manager
+        replayed = 0
+        # Read after this replay asked, or kept while the answer cannot have changed.
+        complete = checked or await self.completeness.after(since)
+        if manager.has_after(sid, rooms, since):
+            return replayed, complete
+        async with aclosing(self.replay_reads.batches(rooms, since)) as batches:
+            async for batch in batches:
+                sent = await self._send_batch(sid, batch)
+                if sent is None:
+                    return replayed, complete  # closed: it resubscribes with `since`
+                replayed += sent
+        return replayed, complete
+
+    @asynccontextmanager
+    async def _in_turn(self, sid: str) -> AsyncIterator[None]:
+        """One replay of a socket at a time, in the order they began: the next one then finds
+        what the last one sent (`has_after`) instead of going through it again beside it (a
+        client's `subscribe_event` arrives while its Connection State Recovery replay runs).
+        Only a saving: replays side by side are correct too (`claim`)."""
+        previous = self._turns.get(sid)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns[sid] = mine
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])  # never cancels it
+            yield
+        finally:
+            mine.set_result(None)
+            if self._turns.get(sid) is mine:
+                del self._turns[sid]
+
+    async def _send_batch(self, sid: str, batch: list[LoggedEvent]) -> int | None:
+        """Send what `sid` lacks of `batch`, in order: on the WebSocket fast path as frames
+        joined into one write per slice of `SOCKET_WRITE_BUFFER_LIMIT` / 4 bytes, else an
+        event at a time. Returns how many were sent, None once the socket is gone."""
         manager = self.sio.manager
         outbox = manager.outbox
-        replayed = 0
-        # A fresh single flight (`SharedReads`): it starts after this replay asked.
-        complete = await self.shared_reads.run(
-            ("complete", since), lambda: self._is_complete_after(since)
-        )
-        async with aclosing(self.replay_reads.merged(rooms, since)) as events:
-            async for logged in events:
+        budget = outbox.limit // 4 if outbox is not None else SLICE_BYTES
+        link = self._link(sid)
+        marked = sid in manager.offset_sids
+        encodings = self.replay_reads.encodings
+        claim = manager.claim
+        frames: list[bytes] = []
+        size = sent = 0
+        direct = False
+        for logged in batch:
+            meta = logged.meta
+            if not frames:  # nothing unwritten: the socket's state may have changed
                 if outbox is not None and not await outbox.drain(sid):
-                    return replayed, complete  # closed: it resubscribes with `since`
-                if not manager.claim(sid, logged.meta.event_id, logged.rooms):
-                    continue  # the socket has it already
-                await self._send_replayed(sid, logged)
-                replayed += 1
-        return replayed, complete
+                    return None
+                direct = link is not None and link.direct()
+            if not claim(sid, meta.event_id, logged.rooms):
+                continue  # the socket has it already
+            sent += 1
+            if direct:
+                found = encodings.get((meta.event_id, marked))
+                if found is None:
+                    found = self._encoded(logged, marked)
+                frame = found[1]
+                if frame is not None:
+                    frames.append(frame)
+                    size += len(frame)
+                    if size < budget:
+                        continue
+            if frames:
+                link.write(b"".join(frames))
+                frames, size = [], 0
+                if direct and frame is not None:
+                    continue
+            await self._send_replayed(sid, logged)
+        if frames:
+            link.write(b"".join(frames))
+        return sent
+
+    def _link(self, sid: str) -> Any:
+        """The fast path's `Link` of `sid` (None: another manager or transport)."""
+        manager = self.sio.manager
+        hub = getattr(manager, "hub", None)
+        if hub is None or getattr(manager, "fanout_mode", None) != "direct":
+            return None
+        if getattr(manager, "emit_encoded", None) is None:
+            return None
+        eio_sid = manager.eio_sid_from_sid(sid, "/")
+        return hub.links.get(eio_sid) if eio_sid is not None else None
+
+    def _encoded(self, logged: LoggedEvent, marked: bool) -> Any:
+        """`logged`'s Engine.IO packets and WebSocket frame (None: it has binary parts), made
+        once per form for every socket it is replayed to, kept under the key and in the form
+        `FanoutManager.emit_encoded` uses."""
+        manager = self.sio.manager
+        meta = logged.meta
+
+        def make() -> Any:
+            listed = [logged.data, meta.model_dump(mode="json")]
+            offset = [str(meta.event_id)] if marked else []
+            return manager._encode("/", meta.event_type, [*listed, *offset])
+
+        return self.replay_reads.encoding((meta.event_id, marked), make)
 
     async def _send_replayed(self, sid: str, logged: LoggedEvent) -> None:
         """As `_emit_logged` to `sid`, with the encoding shared among the sockets replaying
@@ -177,13 +280,7 @@ class SocketServer:
             self.replay_reads.encoding,
         )
 
-    async def _is_complete_after(self, since: int) -> bool:
-        async with self.sessionmaker() as session:
-            return await self.event_log.is_complete_after(session, since)
-
     async def _read_batch(self, room: str, after: int) -> list[LoggedEvent]:
         # A session per batch: a replay waiting for a slow reader holds no connection.
         async with self.sessionmaker() as session:
-            return await self.event_log.read(
-                session, room, after=after, limit=REPLAY_BATCH, all_rooms=True
-            )
+            return await self.event_log.read_room(session, room, after=after, limit=REPLAY_BATCH)

@@ -5,6 +5,7 @@ sockets, are in test_resubscribe_storm.py and test_recovery_storm.py.)"""
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime
 
 from src.events.log import LoggedEvent
@@ -142,3 +143,59 @@ async def test_a_read_under_way_is_shared_while_only_other_rooms_went_live():
         [1, 2, 4]
     ]
     assert log.reads == [("a", 0), ("a", 0)]
+
+
+def reference(log: Log, rooms: list[str], since: int) -> list[int]:
+    """What a replay must send at the log's position: every event of `rooms` after `since`
+    up to it, once, in id order (the later ones come live)."""
+    return [
+        e.meta.event_id
+        for e in log.events
+        if since < e.meta.event_id <= log.position and set(rooms) & set(e.rooms)
+    ]
+
+
+async def test_batches_are_whole_lists_in_id_order_and_kept_batches_stay_unchanged():
+    """A replay gets lists (one pass per list, not one per event): for one room, each batch
+    as read; for several, each merged round. Random logs of three rooms, every `since`: the
+    flattened lists are exactly the events owed, and the kept batches are never cut."""
+    rng = random.Random(7)
+    choices = [("a",), ("b",), ("c",), ("a", "b"), ("b", "c"), ("a", "b", "c")]
+    for _ in range(40):
+        log = Log([rng.choice(choices) for _ in range(rng.randrange(0, 25))])
+        reads = log.reader()
+        for since in range(len(log.events) + 1):
+            rooms = rng.sample(["a", "b", "c"], rng.randrange(1, 4))
+            lists = [batch async for batch in reads.batches(rooms, since)]
+            assert all(lists), lists  # no empty list is yielded
+            flat = [logged.meta.event_id for batch in lists for logged in batch]
+            assert flat == reference(log, rooms, since)
+        # Replayed again from the start, the kept batches give the same events.
+        for rooms in (["a"], ["a", "b", "c"]):
+            again = [e.meta.event_id async for e in reads.merged(rooms, 0)]
+            assert again == reference(log, rooms, 0)
+    one_room = Log([("a",)] * 7)
+    sizes = [len(batch) async for batch in one_room.reader().batches(["a"], 0)]
+    assert sizes == [BATCH, BATCH, 1]  # a batch read is one list
+
+
+async def test_an_event_going_live_joins_the_kept_last_batches_of_its_rooms():
+    """The relay hands each event to `went_live` before its rooms' live ids move: a room's
+    last batch kept takes it in and is not read again (a storm's users' own status events).
+    An event of the room that went live without it (another process's relay) still ends the
+    keeping."""
+    log = Log([("a",), ("b",)])
+    reads = log.reader()
+    assert await replay(reads, ["a", "b"], 0) == [1, 2]
+    first = len(log.reads)
+    log.events.append(event(3, ("a", "b")))
+    reads.went_live(log.events[-1])  # before the live ids move, as `deliver` calls it
+    log.position = log.room_live["a"] = log.room_live["b"] = 3  # now they move
+    assert await replay(reads, ["a", "b"], 0) == [1, 2, 3]
+    assert await replay(reads, ["b"], 1) == [2, 3]
+    assert await replay(reads, ["a"], 0) == [1, 3]
+    assert len(log.reads) == first  # nothing read again
+    log.append_live(("b",))  # 4, not handed to `went_live`
+    assert await replay(reads, ["a", "b"], 0) == [1, 2, 3, 4]
+    assert log.reads[first] == ("b", 0)  # `b` read again (then past its full batch)
+    assert all(room == "b" for room, _after in log.reads[first:])  # `a`'s batch still kept

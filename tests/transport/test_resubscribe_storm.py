@@ -88,8 +88,9 @@ async def test_a_storm_of_resubscriptions_shares_each_batch_read(
         acks = await asyncio.gather(*(subscribe(sock, seeded[0] - 1) for sock in sockets))
         assert [ack["ok"] for ack in acks] == [True] * CLIENTS, acks
         assert {ack["replayed"] for ack in acks} == {SEEDED}
-        # Each batch was read once for all sixty sockets (one read each would be 120).
-        assert reads() == BATCHES
+        # Each batch was read at most once for all sixty sockets (one read each would be
+        # 120); the first was kept from the watcher's replay, filled as the seed went live.
+        assert 1 <= reads() <= BATCHES
         await check_every_event_once_in_order(live_server, sockets, seeded)
 
 
@@ -103,12 +104,37 @@ async def test_replays_one_after_another_share_the_reads_while_nothing_new_went_
         for sock in sockets:
             ack = await subscribe(sock, seeded[0] - 1)
             assert ack["ok"] and ack["replayed"] == SEEDED, ack
-        assert reads() == BATCHES
+        assert 1 <= reads() <= BATCHES
         await check_every_event_once_in_order(live_server, sockets, seeded)
-        # Something new went live in the room: the next replay reads the last batch again
-        # (the full first one is the same whenever it is read), and gets it.
+        # Something new went live in the room (the barrier): the relay handed it to the
+        # room's last kept batch as it went out, so the next replay gets it without a read.
         late = await connect(admin)
         reads_before = reads()
         ack = await subscribe(late, seeded[0] - 1)
         assert ack["ok"] and ack["replayed"] == SEEDED + 1, ack
-        assert reads() == reads_before + 1
+        assert reads() == reads_before
+
+
+async def test_a_resubscription_from_what_the_socket_already_has_reads_and_sends_nothing(
+    connect, api, live_server, make_user, admin
+):
+    """A client resubscribing from an id after which it has every event of the room (live
+    here, or from a replay that ended: its recovery replay) gets no replay: nothing is read
+    from the log, nothing sent twice, and the live stream goes on once, in order."""
+    async with asyncio.timeout(60):
+        sock = await connect(admin)
+        assert (await subscribe(sock, 0))["ok"]
+        emitter = live_server.services.emitter
+        ids = [
+            (await live_server.run_on_server(emitter.emit_notification(f"live {n}"))).event_id
+            for n in range(3)
+        ]
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == ids[-1])
+        reads = count_replay_reads(live_server.services.engine)
+        ack = await subscribe(sock, ids[0] - 1)  # it had joined before ids[0] went live
+        assert ack["ok"] and ack["replayed"] == 0, ack
+        assert reads() == 0  # before: the room's last batch was read again (it went live)
+        barrier = await live_server.run_on_server(emitter.emit_notification("barrier"))
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == barrier.event_id)
+        got = [item.meta["event_id"] for item in sock.events("notification")]
+        assert got == [*ids, barrier.event_id]
