@@ -13,7 +13,6 @@ deletion committed before a connect is seen by it, as with a read of its own; no
 from __future__ import annotations
 
 import asyncio
-import copy
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.auth.models import RevokedToken, User
 from src.core.db import MAX_INTEGER_ID
+from src.core.failures import own_copy
 from src.core.security import TokenClaims
 
 READ_BATCH = 500
@@ -68,7 +68,7 @@ class TokenHolders:
                 except Exception as exc:
                     for _user, _jti, done in wanted:
                         if not done.done():
-                            done.set_exception(_own_copy(exc))
+                            done.set_exception(own_copy(exc, "reading token holders"))
                     continue
                 for user_id, jti, done in wanted:
                     if not done.done():
@@ -102,11 +102,3 @@ class TokenHolders:
                 revoked.update(await session.scalars(query_jtis))
         self.reads += 1
         return users, revoked
-
-
-def _own_copy(failure: Exception) -> Exception:
-    """A failure per caller: one traceback each, not one grown by all."""
-    try:
-        return copy.copy(failure).with_traceback(None)
-    except Exception:
-        return RuntimeError(f"reading token holders failed: {failure!r}")

@@ -22,7 +22,6 @@ own outcome.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
 from src.core.clock import as_utc, utcnow
+from src.core.failures import own_copy
 from src.events.emitters import EventEmitter
 from src.events.log import LoggedEvent
 from src.events.schemas import EventMeta, EventType
@@ -98,7 +98,7 @@ class StatusWrites:
             for waiting in group.values():
                 for done in waiting:
                     if not done.done():
-                        done.set_exception(_own_copy(exc))
+                        done.set_exception(own_copy(exc, "writing statuses"))
             return True
         self.commits += 1
         for event in logged:  # in id order, as committed
@@ -148,11 +148,3 @@ class StatusWrites:
             )
             logged.append(LoggedEvent(meta=meta, data=data, rooms=tuple(sorted(rooms))))
         return logged
-
-
-def _own_copy(failure: Exception) -> Exception:
-    """A failure per caller: one traceback each, not one grown by all."""
-    try:
-        return copy.copy(failure).with_traceback(None)
-    except Exception:
-        return RuntimeError(f"writing statuses failed: {failure!r}")

@@ -15,9 +15,10 @@ a read already under way.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
+
+from src.core.failures import own_copy
 
 T = TypeVar("T")
 
@@ -59,7 +60,7 @@ class SharedReads:
         await asyncio.wait([pending])  # a cancelled caller leaves the read running
         failure = pending.exception()
         if failure is not None:
-            raise _own_copy(failure) from failure
+            raise own_copy(failure, "a shared read") from failure
         result: T = pending.result()
         return result
 
@@ -79,15 +80,6 @@ class SharedReads:
         finally:
             if self._running.get(key) is this:
                 del self._running[key]
-
-
-def _own_copy(failure: BaseException) -> BaseException:
-    """The failure, once per caller: raising one exception object in a thousand tasks would
-    grow its traceback by each of them (and logging each would cost all of it)."""
-    try:
-        return copy.copy(failure).with_traceback(None)
-    except Exception:  # an exception that cannot be rebuilt from its arguments
-        return RuntimeError(f"a shared read failed: {failure!r}")
 
 
 def _retrieve(done: asyncio.Future[Any]) -> None:

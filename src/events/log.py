@@ -13,11 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Integer,
     Row,
-    Select,
     Table,
-    bindparam,
     delete,
     func,
     insert,
@@ -28,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.core.clock import as_utc, utcnow
-from src.events.log_queries import COMPLETE, READ_ROOM
+from src.events.log_queries import COMPLETE, READ_ALL, READ_ROOM
 from src.events.models import EventLogWatermark, EventRecord, EventRelayCursor, EventRoom
 from src.events.schemas import EventMeta
 
@@ -41,25 +38,6 @@ _ROOMS = cast(Table, EventRoom.__table__)
 _LOCK_EVENT_IDS = select(func.pg_advisory_xact_lock(EVENT_ID_LOCK))
 _INSERT_EVENT = insert(_EVENTS)
 _INSERT_ROOM = insert(_ROOMS)
-
-
-def _read_all_query() -> Select[Any]:
-    """Built once (with bound `after` and `limit`), so its cache key is computed once."""
-    batch = (
-        select(_EVENTS.c.id, _EVENTS.c.event_type, _EVENTS.c.data, _EVENTS.c.emitted_at)
-        .where(_EVENTS.c.id > bindparam("after", type_=_EVENTS.c.id.type))
-        .order_by(_EVENTS.c.id)
-        .limit(bindparam("limit", type_=Integer()))
-        .subquery("batch")
-    )
-    return (
-        select(batch, _ROOMS.c.room)
-        .outerjoin(_ROOMS, _ROOMS.c.event_id == batch.c.id)
-        .order_by(batch.c.id, _ROOMS.c.room)
-    )
-
-
-_READ_ALL = _read_all_query()
 
 
 _POSITION = select(
@@ -207,7 +185,7 @@ class EventLog:
         One query: the next `limit` events, outer-joined to their rooms (one row per room).
         """
         connection = await session.connection()
-        rows = (await connection.execute(_READ_ALL, {"after": after, "limit": limit})).all()
+        rows = (await connection.execute(READ_ALL, {"after": after, "limit": limit})).all()
         return _grouped_rows(rows)
 
     async def ensure_relay_cursor(self, session: AsyncSession) -> None:

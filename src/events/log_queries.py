@@ -1,7 +1,8 @@
 """Statements of the event log's replay side, built once (`log.py` runs them).
 
 `READ_ROOM`: a room's next retained events outer-joined to all their rooms, one statement for
-a replay's batch (not the events, then their rooms). `COMPLETE`: the prune watermark,
+a replay's batch (not the events, then their rooms); `READ_ALL`: the same for every room (the
+relay). `COMPLETE`: the prune watermark,
 whether an expired event follows an id and the oldest time of those that follow it, one
 statement for `completeness_after`.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, exists, func, select
+from sqlalchemy import Integer, Select, Subquery, Table, bindparam, exists, func, select
 
 from src.events.models import EventLogWatermark, EventRecord, EventRoom
 
@@ -33,6 +34,23 @@ def _read_room_query() -> Select[Any]:
         .limit(bindparam("limit", type_=Integer()))
         .subquery("batch")
     )
+    return _with_rooms(batch)
+
+
+def _read_all_query() -> Select[Any]:
+    """The next events of every room with all their rooms (`EventLog.read_all`: the relay)."""
+    batch = (
+        select(_EVENTS.c.id, _EVENTS.c.event_type, _EVENTS.c.data, _EVENTS.c.emitted_at)
+        .where(_EVENTS.c.id > bindparam("after", type_=_EVENTS.c.id.type))
+        .order_by(_EVENTS.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .subquery("batch")
+    )
+    return _with_rooms(batch)
+
+
+def _with_rooms(batch: Subquery) -> Select[Any]:
+    """A batch of events outer-joined to all their rooms, a row per event and room."""
     return (
         select(batch, _ROOMS.c.room)
         .outerjoin(_ROOMS, _ROOMS.c.event_id == batch.c.id)
@@ -41,6 +59,7 @@ def _read_room_query() -> Select[Any]:
 
 
 READ_ROOM = _read_room_query()
+READ_ALL = _read_all_query()
 COMPLETE = select(
     select(EventLogWatermark.pruned_through)
     .where(EventLogWatermark.id == _WATERMARK_ID)

@@ -18,7 +18,6 @@ runs are read together by the next (`_record`).
 from __future__ import annotations
 
 import asyncio
-import copy
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src.core.failures import own_copy
 from src.events.completeness import Completeness
 from src.events.log import EventLog
 from src.events.models import SocketSession
@@ -155,7 +155,7 @@ class SessionStore:
                     for waiting in wanted.values():
                         for done in waiting:  # each its own copy: one traceback each
                             if not done.done():
-                                done.set_exception(_own_copy(exc))
+                                done.set_exception(own_copy(exc, "reading recovery sessions"))
                     continue
                 for pid, waiting in wanted.items():
                     for done in waiting:
@@ -222,11 +222,3 @@ class SessionStore:
             if not done.done():
                 done.set_result(None)
         return True
-
-
-def _own_copy(failure: Exception) -> Exception:
-    """A failure per caller (as `SharedReads` does): one traceback each, not one grown by all."""
-    try:
-        return copy.copy(failure).with_traceback(None)
-    except Exception:
-        return RuntimeError(f"reading recovery sessions failed: {failure!r}")
