@@ -37,7 +37,7 @@ def run_connect(
     start: Start,
     profile: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """One run; with `profile` (`run.start_profiler`, `--profile DIR`), py-spy over the burst."""
+    """One run; with `profile` (`procs.start_profiler`, `--profile DIR`), py-spy over the burst."""
     process = start(server, options, run_id)
     generator = None
     try:

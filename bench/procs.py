@@ -98,3 +98,25 @@ class Lines:
                 self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.decode()
+
+
+def start_profiler(
+    options: Any, server: Any, pid: int, run_id: str
+) -> subprocess.Popen[bytes] | None:
+    """`py-spy record` on a Python server (not Node) from now until it is sent SIGINT, into
+    `--profile DIR`; None without `--profile`."""
+    if options.profile is None or server.kind.startswith("node"):
+        return None
+    options.profile.mkdir(parents=True, exist_ok=True)
+    command = [
+        "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
+        "--nonblocking", "--subprocesses",
+        "--output", str(options.profile / f"{run_id}.txt"),
+    ]  # fmt: skip
+    profiler = subprocess.Popen(
+        pinned(options.generator_cpu, command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attached before what is measured
+    return profiler

@@ -51,7 +51,7 @@ import connect_burst
 import pg_stack
 import write_path
 from figures import median_of
-from procs import Lines, cpu_seconds, end_run, pinned, rss_kib, stop, wait_healthy
+from procs import Lines, cpu_seconds, end_run, pinned, rss_kib, start_profiler, stop, wait_healthy
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -311,27 +311,6 @@ def start_server(
 def query_counts(options: Options, run_id: str) -> Path:
     """Where a counted Mindwire writes its statement tallies (`servers/mindwire_counted.py`)."""
     return options.workdir / f"queries-{run_id}.json"
-
-
-def start_profiler(
-    options: Options, server: Server, pid: int, run_id: str
-) -> subprocess.Popen[bytes] | None:
-    """`py-spy record` on a Python server during the measured window (`--profile DIR`)."""
-    if options.profile is None or server.kind.startswith("node"):
-        return None
-    options.profile.mkdir(parents=True, exist_ok=True)
-    command = [
-        "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
-        "--nonblocking", "--subprocesses",
-        "--output", str(options.profile / f"{run_id}.txt"),
-    ]  # fmt: skip
-    profiler = subprocess.Popen(
-        pinned(options.generator_cpu, command),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)  # attached before the burst
-    return profiler
 
 
 def warm_up_clients(clients: int) -> int:

@@ -29,7 +29,7 @@ from typing import Any
 
 from figures import ratios_to_node
 from pg_stack import service_cpu_seconds
-from procs import Lines, cpu_seconds, end_run, pinned
+from procs import Lines, cpu_seconds, end_run, pinned, start_profiler
 
 BENCH = Path(__file__).resolve().parent
 MODES = ("writes", "storm")
@@ -95,7 +95,7 @@ def run_writes(
     start: Start,
     profile: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """With `profile` (`run.start_profiler`, `--profile DIR`): py-spy over the writes."""
+    """With `profile` (`procs.start_profiler`, `--profile DIR`): py-spy over the writes."""
     timing = options.workdir / f"timing-{run_id}.json" if server.workers == 1 else None
     process = start(server, options, run_id, timed=timing)
     generator = None
@@ -149,25 +149,6 @@ def _queries(path: Path | None) -> dict[str, int]:
     return counts
 
 
-def _storm_profiler(options: Any, server: Any, pid: int, run_id: str) -> Any:
-    """`py-spy record` on a Python server from the reconnect to the end (`--profile DIR`):
-    the storm alone, not the connects and writes before it."""
-    if getattr(options, "profile", None) is None or server.kind.startswith("node"):
-        return None
-    options.profile.mkdir(parents=True, exist_ok=True)
-    command = [
-        "py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil",
-        "--nonblocking", "--output", str(options.profile / f"{run_id}.txt"),
-    ]  # fmt: skip
-    profiler = subprocess.Popen(
-        pinned(options.generator_cpu, command),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)  # attached before the reconnects
-    return profiler
-
-
 def run_storm(
     scenario: Any, server: Any, options: Any, run_id: str, start: Start, counts: Path | None
 ) -> dict[str, Any]:
@@ -189,7 +170,7 @@ def run_storm(
         _send(generator, "go")
         away = _expect(lines, "away", 600)
         before = _queries(counts)
-        profiler = _storm_profiler(options, server, process.pid, run_id)
+        profiler = start_profiler(options, server, process.pid, run_id)  # the storm alone
         cpu_before = cpu_seconds(process.pid)
         _send(generator, "back")
         done = _expect(lines, "done", 900)
