@@ -14,16 +14,21 @@ from tests.support import Clock
 RETENTION = 3600
 
 
+async def _append(services: AppServices, log: EventLog) -> int:
+    """An event committed to room `r`; its id."""
+    async with services.sessionmaker() as session:
+        event_id = (await log.append(session, "x", {}, ["r"])).meta.event_id
+        await session.commit()
+    return event_id
+
+
 async def test_the_answer_is_read_once_per_id_until_an_event_after_it_may_have_expired(
     services: AppServices,
 ) -> None:
     clock = Clock()
     log = EventLog(RETENTION, clock=clock)
     completeness = Completeness(services.sessionmaker, log)
-    async with services.sessionmaker() as session:
-        first = await log.append(session, "x", {}, ["r"])
-        await session.commit()
-    since = first.meta.event_id - 1
+    since = await _append(services, log) - 1
     assert await asyncio.gather(*(completeness.after(since) for _ in range(50))) == [True] * 50
     clock.advance(RETENTION - MARGIN.total_seconds() - 1)
     assert await completeness.after(since) is True
@@ -43,14 +48,10 @@ async def test_an_event_committed_after_the_read_is_counted_once_it_may_expire(
     clock = Clock()
     log = EventLog(RETENTION, clock=clock)
     completeness = Completeness(services.sessionmaker, log)
-    async with services.sessionmaker() as session:
-        position = (await log.append(session, "x", {}, ["r"])).meta.event_id
-        await session.commit()
+    position = await _append(services, log)
     assert await completeness.after(position) is True  # nothing after it yet
     clock.advance(10)
-    async with services.sessionmaker() as session:
-        await log.append(session, "x", {}, ["r"])  # stamped after the read began
-        await session.commit()
+    await _append(services, log)  # stamped after the read began
     clock.advance(RETENTION - MARGIN.total_seconds() - 20)  # the kept answer still holds
     assert await completeness.after(position) is True
     assert completeness.reads == 1
