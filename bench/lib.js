@@ -230,4 +230,22 @@ class Tally {
   }
 }
 
-module.exports = { clock, out, options, line, percentile, Writer, Tally, text, ROUTES, subscriber, inWaves };
+// `config.events` REST writes to `config.route` by `config.writers` writers, each sending its next
+// once the last is answered: {...Writer stats, write_s, writes_per_s}. `stamp`: see Writer.
+async function writeAll(config, stamp = false) {
+  const route = ROUTES[config.route];
+  const writer = new Writer(config.url, config.writers, stamp);
+  const t0 = clock();
+  let next = 0;
+  const worker = async () => {
+    while (next < config.events) {
+      const seq = next++;
+      await writer.post(route.path, route.body(text(seq, config.pad)), config.writerToken);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.writers, config.events) }, worker));
+  const writeS = (clock() - t0) / 1000;
+  return { ...writer.stats(), write_s: writeS, writes_per_s: writer.latencies.length / writeS };
+}
+
+module.exports = { clock, out, options, line, percentile, Writer, Tally, text, ROUTES, subscriber, inWaves, writeAll };

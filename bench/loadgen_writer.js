@@ -12,7 +12,7 @@
 // before the server read it.
 "use strict";
 
-const { clock, Writer, ROUTES, text } = require("./lib");
+const { writeAll } = require("./lib");
 
 const cpuS = () => {
   const cpu = process.cpuUsage();
@@ -20,18 +20,7 @@ const cpuS = () => {
 };
 
 process.on("message", async ({ go }) => {
-  const route = ROUTES[go.route];
-  const writer = new Writer(go.url, go.writers, true);
-  const t0 = clock();
-  let next = 0;
-  const worker = async () => {
-    while (next < go.events) {
-      const seq = next++;
-      await writer.post(route.path, route.body(text(seq, go.pad)), go.writerToken);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(go.writers, go.events) }, worker));
-  const writeS = (clock() - t0) / 1000;
-  const done = { ...writer.stats(), write_s: writeS, writes_per_s: writer.latencies.length / writeS, writer_cpu_s: cpuS() };
+  const stats = await writeAll(go, true);
+  const done = { ...stats, writer_cpu_s: cpuS() };
   process.send({ done }, () => process.exit(0));
 });

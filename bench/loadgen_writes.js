@@ -15,7 +15,7 @@
 
 const { fork } = require("child_process");
 const path = require("path");
-const { clock, out, options, line, Writer, Tally, text, ROUTES, subscriber, inWaves } = require("./lib");
+const { clock, out, options, line, Tally, ROUTES, subscriber, inWaves, writeAll } = require("./lib");
 
 const opts = options({
   url: "http://127.0.0.1:9000",
@@ -30,22 +30,6 @@ const opts = options({
   stallSeconds: 10,
   writerApart: true,
 });
-
-// The writes in this process: {writes_ok, ..., write_s, writes_per_s}.
-async function writeHere(route) {
-  const writer = new Writer(opts.url, opts.writers);
-  const t0 = clock();
-  let next = 0;
-  const worker = async () => {
-    while (next < opts.events) {
-      const seq = next++;
-      await writer.post(route.path, route.body(text(seq, opts.pad)), opts.writerToken);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.writers, opts.events) }, worker));
-  const writeS = (clock() - t0) / 1000;
-  return { ...writer.stats(), write_s: writeS, writes_per_s: writer.latencies.length / writeS };
-}
 
 // The writes in a child process (started before "go", so its start-up is not timed).
 function writerApart() {
@@ -70,7 +54,7 @@ async function main() {
   await line("go");
   const cpu0 = process.cpuUsage();
   const t0 = clock();
-  const writes = apart ? await apart.go() : await writeHere(route);
+  const writes = apart ? await apart.go() : await writeAll(opts);
   const stalled = await tally.settled(opts.stallSeconds);
   const cpu = process.cpuUsage(cpu0);
   out({
