@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from socketio.packet import EVENT
 
 from src.transport.deliveries import Deliveries
-from src.transport.replays import Emit, ReplayBook, Replays, event_id_of
+from src.transport.replays import Emit, ReplayBook, event_id_of
 from src.transport.room_index import RoomIndex
 
 if TYPE_CHECKING:
@@ -90,16 +90,7 @@ class HoldingManager(ReplayBook, RoomIndex):
         finally:
             state.releasing = False
         if state.depth == 0:
-            self._ended(sid, state)
-
-    def _ended(self, sid: str, state: Replays) -> None:
-        """`_replays_ended` for `sid` alone: only its record can have become forgettable
-        now (another's changes when the live stream moves, and `emit` looks at all then);
-        going through every socket's record at each end was quadratic in a storm."""
-        passed = self.live_through
-        state.replayed = {event_id for event_id in state.replayed if event_id > passed}
-        if state.through <= passed and self._replays.get(sid) is state:
-            del self._replays[sid]
+            self._replays_ended(sid, state)
 
     async def emit(self, event: str, data: Any, namespace: str | None = None, **kw: Any) -> Any:
         """`AsyncManager.emit` (python-socketio passes room, to, skip_sid... by keyword)."""

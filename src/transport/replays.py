@@ -97,13 +97,16 @@ class ReplayBook:
         if key in self._joined:
             self._joined[key] = min(self._joined[key], since)
 
-    def _replays_ended(self, state: Replays) -> None:
-        """The last replay of `state`'s socket released what it held."""
+    def _replays_ended(self, sid: str, state: Replays) -> None:
+        """The last replay of `sid` released what it held. Only its record can have become
+        forgettable now (another's changes when the live stream moves, and `_forget_passed`
+        looks at all then): going through every socket's record here was quadratic in a storm."""
         # Only ids the live stream has not passed can still come live: keep just those
         # (a later replay knows the others from `covered`).
         passed = self.live_through
         state.replayed = {event_id for event_id in state.replayed if event_id > passed}
-        self._forget_passed()
+        if not state.holding and state.through <= passed and self._replays.get(sid) is state:
+            del self._replays[sid]
 
     def _forget_passed(self) -> None:
         """Drop the replay records of sockets whose replayed ids the live stream has passed."""
