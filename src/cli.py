@@ -8,9 +8,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
+from typing import TYPE_CHECKING
 
 from src.core.config import Settings, get_settings
 from src.core.logging import configure_logging, logging_config
@@ -20,10 +18,15 @@ from src.core.settings_errors import SettingsError
 MIGRATIONS = PACKAGE_DIR / "migrations"
 """Alembic's scripts (env.py, versions/), shipped inside the package."""
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config(database_url: str) -> Config:
     """Alembic's config for `database_url`, made in code: an installed Mindwire has no
     alembic.ini, and `mindwire migrate` must work from any folder."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -32,7 +35,10 @@ def alembic_config(database_url: str) -> Config:
 
 
 def migrate(database_url: str) -> None:
-    """`alembic upgrade head` on `database_url`."""
+    """`alembic upgrade head` on `database_url`. Alembic is imported here, not at the top:
+    it brings ~8 MiB (every dialect's DDL, mako, pygments) that `mindwire serve` never uses."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
 
 
