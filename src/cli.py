@@ -43,6 +43,9 @@ def migrate(database_url: str) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from src.app.server_imports import import_socketio_without_clients
+
+    import_socketio_without_clients()  # before anything imports it: this process only serves
     import uvicorn
 
     from src.app.serving import uvicorn_options
@@ -71,7 +74,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             # Inherited by the worker processes, which read their settings at start-up.
             os.environ["SOCKET_TRANSPORTS"] = "websocket"
     uvicorn.run(
-        "src.main:create_app",
+        "src.app.served:create_app",
         factory=True,
         host=args.host,
         port=args.port,

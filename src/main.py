@@ -1,4 +1,5 @@
-"""The ASGI entry point `src.main:create_app` (uvicorn's `--factory`, `mindwire serve`).
+"""The ASGI entry point `src.main:create_app` (uvicorn's `--factory`; `mindwire serve` runs
+`src.app.served:create_app`, the same app with python-socketio imported for a server alone).
 
 The app is built in the composition root, `src/app/factory.py`."""
 

@@ -18,19 +18,25 @@ PROBE = """
 # (`/asyncapi.json` on request; `mindwire asyncapi`, `gen-ts`, `gen-docs`).
 import json, os, sys
 import src.cli
-from src.main import create_app
+if os.environ.get("PROBE_SERVED"):
+    from src.app.served import create_app
+else:
+    from src.main import create_app
 create_app()
 if os.environ.get("PROBE_MIGRATE"):
     src.cli.migrate(os.environ["DATABASE_URL"])
-lazy = ("alembic", "mako", "pygments", "src.contract")
+lazy = ("alembic", "mako", "pygments", "src.contract", *os.environ.get("PROBE_ALSO", "").split())
 found = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in lazy)]
 print(json.dumps(sorted(found)))
 """
 
 
-def loaded_by_serving(tmp_path: Path, *, migrate: bool = False) -> list[str]:
+def loaded_by_serving(
+    tmp_path: Path, *, migrate: bool = False, served: bool = False, also: str = ""
+) -> list[str]:
     """The lazy modules present once the CLI is imported and the app built, as `serve` does
-    (and the database migrated, with `migrate`)."""
+    (and the database migrated, with `migrate`); with `served`, through the factory `serve`
+    hands uvicorn; `also`: more module names to look for."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -43,6 +49,9 @@ def loaded_by_serving(tmp_path: Path, *, migrate: bool = False) -> list[str]:
     )
     if migrate:
         env["PROBE_MIGRATE"] = "1"
+    if served:
+        env["PROBE_SERVED"] = "1"
+    env["PROBE_ALSO"] = also
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=tmp_path,
@@ -67,3 +76,19 @@ def test_the_probe_sees_them_once_a_command_needs_them(tmp_path: Path) -> None:
     loaded = loaded_by_serving(tmp_path, migrate=True)
     assert "alembic" in loaded
     assert "mako" in loaded
+
+
+def test_the_served_factory_imports_no_client_http_library(tmp_path: Path) -> None:
+    """`mindwire serve`'s factory imports python-socketio without `requests` and `aiohttp`
+    (its clients' libraries, ~15 MiB); imported the usual way, python-socketio loads both."""
+    assert loaded_by_serving(tmp_path, served=True, also="requests aiohttp") == []
+    assert {"requests", "aiohttp"} <= set(loaded_by_serving(tmp_path, also="requests aiohttp"))
+
+
+def test_the_client_http_libraries_still_import_after_the_served_factory() -> None:
+    """Hidden only while python-socketio loads: a later import of either works as usual."""
+    probe = "from src.app.served import create_app; import aiohttp, requests; print('imported')"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "imported"
