@@ -1,7 +1,8 @@
 """The longest stretch the event loop spends in one callback while 5,000 sockets get events.
 
     PYTHONPATH=. .venv/bin/python bench/loop_stretch.py [--sockets 5000] [--events 20]
-        [--every-ms 4] [--pause-ms 10] [--flush-slice 64] [--uvloop]
+        [--every-ms 4] [--pause-ms 10] [--flush-slice 64] [--emit-slice 256]
+        [--overlap] [--uvloop]
 
 In-process: the fast path's manager and hub with 5,000 links whose transports write each
 flush to a socket pair (one `send()` per write, as uvicorn's transport). Every loop callback is
@@ -27,6 +28,7 @@ from typing import Any
 import socketio
 import uvloop
 
+from src.transport import deliveries
 from src.transport.fastpath import memory_manager
 from src.transport.light_queue import LightEvent, LightQueue
 from src.transport.links import FLUSH_PAUSE_MAX, FLUSH_SLICE, Hub, Link
@@ -89,7 +91,12 @@ def timed_callbacks(stretches: list[float]) -> None:
 
 
 async def main(
-    sockets: int, events: int, every: float, pause_ms: float | None, flush_slice: int
+    sockets: int,
+    events: int,
+    every: float,
+    pause_ms: float | None,
+    flush_slice: int,
+    overlap: bool,
 ) -> None:
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
     manager = sio.manager
@@ -109,12 +116,18 @@ async def main(
     waits: list[float] = []
     probes = set()
     cpu = time.thread_time()
+    emits = set()
     for n in range(events):
-        await manager.emit("notification", ({"n": n}, {"event_id": n + 1}), "/", room="room")
+        emit = manager.emit("notification", ({"n": n}, {"event_id": n + 1}), "/", room="room")
+        if overlap:  # the relay emits in a task of its own: the probe meets the emit's slices
+            emits.add(asyncio.ensure_future(emit))
+        else:  # the probe starts when the emit has handed the event to every link
+            await emit
         probe = asyncio.ensure_future(request_probe(waits))
         probes.add(probe)
         probe.add_done_callback(probes.discard)
         await asyncio.sleep(every)  # 4 ms: about the one writer of write-latency; 0: a burst
+    await asyncio.gather(*emits)
     await asyncio.sleep(0.5)
     cpu = time.thread_time() - cpu
     stretches.sort()
@@ -139,9 +152,15 @@ if __name__ == "__main__":
     parser.add_argument("--every-ms", type=float, default=4.0, help="between emits; 0: a burst")
     parser.add_argument("--pause-ms", type=float, default=None, help="SOCKET_FLUSH_PAUSE_MS")
     parser.add_argument("--flush-slice", type=int, default=FLUSH_SLICE, help="links per pass")
+    parser.add_argument(
+        "--emit-slice", type=int, default=deliveries.EMIT_SLICE, help="recipients per pass"
+    )
+    parser.add_argument("--overlap", action="store_true", help="the probe starts with the emit")
     parser.add_argument("--uvloop", action="store_true", help="callbacks not timed one by one")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    deliveries.EMIT_SLICE = args.emit_slice  # read by `Delivery.run` at each slice
     run = uvloop.run if args.uvloop else asyncio.run
-    run(main(args.sockets, args.events, args.every_ms / 1000, args.pause_ms, args.flush_slice))
+    every = args.every_ms / 1000
+    run(main(args.sockets, args.events, every, args.pause_ms, args.flush_slice, args.overlap))

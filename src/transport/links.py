@@ -33,12 +33,14 @@ FLUSH_GAP = 0.002
 FLUSH_PAUSE_MAX = 0.010
 """After a flush that took T seconds, the next one waits T + FLUSH_GAP, at most the hub's
 `pause_max` (this by default, `SOCKET_FLUSH_PAUSE_MS`; 0 flushes at the end of every pass)."""
-FLUSH_SLICE = 16
-"""Links one event-loop pass flushes (~0.25 ms of `send()`s): a flush of thousands of links goes
+FLUSH_SLICE = 8
+"""Links one event-loop pass flushes (~0.12 ms of `send()`s): a flush of thousands of links goes
 out over many passes, and the requests that arrive meanwhile are served between them. Under
 uvloop a slice runs in every pass a request takes (~10 for a REST write): 64 links a slice cost
 a write ~10-18 ms inside the server with 5000 subscribers. Smaller slices cost no CPU per
-delivery (a link waiting for its slice gathers more frames into its one write)."""
+delivery (a link waiting for its slice gathers more frames into its one write) as long as an
+emit slice hands out 16 times as many (`deliveries.EMIT_SLICE`): at fewer, links are flushed
+with fewer frames each."""
 FLUSH_WHOLE = 128
 """A flush of at most this many links goes out in one pass (~1-2 ms of `send()`s at most, once):
 slicing a small flush only adds passes, hence CPU and latency at 100 subscribers."""
