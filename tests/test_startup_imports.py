@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 PROBE = """
-# Not needed to serve: the migrations (`mindwire migrate`, tests) and the contract renderers
-# (`/asyncapi.json` on request; `mindwire asyncapi`, `gen-ts`, `gen-docs`).
+# Not needed to serve: the migrations (`mindwire migrate`, tests), the contract renderers
+# (`/asyncapi.json` on request; `mindwire asyncapi`, `gen-ts`, `gen-docs`) and, on SQLite,
+# SQLAlchemy's PostgreSQL dialect.
 import json, os, sys
 import src.cli
 if os.environ.get("PROBE_SERVED"):
@@ -25,7 +26,10 @@ else:
 create_app()
 if os.environ.get("PROBE_MIGRATE"):
     src.cli.migrate(os.environ["DATABASE_URL"])
-lazy = ("alembic", "mako", "pygments", "src.contract", *os.environ.get("PROBE_ALSO", "").split())
+lazy = (
+    "alembic", "mako", "pygments", "src.contract", "sqlalchemy.dialects.postgresql",
+    *os.environ.get("PROBE_ALSO", "").split(),
+)
 found = [m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in lazy)]
 print(json.dumps(sorted(found)))
 """

@@ -15,7 +15,7 @@ default protocol:
   several events, which saves a system call per delivery on the server and a read on the
   client;
 - **slices**: an emit to more than `EMIT_SLICE` sockets hands its event out a slice per loop
-  pass (`deliveries.py`), and a flush writes `FLUSH_SLICE` (16) links per pass, both stepping aside
+  pass (`deliveries.py`), and a flush writes `FLUSH_SLICE` links per pass, both stepping aside
   while other work is ready (`turns.py`): requests are served during a large fan-out, and each
   socket still gets the events in emit order;
 - **ordering**: everything this connection sends goes through its link (the packets queued for
