@@ -95,11 +95,11 @@ def _dump(*_: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGUSR2, _dump)
-    import src.main
+    import src.app.served
 
-    create_app = src.main.create_app
-    # uvicorn imports "src.main:create_app" by name, so it finds this one.
-    src.main.create_app = lambda *args, **kwargs: timed(create_app(*args, **kwargs))
+    create_app = src.app.served.create_app
+    # `mindwire serve` has uvicorn import "src.app.served:create_app" by name: it finds this.
+    src.app.served.create_app = lambda *args, **kwargs: timed(create_app(*args, **kwargs))
     from src.cli import main as mindwire
 
     return mindwire(sys.argv[1:])

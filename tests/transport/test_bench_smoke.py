@@ -85,6 +85,8 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
         assert writes["writers"] == 16 and writes["writes_ok"] == 20
         assert writes["delivered"] == 3 * 20 and writes["write_p99_ms"] > 0
         assert runs[f"write-latency-1000|{server}"]["writers"] == 1
+        for scenario in ("writes", "write-latency-1000"):  # each write timed by the server
+            assert runs[f"{scenario}|{server}"]["server_p50_ms"] is not None, (scenario, server)
         storm = runs[f"storm|{server}"]
         assert storm["delivered"] == 3 * 21  # the event every client had, then the 20 missed
         assert storm["reconnect_s"] is not None  # every client back and subscribed
