@@ -24,10 +24,9 @@ async def revoke(session: AsyncSession, claims: TokenClaims) -> None:
         # Imported here: SQLAlchemy's PostgreSQL dialect is ~2 MiB a SQLite server never uses.
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        insert = pg_insert
+        await session.execute(pg_insert(RevokedToken).values(row).on_conflict_do_nothing())
     else:
-        insert = sqlite_insert
-    await session.execute(insert(RevokedToken).values(row).on_conflict_do_nothing())
+        await session.execute(sqlite_insert(RevokedToken).values(row).on_conflict_do_nothing())
     await session.commit()
 
 
