@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 ENVIRON_KEPT = frozenset(
@@ -27,26 +26,28 @@ once the connection is accepted."""
 
 
 SHARED_VALUES_KEPT = 256
-"""Distinct bytes values and tuples `shared` keeps for reuse (strings go to `sys.intern`)."""
+"""Distinct values `shared` keeps for reuse; past that, a value stays its connection's own."""
+SHARED_LENGTH_MAX = 256
+"""Longer strings and bytes are not shared (the table stays under ~100 KiB)."""
 _shared: dict[Any, Any] = {}
 
 
 def shared(value: Any) -> Any:
-    """An equal value held once for every connection that has it, where the type allows.
+    """An equal value held once for every connection that has it: strings, bytes and tuples.
 
     Most of what a connection keeps of its handshake is the same text for every client (the
     path, the query string, the host, the user agent, the header names), yet each request
-    decodes its own copies: ~50-70 B each, per connection, for its whole life. Strings are
-    interned (`sys.intern`: a string no longer referenced leaves the table, so a client that
-    sends unique values costs nothing once it has gone); bytes and tuples of such are kept in
-    a table of at most `SHARED_VALUES_KEPT` (beyond that a value stays the connection's own).
+    decodes its own copies: ~50-70 B each, per connection, for its whole life. The first
+    `SHARED_VALUES_KEPT` distinct values are kept in a table of our own and handed out again.
+    Not `sys.intern`: the values come from clients, and from Python 3.12 interned strings
+    are never freed (a client sending unique values would grow the process without bound).
     """
     kind = type(value)
-    if kind is str:
-        return sys.intern(value)
     if kind is tuple:
         value = tuple(shared(item) for item in value)
-    elif kind is not bytes:
+    elif kind is not str and kind is not bytes:
+        return value
+    elif len(value) > SHARED_LENGTH_MAX:
         return value
     known = _shared.get(value)
     if known is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.transport import environ as environ_module
-from src.transport.environ import SHARED_VALUES_KEPT, shared, slim_environ
+from src.transport.environ import SHARED_LENGTH_MAX, SHARED_VALUES_KEPT, shared, slim_environ
 
 
 def fresh(text: str) -> str:
@@ -71,11 +71,16 @@ def test_values_unlike_stay_their_own() -> None:
     assert shared(marker) is marker
 
 
-def test_the_table_of_bytes_and_tuples_is_bounded(monkeypatch: Any) -> None:
+def test_the_table_is_bounded_so_unique_values_from_clients_cannot_grow_it(
+    monkeypatch: Any,
+) -> None:
     monkeypatch.setattr(environ_module, "_shared", {})
     for n in range(SHARED_VALUES_KEPT + 50):
-        value = b"EIO=4&t=%d" % n
+        value = f"agent-{n}"
         assert shared(value) == value
     assert len(environ_module._shared) == SHARED_VALUES_KEPT
-    late = bytes(bytearray(b"EIO=4&t=%d" % (SHARED_VALUES_KEPT + 10)))
+    late = fresh(f"agent-{SHARED_VALUES_KEPT + 10}")
     assert shared(late) is late  # past the bound: kept by its connection alone
+    long = fresh("x" * (SHARED_LENGTH_MAX + 1))
+    monkeypatch.setattr(environ_module, "_shared", {})
+    assert shared(long) is long and environ_module._shared == {}
