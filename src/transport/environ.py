@@ -25,6 +25,38 @@ path, subprotocols, the copy of the lifespan state and the extensions are read b
 once the connection is accepted."""
 
 
+SHARED_VALUES_KEPT = 256
+"""Distinct values `shared` keeps for reuse; past that, a value stays its connection's own."""
+SHARED_LENGTH_MAX = 256
+"""Longer strings and bytes are not shared (the table stays under ~100 KiB)."""
+_shared: dict[Any, Any] = {}
+
+
+def shared(value: Any) -> Any:
+    """An equal value held once for every connection that has it: strings, bytes and tuples.
+
+    Most of what a connection keeps of its handshake is the same text for every client (the
+    path, the query string, the host, the user agent, the header names), yet each request
+    decodes its own copies: ~50-70 B each, per connection, for its whole life. The first
+    `SHARED_VALUES_KEPT` distinct values are kept in a table of our own and handed out again.
+    Not `sys.intern`: the values come from clients, and from Python 3.12 interned strings
+    are never freed (a client sending unique values would grow the process without bound).
+    """
+    kind = type(value)
+    if kind is tuple:
+        value = tuple(shared(item) for item in value)
+    elif kind is not str and kind is not bytes:
+        return value
+    elif len(value) > SHARED_LENGTH_MAX:
+        return value
+    known = _shared.get(value)
+    if known is not None:
+        return known
+    if len(_shared) < SHARED_VALUES_KEPT:
+        _shared[value] = value
+    return value
+
+
 def slim_environ(environ: Any) -> None:
     """Shrink a connected socket's WSGI environ in place (~3 KiB per connection).
 
@@ -32,17 +64,33 @@ def slim_environ(environ: Any) -> None:
     and the ASGI task's frames hold the same dict, so it is trimmed in place rather than
     replaced: the other request headers and the WSGI constants go, and the ASGI scope's raw
     header list (already translated, read by nobody after the handshake) is emptied, and the
-    scope itself trimmed to `SCOPE_KEPT` (~0.4 KiB more).
+    scope itself trimmed to `SCOPE_KEPT` (~0.4 KiB more). The names and values kept are the
+    ones shared by every connection that has the same (`shared`).
     Called once the socket's Socket.IO connect has been accepted: connect handlers see it all.
     """
     if not isinstance(environ, dict):
         return
-    kept = {key: value for key, value in environ.items() if key in ENVIRON_KEPT}
+    kept = {shared(key): shared(value) for key, value in environ.items() if key in ENVIRON_KEPT}
     environ.clear()  # frees the table; `update` builds a right-sized one
     environ.update(kept)
     scope = kept.get("asgi.scope")
     if isinstance(scope, dict) and scope.get("type") == "websocket":
-        kept_scope = {key: value for key, value in scope.items() if key in SCOPE_KEPT}
+        kept_scope = {
+            key: _scope_value(key, value) for key, value in scope.items() if key in SCOPE_KEPT
+        }
         kept_scope["headers"] = ()  # ASGI: an iterable; one shared empty one
         scope.clear()  # held by uvicorn's protocol and the ASGI call's frames: trimmed in place
         scope.update(kept_scope)
+
+
+def _scope_value(key: str, value: Any) -> Any:
+    """The scope's `value` for `key`, shared where it is an immutable one (the client's
+    address keeps its own port; uvicorn's protocol holds the same tuple)."""
+    if key == "asgi" and value == _ASGI:
+        return _ASGI  # uvicorn builds one per connection; ASGI applications only read it
+    if key == "client":
+        return value
+    return shared(value)
+
+
+_ASGI = {"version": "3.0", "spec_version": "2.4"}

@@ -31,7 +31,9 @@ class LightQueue:
         task waiting in `get` (the fast path's WebSocket writer)."""
         self._items: list[Any] | None = None
         self._head = 0
-        self._getters: list[asyncio.Future[None]] | None = None
+        self._getters: asyncio.Future[None] | list[asyncio.Future[None]] | None = None
+        """The waiting getters: one future alone (an idle connection's reader: no list kept),
+        or a list of them in order."""
         self._joiners: list[asyncio.Future[None]] | None = None
         self._unfinished = 0
 
@@ -72,15 +74,12 @@ class LightQueue:
     async def get(self) -> Any:
         while self._items is None:
             getter = asyncio.get_running_loop().create_future()
-            if self._getters is None:
-                self._getters = []
-            self._getters.append(getter)
+            self._add_getter(getter)
             try:
                 await getter
             except BaseException:
                 getter.cancel()
-                with contextlib.suppress(ValueError):
-                    self._getters.remove(getter)
+                self._remove_getter(getter)
                 if self._items is not None and not getter.cancelled():
                     self._wake_getter()  # we were woken but will not take it: pass it on
                 raise
@@ -92,9 +91,7 @@ class LightQueue:
         awaits it directly (no coroutine frame kept while it waits), then takes the item with
         `get_nowait`. Cancelled with its task, it is skipped by the next `put`."""
         getter = asyncio.get_running_loop().create_future()
-        if self._getters is None:
-            self._getters = []
-        self._getters.append(getter)
+        self._add_getter(getter)
         return getter
 
     def task_done(self) -> None:
@@ -115,8 +112,32 @@ class LightQueue:
             self._joiners.append(joiner)
             await joiner
 
+    def _add_getter(self, getter: asyncio.Future[None]) -> None:
+        getters = self._getters
+        if getters is None:
+            self._getters = getter
+        elif isinstance(getters, list):
+            getters.append(getter)
+        else:
+            self._getters = [getters, getter]
+
+    def _remove_getter(self, getter: asyncio.Future[None]) -> None:
+        getters = self._getters
+        if getters is getter:
+            self._getters = None
+        elif isinstance(getters, list):
+            with contextlib.suppress(ValueError):
+                getters.remove(getter)
+
     def _wake_getter(self) -> None:
         getters = self._getters
+        if getters is None:
+            return
+        if not isinstance(getters, list):
+            self._getters = None
+            if not getters.done():
+                getters.set_result(None)
+            return
         while getters:
             getter = getters.pop(0)
             if not getter.done():

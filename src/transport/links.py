@@ -56,7 +56,8 @@ class Link:
         self.protocol = protocol
         self.socket = socket
         """The Engine.IO socket this connection serves."""
-        self.buffer: list[bytes] = []
+        self.buffer: list[bytes] | None = None
+        """What waits to be written, in order; None when nothing does (no list per idle link)."""
         self.buffered = 0
         self.queued = False
         self.closed = False
@@ -84,7 +85,11 @@ class Link:
         """Queue `frame` behind everything written before; sent at the end of this loop pass."""
         if self.closed:
             return
-        self.buffer.append(frame)
+        buffer = self.buffer
+        if buffer is None:
+            self.buffer = [frame]
+        else:
+            buffer.append(frame)
         self.buffered += len(frame)
         if self._drain is not None:  # paused: `_drain` writes once the peer catches up
             if self.buffered > self.hub.limit:
@@ -97,11 +102,12 @@ class Link:
             self.hub.mark(self)
 
     def flush(self) -> None:
-        if self.closed or not self.buffer:
+        buffer = self.buffer
+        if self.closed or not buffer:
             return
         protocol = self.protocol
         if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
-            self.buffer.clear()
+            self.buffer = None
             self.buffered = 0
             return
         if not protocol.writable.is_set():
@@ -110,9 +116,8 @@ class Link:
             elif self._drain is None:
                 self._drain = asyncio.ensure_future(self._wait_writable())
             return
-        buffer = self.buffer
         data = buffer[0] if len(buffer) == 1 else b"".join(buffer)
-        buffer.clear()
+        self.buffer = None
         self.buffered = 0
         protocol.transport.write(data)
 
@@ -136,7 +141,7 @@ class Link:
     def drop(self) -> None:
         """Forget what waits and cut the connection (`abort` without the log line)."""
         self.closed = True
-        self.buffer.clear()
+        self.buffer = None
         self.buffered = 0
         if self._drain is not None:
             self._drain.cancel()
@@ -152,7 +157,7 @@ class Link:
         protocol = self.protocol
         if self.buffer and not (protocol.close_sent or protocol.transport.is_closing()):
             protocol.transport.write(b"".join(self.buffer))
-        self.buffer.clear()
+        self.buffer = None
         self.buffered = 0
         self.closed = True
 

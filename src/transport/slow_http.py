@@ -129,6 +129,16 @@ if HttpToolsProtocol is not None:
             else:
                 self.arm("body")  # disarmed at once by on_message_complete when bodiless
 
+        def handle_websocket_upgrade(self) -> None:
+            super().handle_websocket_upgrade()
+            # httptools' parser holds this protocol's bound methods (its callbacks), and
+            # uvicorn drops the parser only in `connection_lost`, which the upgraded
+            # connection now reports to the WebSocket protocol: left as is, every WebSocket
+            # leaves this protocol, its parser and flow control as a garbage cycle that only
+            # a full collection frees (a burst's connects promote thousands of them into the
+            # oldest generation). Dropping the parser frees them by their reference counts.
+            self.parser = None  # type: ignore[assignment]
+
         def on_message_complete(self) -> None:
             super().on_message_complete()
             if self.deadline_phase == "body":

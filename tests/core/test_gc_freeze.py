@@ -66,12 +66,25 @@ def test_a_frozen_cycle_is_collectable_again_after_the_last_stop(unfrozen: None)
     assert watch() is None
 
 
-def test_the_young_threshold_is_raised_while_started_and_restored_after(unfrozen: None) -> None:
+def test_the_young_and_middle_thresholds_are_raised_while_started_and_restored_after(
+    unfrozen: None,
+) -> None:
     before = gc.get_threshold()
-    freeze = StartupFreeze(young=before[0] + 1000)
+    freeze = StartupFreeze(young=before[0] + 1000, middle=before[1] + 40)
     freeze.start()
     try:
-        assert gc.get_threshold() == (before[0] + 1000, *before[1:])
+        assert gc.get_threshold() == (before[0] + 1000, before[1] + 40, before[2])
+    finally:
+        freeze.stop()
+    assert gc.get_threshold() == before
+
+
+def test_the_defaults_raise_the_middle_threshold_to_50(unfrozen: None) -> None:
+    before = gc.get_threshold()
+    freeze = StartupFreeze()
+    freeze.start()
+    try:
+        assert gc.get_threshold()[1] == max(50, before[1])
     finally:
         freeze.stop()
     assert gc.get_threshold() == before
@@ -84,6 +97,6 @@ def test_a_threshold_set_by_someone_else_meanwhile_is_left_alone(unfrozen: None)
     try:
         gc.set_threshold(before[0] + 5, *before[1:])
         freeze.stop()
-        assert gc.get_threshold()[0] == before[0] + 5
+        assert gc.get_threshold() == (before[0] + 5, *before[1:])  # the middle one restored
     finally:
         gc.set_threshold(*before)

@@ -223,3 +223,28 @@ async def test_light_queue_join_waits_for_task_done() -> None:
     await asyncio.wait_for(joiner, 1)
     with pytest.raises(ValueError):
         queue.task_done()
+
+
+async def test_an_idle_reader_and_link_keep_no_list() -> None:
+    """What an idle connection holds: its reader's one waiting future, no list around it,
+    and no buffer list in its link between writes."""
+    link, protocol, socket = make_link()
+    assert link.buffer is None
+    link.write(b"frame")
+    await next_pass()
+    assert protocol.transport.writes == [b"frame"] and link.buffer is None
+    queue = socket.queue
+    waiter = queue.put_waiter()
+    assert queue._getters is waiter  # the future alone
+    queue.put_nowait("a")
+    assert waiter.done() and queue._getters is None and queue.get_nowait() == "a"
+
+
+async def test_light_queue_skips_a_cancelled_put_waiter_for_the_next_one() -> None:
+    queue = LightQueue()
+    stale = queue.put_waiter()
+    stale.cancel()  # its reader's task was cancelled
+    fresh = queue.put_waiter()
+    queue.put_nowait("x")
+    assert fresh.done() and not fresh.cancelled() and queue.get_nowait() == "x"
+    assert queue._getters is None

@@ -1,0 +1,86 @@
+"""`slim_environ`: what a connected socket keeps of its handshake is trimmed, and what every
+connection has alike (names, path, query string, host, user agent) is held once, not per
+connection; the client's own address and anything unlike stay its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from src.transport import environ as environ_module
+from src.transport.environ import SHARED_LENGTH_MAX, SHARED_VALUES_KEPT, shared, slim_environ
+
+
+def fresh(text: str) -> str:
+    """An equal string that is a new object, as each request decodes its own."""
+    return "".join(list(text))
+
+
+def handshake(port: int) -> dict[str, Any]:
+    """An environ as Engine.IO's `translate_request` builds it for a WebSocket."""
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": (fresh("127.0.0.1"), 8000),
+        "client": (fresh("127.0.0.1"), port),
+        "root_path": "",
+        "path": fresh("/socket.io/"),
+        "raw_path": b"/socket.io/",
+        "query_string": bytes(bytearray(b"EIO=4&transport=websocket")),
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "subprotocols": [],
+        "state": {},
+    }
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": fresh("/socket.io/"),
+        "QUERY_STRING": fresh("EIO=4&transport=websocket"),
+        fresh("HTTP_HOST"): fresh("127.0.0.1:8000"),
+        fresh("HTTP_USER_AGENT"): fresh("node"),
+        fresh("HTTP_SEC_WEBSOCKET_KEY"): fresh("dGhlIHNhbXBsZSBub25jZQ=="),
+        "wsgi.url_scheme": "http",
+        "asgi.scope": scope,
+    }
+
+
+def test_what_connections_have_alike_is_held_once() -> None:
+    first, second = handshake(50001), handshake(50002)
+    slim_environ(first)
+    slim_environ(second)
+    assert first.keys() == second.keys() == {
+        "PATH_INFO", "QUERY_STRING", "HTTP_HOST", "HTTP_USER_AGENT", "wsgi.url_scheme",
+        "asgi.scope",
+    }  # fmt: skip
+    for key in ("PATH_INFO", "QUERY_STRING", "HTTP_HOST", "HTTP_USER_AGENT"):
+        assert first[key] == second[key] and first[key] is second[key]
+    keys = {id(key) for key in first} & {id(key) for key in second}
+    assert len(keys) == len(first)  # the names too
+    one, two = first["asgi.scope"], second["asgi.scope"]
+    for key in ("asgi", "server", "path", "query_string"):
+        assert one[key] == two[key] and one[key] is two[key]
+    assert one["client"] == ("127.0.0.1", 50001) and two["client"] == ("127.0.0.1", 50002)
+    assert one["headers"] == () and "raw_path" not in one and "state" not in one
+
+
+def test_values_unlike_stay_their_own() -> None:
+    assert shared(fresh("a")) == "a"
+    assert shared(b"x" * 3) == b"xxx"
+    assert shared(("h", 1)) == ("h", 1)
+    marker = object()
+    assert shared(marker) is marker
+
+
+def test_the_table_is_bounded_so_unique_values_from_clients_cannot_grow_it(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(environ_module, "_shared", {})
+    for n in range(SHARED_VALUES_KEPT + 50):
+        value = f"agent-{n}"
+        assert shared(value) == value
+    assert len(environ_module._shared) == SHARED_VALUES_KEPT
+    late = fresh(f"agent-{SHARED_VALUES_KEPT + 10}")
+    assert shared(late) is late  # past the bound: kept by its connection alone
+    long = fresh("x" * (SHARED_LENGTH_MAX + 1))
+    monkeypatch.setattr(environ_module, "_shared", {})
+    assert shared(long) is long and environ_module._shared == {}
