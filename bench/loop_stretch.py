@@ -31,7 +31,7 @@ import uvloop
 from src.transport import deliveries
 from src.transport.fastpath import memory_manager
 from src.transport.light_queue import LightEvent, LightQueue
-from src.transport.links import FLUSH_PAUSE_MAX, FLUSH_SLICE, Hub, Link
+from src.transport.links import FLUSH_PAUSE_MAX, FLUSH_SLICE, FLUSH_WHOLE, Hub, Link
 
 REQUEST_STEPS = 10
 """Loop passes of the probe request: about those of a REST write (body, parse, the commit's
@@ -101,7 +101,10 @@ async def main(
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
     manager = sio.manager
     pause = FLUSH_PAUSE_MAX if pause_ms is None else pause_ms / 1000
-    hub = Hub(1 << 30, pause_max=pause, slice_size=flush_slice)
+    whole = (
+        FLUSH_WHOLE if flush_slice == FLUSH_SLICE else 0
+    )  # a slice to compare: every flush sliced
+    hub = Hub(1 << 30, pause_max=pause, slice_size=flush_slice, whole=whole)
     manager.hub = hub
     for n in range(sockets):
         sid, eio_sid = f"s{n}", f"e{n}"

@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     and resumed sessions (`src/transport/recovery.py`)."""
     socket_gc_freeze: bool = True
     """Once the app has started, `gc.freeze()` (start-up objects leave the collector's scans)
-    and a young-generation threshold of 10,000 (`src/core/gc_freeze.py`: a connect burst's
-    objects die young instead of triggering full passes)."""
+    and the collector's thresholds raised: 10,000 allocations between young collections, 50
+    young collections between middle ones (`src/core/gc_freeze.py`: a connect burst's objects
+    die young instead of triggering full passes)."""
     socket_gc_full_interval_seconds: float = Field(default=0.0, ge=0)
     """At least this long between two full passes of the cyclic collector, and at least 20
     times the last pass (`gc_pacing.py`: a connect storm otherwise runs one for every quarter

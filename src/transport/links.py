@@ -171,15 +171,13 @@ class Hub:
         *,
         pause_max: float = FLUSH_PAUSE_MAX,
         slice_size: int = FLUSH_SLICE,
-        whole: int | None = None,
+        whole: int = FLUSH_WHOLE,
     ) -> None:
         self.limit = limit
         self.pause_max = pause_max
         self.slice_size = slice_size
-        self.whole = (
-            whole if whole is not None else (FLUSH_WHOLE if slice_size == FLUSH_SLICE else 0)
-        )
-        """Flushes of at most this many links are not sliced (a custom slice: all are)."""
+        self.whole = whole
+        """Flushes of at most this many links are not sliced (0: every flush is)."""
         self.links: dict[str, Link] = {}
         self.idle: Deadlines[Any] = Deadlines(_time_out)
         """When each connection's reader times out (`DirectWebSocket._read_packets`)."""

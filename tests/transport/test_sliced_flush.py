@@ -36,7 +36,7 @@ async def until_flushed(hub: Hub) -> None:
 
 
 async def test_a_large_flush_goes_out_a_slice_per_pass_and_each_link_keeps_its_order() -> None:
-    hub = Hub(1 << 20, slice_size=2)
+    hub = Hub(1 << 20, slice_size=2, whole=0)
     links = make_links(hub, 5)
     for link, _ in links:
         link.write(b"a")
@@ -50,7 +50,7 @@ async def test_a_large_flush_goes_out_a_slice_per_pass_and_each_link_keeps_its_o
 
 
 async def test_many_events_to_many_links_arrive_once_in_order_while_writes_go_on() -> None:
-    hub = Hub(1 << 20, slice_size=3)
+    hub = Hub(1 << 20, slice_size=3, whole=0)
     links = make_links(hub, 40)
     for event in range(60):
         for link, _ in links:
@@ -67,7 +67,7 @@ async def test_many_events_to_many_links_arrive_once_in_order_while_writes_go_on
 async def test_a_request_is_answered_while_a_large_flush_is_in_progress(
     client: httpx.AsyncClient, alice: TestUser
 ) -> None:
-    hub = Hub(1 << 20, slice_size=1)  # one link per pass: the flush takes 20,000 passes
+    hub = Hub(1 << 20, slice_size=1, whole=0)  # one link per pass: the flush takes 20,000 passes
     links = make_links(hub, 20_000)
     for link, _ in links:
         link.write(b"event")
@@ -83,7 +83,7 @@ async def test_a_request_is_answered_while_a_large_flush_is_in_progress(
 async def test_a_reader_past_the_limit_is_cut_off_in_a_sliced_flush(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    hub = Hub(100, slice_size=1)
+    hub = Hub(100, slice_size=1, whole=0)
     links = make_links(hub, 4)
     slow_link, slow = links[2]
     slow.writable.clear()  # the peer reads slowly: uvicorn's pause_writing
