@@ -33,7 +33,7 @@ class InboundChecks(GatewayState):
         if client is None:
             return None
         known = event in self.registry.registrations
-        self.sockets.metrics.events_received.labels(event if known else "unknown").inc()
+        self.sockets.metrics.received(event if known else "unknown").inc()
         context = self.context_for(sid, client.viewer)
         if not client.bucket.take():
             error = SocketError(ErrorCode.RATE_LIMITED, "too many events: slow down")
