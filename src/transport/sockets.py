@@ -244,6 +244,10 @@ class SocketServer:
             await self._send_replayed(sid, logged)
         if frames:
             link.write(b"".join(frames))
+        if direct:
+            # Out now, not at the hub's next flush: the hub flushes a slice of links per loop
+            # pass, and a storm's replays waited seconds there while their clients were idle.
+            link.flush()
         return sent
 
     def _link(self, sid: str) -> Any:
