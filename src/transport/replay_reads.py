@@ -218,18 +218,24 @@ class ReplayReads:
             # How far every room is known: a full batch's rest up to its last id (its next
             # batch begins above it), a last batch up to what it covers.
             bound = min(_known_through(pending[room], known[room]) for room in order)
-            taken: list[LoggedEvent] = []
+            slices: list[list[LoggedEvent]] = []
             for room in order:
                 queue = pending[room]
                 cut = bisect_right(queue, bound, key=_event_id)
                 if cut:
-                    taken.extend(queue[:cut])
+                    slices.append(queue[:cut])
                     pending[room] = queue[cut:]
-            if not taken:
+            if not slices:
                 return  # what is left is above a room's last batch: it comes live
-            if len(order) > 1:
-                taken.sort(key=_event_id)
-            batch: list[LoggedEvent] = []
+            if len(slices) == 1:
+                # One room's events, in id order and all above `last` (what was taken before
+                # is at or below the bound of its round, what is left above it).
+                batch = slices[0]
+                last = batch[-1].meta.event_id
+                yield batch
+                continue
+            taken = sorted((logged for each in slices for logged in each), key=_event_id)
+            batch = []
             for logged in taken:
                 if logged.meta.event_id > last:  # an event of several rooms comes once
                     last = logged.meta.event_id
