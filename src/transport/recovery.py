@@ -77,6 +77,8 @@ class Resumption:
     """Set when the session was recovered: replay every event of `rooms` after it."""
     rooms: tuple[str, ...] = ()
     """The restored delivery rooms, re-authorised (the user's own room is always joined)."""
+    stored: tuple[str, ...] = ()
+    """The session's rooms as stored: once restored, rooms equal to them are not written."""
 
     @property
     def recovered(self) -> bool:
@@ -123,7 +125,8 @@ class Recovery:
             pid, offset = claim
             rooms = await self.store.take_over(pid, viewer.user_id, offset, ahead)
             if rooms is not None:
-                return Resumption(pid, True, offset, self.reauthorise(rooms, viewer))
+                allowed = self.reauthorise(rooms, viewer)
+                return Resumption(pid, True, offset, allowed, stored=tuple(rooms))
         return Resumption(await self.store.open(viewer.user_id), offsets=True)
 
     @staticmethod
@@ -147,15 +150,15 @@ class Recovery:
         """`sid` holds `resumption`'s stored session: its room changes are written to it.
 
         A recovered socket is tracked once its rooms are `restored` (joining them one by one
-        must not store the rooms half restored); then its rooms are written once.
+        must not store the rooms half restored); then its rooms are written only if they
+        differ from those stored (a room re-authorisation took away).
         """
         if not resumption.offsets or resumption.pid is None:
             return
         if resumption.recovered and not restored:
             return
         self._sessions[sid] = resumption.pid
-        if not resumption.recovered:
-            self._saved[sid] = []
+        self._saved[sid] = sorted(resumption.stored)
 
     async def rooms_changed(self, sid: str, rooms: Iterable[str]) -> None:
         """Store the socket's rooms (its own user room aside); returns once they are stored.

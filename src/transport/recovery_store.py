@@ -127,8 +127,7 @@ class SessionStore:
 
         The session is marked seen in the next group commit, but the CONNECT does not wait
         for it: the row was found within retention, and a write that failed or was lost in a
-        crash leaves it as resumable as it was (the recovered socket's rooms, `seen_at` with
-        them, are written again once its replay ends)."""
+        crash leaves it as resumable as it was."""
         found = await (record if record is not None else self.record(pid))
         if found is None or found.user_id != user_id:
             return None

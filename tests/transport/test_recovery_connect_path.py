@@ -14,6 +14,7 @@ import socketio
 from sqlalchemy import select, update
 
 from src.events.models import SocketSession
+from src.transport.recovery import Recovery, Resumption
 from tests.transport.test_recovery import drop, open_socket, write_logs
 
 
@@ -59,3 +60,26 @@ async def test_a_refused_token_claiming_a_session_takes_nothing_from_it(live_url
         assert [data["id"] for data, _meta, _offset in events] == missed
     finally:
         await again.disconnect()
+
+
+async def test_a_restored_socket_writes_its_rooms_only_when_they_differ_from_the_stored(
+    services, alice, db_session
+):
+    """Restoring a session's rooms as stored writes nothing (the CONNECT marked it seen); a
+    room re-authorisation took away is written, as any later change."""
+    recovery: Recovery = services.gateway.recovery
+    pid = await recovery.store.open(alice.id)
+    stored = ["memory_logs", "notifications"]
+    await recovery.store.save_rooms(pid, stored)
+    restored = Resumption(pid, True, 0, ("notifications", "memory_logs"), stored=tuple(stored))
+    recovery.track("sid-r", restored, restored=True)
+
+    commits = recovery.store.commits
+    await recovery.rooms_changed("sid-r", ["notifications", "memory_logs"])
+    assert recovery.store.commits == commits
+
+    await recovery.rooms_changed("sid-r", ["notifications"])
+    await db_session.rollback()  # a fresh snapshot
+    rooms = await db_session.scalar(select(SocketSession.rooms).where(SocketSession.pid == pid))
+    assert list(rooms) == ["notifications"]
+    await recovery.closed("sid-r", voluntary=True)
