@@ -60,7 +60,13 @@ class HoldingManager(ReplayBook, RoomIndex):
         """Whether `sid`, in each of `rooms`, already has (or holds) every event of them after
         `since`: it joined each when the live stream was at or below `since`, or a finished
         replay covered it from there (`covered`), so a replay from `since` would send nothing.
-        Events committed and not yet sent live reach it live, held behind its replays."""
+        Events committed and not yet sent live reach it live, held behind its replays.
+
+        Never while the live stream is behind `since` (a restarted process whose relay is
+        catching up): what was committed after `since` may be far from going live, and a
+        replay sends it before its ack (7f0226d)."""
+        if since > self.live_through:
+            return False
         joined = self._joined
         for room in rooms:
             at = joined.get((sid, room))

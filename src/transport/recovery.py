@@ -16,6 +16,7 @@ from the client.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -76,6 +77,8 @@ class Resumption:
     """Set when the session was recovered: replay every event of `rooms` after it."""
     rooms: tuple[str, ...] = ()
     """The restored delivery rooms, re-authorised (the user's own room is always joined)."""
+    stored: tuple[str, ...] = ()
+    """The session's rooms as stored: once restored, rooms equal to them are not written."""
 
     @property
     def recovered(self) -> bool:
@@ -96,9 +99,23 @@ class Recovery:
         rooms writes nothing."""
         self._kept_at: float | None = None
 
-    async def resume(self, viewer: Viewer, auth: Any, environ: Any) -> Resumption:
+    def read_ahead(self, auth: Any, environ: Any) -> asyncio.Task[Any] | None:
+        """Begin reading the session a CONNECT claims while its token is checked, so the two
+        grouped reads overlap instead of following each other (`resume` takes the task).
+        Nothing read is used unless the token holds; `drop` a task `resume` did not take."""
+        if not self.enabled or not sends_offsets(environ, auth):
+            return None
+        claim = claimed_session(auth)
+        if claim is None:
+            return None
+        return asyncio.ensure_future(self.store.record(claim[0]))
+
+    async def resume(
+        self, viewer: Viewer, auth: Any, environ: Any, ahead: asyncio.Task[Any] | None = None
+    ) -> Resumption:
         """The CONNECT's `Resumption`: its old `pid` and rooms when it may recover, else a
-        fresh `pid` (stored only for a socket that gets offsets: no other can resume)."""
+        fresh `pid` (stored only for a socket that gets offsets: no other can resume).
+        `ahead`: this CONNECT's `read_ahead`."""
         if not self.enabled:
             return Resumption(None, offsets=False)
         if not sends_offsets(environ, auth):
@@ -106,10 +123,22 @@ class Recovery:
         claim = claimed_session(auth)
         if claim is not None:
             pid, offset = claim
-            rooms = await self.store.take_over(pid, viewer.user_id, offset)
+            rooms = await self.store.take_over(pid, viewer.user_id, offset, ahead)
             if rooms is not None:
-                return Resumption(pid, True, offset, self.reauthorise(rooms, viewer))
+                allowed = self.reauthorise(rooms, viewer)
+                return Resumption(pid, True, offset, allowed, stored=tuple(rooms))
         return Resumption(await self.store.open(viewer.user_id), offsets=True)
+
+    @staticmethod
+    def drop(ahead: asyncio.Task[Any] | None) -> None:
+        """Let go of a `read_ahead` nobody will await (a refused CONNECT)."""
+        if ahead is None:
+            return
+        if ahead.done():
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: a failed read is the refusal's business
+        else:
+            ahead.cancel()
 
     def reauthorise(self, rooms: Iterable[str], viewer: Viewer) -> tuple[str, ...]:
         """The stored rooms `viewer` may hold now (`RoomPolicy.reassess`); the others go."""
@@ -121,15 +150,15 @@ class Recovery:
         """`sid` holds `resumption`'s stored session: its room changes are written to it.
 
         A recovered socket is tracked once its rooms are `restored` (joining them one by one
-        must not store the rooms half restored); then its rooms are written once.
+        must not store the rooms half restored); then its rooms are written only if they
+        differ from those stored (a room re-authorisation took away).
         """
         if not resumption.offsets or resumption.pid is None:
             return
         if resumption.recovered and not restored:
             return
         self._sessions[sid] = resumption.pid
-        if not resumption.recovered:
-            self._saved[sid] = []
+        self._saved[sid] = sorted(resumption.stored)
 
     async def rooms_changed(self, sid: str, rooms: Iterable[str]) -> None:
         """Store the socket's rooms (its own user room aside); returns once they are stored.

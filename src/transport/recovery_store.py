@@ -12,13 +12,15 @@ together, in one transaction of at most four statements (`_apply`); each caller 
 returns only once its own write is committed (a `pid` sent to a client is stored, as
 before). When a group fails, each of its writes is committed alone, so each caller gets its
 own outcome. Likewise the resumes' reads of their rows: those asked for while one read
-runs are read together by the next (`_record`).
+runs are read together by the next (`record`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -30,6 +32,8 @@ from src.core.failures import own_copy
 from src.events.completeness import Completeness
 from src.events.log import EventLog
 from src.events.models import SocketSession
+
+logger = logging.getLogger("mindwire.events")
 
 READ_BATCH = 500
 """Sessions read per SELECT by a resume storm's grouped reads."""
@@ -85,6 +89,12 @@ async def _apply(session: AsyncSession, writes: list[_Write], now: datetime) -> 
         await session.execute(delete(SocketSession).where(SocketSession.pid.in_(forgotten)))
 
 
+def _log_failure(done: asyncio.Future[None]) -> None:
+    """A write nobody waits for: its failure is logged (the session stays as it was)."""
+    if not done.cancelled() and done.exception() is not None:
+        logger.warning("recovery: could not mark a session seen: %s", done.exception())
+
+
 class SessionStore:
     """The `socket_sessions` rows; a session per call (or per group commit), none held."""
 
@@ -104,18 +114,29 @@ class SessionStore:
         await self._write(_Write("open", pid, user_id))
         return pid
 
-    async def take_over(self, pid: str, user_id: int, offset: int) -> list[str] | None:
+    async def take_over(
+        self,
+        pid: str,
+        user_id: int,
+        offset: int,
+        record: Awaitable[Row[Any] | None] | None = None,
+    ) -> list[str] | None:
         """The rooms of `user_id`'s session `pid`, if it can resume after `offset`: the
-        session is within retention and the event log still holds every event after it."""
-        record = await self._record(pid)
-        if record is None or record.user_id != user_id:
+        session is within retention and the event log still holds every event after it.
+        `record`: its row, when reading it began earlier (`record`).
+
+        The session is marked seen in the next group commit, but the CONNECT does not wait
+        for it: the row was found within retention, and a write that failed or was lost in a
+        crash leaves it as resumable as it was."""
+        found = await (record if record is not None else self.record(pid))
+        if found is None or found.user_id != user_id:
             return None
-        if record.seen_at < self.event_log.cutoff():
+        if found.seen_at < self.event_log.cutoff():
             return None
-        rooms = list(record.rooms)
+        rooms = list(found.rooms)
         if not await self._complete.after(offset):
             return None
-        await self.seen(pid)
+        self._queue(_Write("seen", pid)).add_done_callback(_log_failure)
         return rooms
 
     async def save_rooms(self, pid: str, rooms: list[str]) -> None:
@@ -136,7 +157,7 @@ class SessionStore:
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _record(self, pid: str) -> Row[Any] | None:
+    async def record(self, pid: str) -> Row[Any] | None:
         """Session `pid`'s row, read with those asked for while the last read ran (one
         SELECT for a storm's resumes, not one each; each read begins after its callers ask)."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -181,11 +202,15 @@ class SessionStore:
 
     async def _write(self, write: _Write) -> None:
         """Add `write` to the next group commit and wait until it is committed."""
+        await asyncio.shield(self._queue(write))  # a caller that gives up leaves it to others
+
+    def _queue(self, write: _Write) -> asyncio.Future[None]:
+        """Add `write` to the next group commit; the future is set once it is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((write, done))
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._commit_pending())
-        await asyncio.shield(done)  # a caller that gives up leaves its write to the others
+        return done
 
     async def _commit_pending(self) -> None:
         """Commit group after group while writes wait; one writer, so groups keep order."""

@@ -120,7 +120,8 @@ class ReplayReads:
         the read's end and the moment its callers resume finds it kept, not read again."""
         events = await self._read(room, after)
         last = events[-1].meta.event_id if events else 0
-        self._keep(room, after, Kept(read_at, max(position, last), events))
+        # A list of its own: `went_live` grows the kept one, the read's callers keep theirs.
+        self._keep(room, after, Kept(read_at, max(position, last), list(events)))
         return events
 
     def _kept_rest(
@@ -150,7 +151,10 @@ class ReplayReads:
         ids move): the last batch kept of each of its rooms that still holds every event of
         the room takes it in, instead of being read again. Every event of the room between
         that batch's position and `logged` went live before it, so there is none (the batch
-        would not hold all of its room any more)."""
+        would not hold all of its room any more).
+
+        The kept list grows in place (a copy per live event was the hot path's cost): no
+        replay holds it, `read` hands out slices of it or the read's own list."""
         event_id = logged.meta.event_id
         for room in logged.rooms:
             batches = self._kept.get(room)
@@ -161,7 +165,8 @@ class ReplayReads:
                 full = len(kept.events) >= self.batch
                 if full or start >= event_id or not live <= kept.position < event_id:
                     continue
-                batches[start] = Kept(kept.read_at, event_id, [*kept.events, logged])
+                kept.events.append(logged)  # in place: no copy of the batch per live event
+                batches[start] = Kept(kept.read_at, event_id, kept.events)
                 self._kept_events += 1
 
     def encoding(self, key: Hashable, make: Callable[[], Any]) -> Any:
@@ -196,7 +201,7 @@ class ReplayReads:
         (a replay sends a list with one pass of its own, not one per event). It ends before
         an event above what a room's last (not full) batch covers: that room's later events
         were not read, and the socket gets them live (so that none of them arrives after a
-        later event of another room). The lists are new: kept batches are never changed."""
+        later event of another room). The lists are new: a kept batch only grows at its end."""
         order = sorted(set(rooms))
         pending: dict[str, list[LoggedEvent]] = {room: [] for room in order}
         known: dict[str, int | None] = dict.fromkeys(order)
@@ -213,18 +218,24 @@ class ReplayReads:
             # How far every room is known: a full batch's rest up to its last id (its next
             # batch begins above it), a last batch up to what it covers.
             bound = min(_known_through(pending[room], known[room]) for room in order)
-            taken: list[LoggedEvent] = []
+            slices: list[list[LoggedEvent]] = []
             for room in order:
                 queue = pending[room]
                 cut = bisect_right(queue, bound, key=_event_id)
                 if cut:
-                    taken.extend(queue[:cut])
+                    slices.append(queue[:cut])
                     pending[room] = queue[cut:]
-            if not taken:
+            if not slices:
                 return  # what is left is above a room's last batch: it comes live
-            if len(order) > 1:
-                taken.sort(key=_event_id)
-            batch: list[LoggedEvent] = []
+            if len(slices) == 1:
+                # One room's events, in id order and all above `last` (what was taken before
+                # is at or below the bound of its round, what is left above it).
+                batch = slices[0]
+                last = batch[-1].meta.event_id
+                yield batch
+                continue
+            taken = sorted((logged for each in slices for logged in each), key=_event_id)
+            batch = []
             for logged in taken:
                 if logged.meta.event_id > last:  # an event of several rooms comes once
                     last = logged.meta.event_id

@@ -78,16 +78,19 @@ class ReplayBook:
         state = self._replays.get(sid)
         if state is None:
             return True
-        if event_id in state.replayed:
+        replayed = state.replayed
+        if event_id in replayed:
             return False
-        if (
-            event_id <= state.started_at
-            and event_id not in state.held_ids
-            and self._received_live(sid, rooms, event_id)
-        ):
-            return False
-        state.replayed.add(event_id)
-        state.through = max(state.through, event_id)
+        if event_id <= state.started_at and event_id not in state.held_ids:
+            # Received live: it was in one of `rooms` when the event was emitted here.
+            joined = self._joined
+            for room in rooms:
+                at = joined.get((sid, room))
+                if at is not None and at < event_id:
+                    return False
+        replayed.add(event_id)
+        if event_id > state.through:
+            state.through = event_id
         return True
 
     def covered(self, sid: str, room: str, since: int) -> None:
@@ -117,14 +120,6 @@ class ReplayBook:
         ]
         for sid in passed:
             del self._replays[sid]
-
-    def _received_live(self, sid: str, rooms: Iterable[str], event_id: int) -> bool:
-        """Whether `sid` was in one of `rooms` when live event `event_id` was emitted here."""
-        for room in rooms:
-            joined = self._joined.get((sid, room))
-            if joined is not None and joined < event_id:
-                return True
-        return False
 
     def _went_live(self, rooms: Any, event_id: int) -> None:
         """Room event `event_id` was emitted here to `rooms` (a room or a list of them)."""

@@ -112,14 +112,10 @@ class SocketServer:
             for each in rooms:
                 head = await self.enter_room(sid, each)  # the live position only grows
             # The live stream behind `since` (a restarted process whose relay is catching
-            # up): events after `since` may be committed and not yet live, so the replay
-            # reads them (they are sent before the ack), whatever the socket joined at.
-            live_behind = since > head
-            if live_behind:
+            # up): what it has yet to send up to `since` would come as repeats.
+            if since > head:
                 head = await self._skip_known(sid, rooms, head, since)
-            replayed, complete = await self._replay(
-                sid, rooms, since, checked, may_skip=not live_behind
-            )
+            replayed, complete = await self._replay(sid, rooms, since, checked)
             for each in rooms:
                 manager.covered(sid, each, since)
             return replayed, complete, head
@@ -155,27 +151,27 @@ class SocketServer:
         return max(joined_at, through)
 
     async def _replay(
-        self, sid: str, rooms: list[str], since: int, checked: bool = False, *, may_skip: bool
+        self, sid: str, rooms: list[str], since: int, checked: bool = False
     ) -> tuple[int, bool]:
         """Send the events in batches read from the log, a slice at a time once the socket has
         drained to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads
         nothing holds at most that much and a slice, and its replay stops when it is closed.
         The batches are read per room and shared with the other replays (`ReplayReads`).
 
-        With `may_skip`, nothing is read or sent when the socket already has every event of
-        `rooms` after `since` (`HoldingManager.has_after`): a client resubscribing from where
-        its Connection State Recovery replay began."""
+        Nothing is read or sent when the socket already has every event of `rooms` after
+        `since` (`HoldingManager.has_after`): a client resubscribing from where its Connection
+        State Recovery replay began."""
         async with self._in_turn(sid):
-            return await self._replay_in_turn(sid, rooms, since, checked, may_skip)
+            return await self._replay_in_turn(sid, rooms, since, checked)
 
     async def _replay_in_turn(
-        self, sid: str, rooms: list[str], since: int, checked: bool, may_skip: bool
+        self, sid: str, rooms: list[str], since: int, checked: bool
     ) -> tuple[int, bool]:
         manager = self.sio.manager
         replayed = 0
         # Read after this replay asked, or kept while the answer cannot have changed.
         complete = checked or await self.completeness.after(since)
-        if may_skip and manager.has_after(sid, rooms, since):
+        if manager.has_after(sid, rooms, since):
             return replayed, complete
         async with aclosing(self.replay_reads.batches(rooms, since)) as batches:
             async for batch in batches:
@@ -244,6 +240,10 @@ class SocketServer:
             await self._send_replayed(sid, logged)
         if frames:
             link.write(b"".join(frames))
+        if direct:
+            # Out now, not at the hub's next flush: the hub flushes a slice of links per loop
+            # pass, and a storm's replays waited seconds there while their clients were idle.
+            link.flush()
         return sent
 
     def _link(self, sid: str) -> Any:
