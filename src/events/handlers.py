@@ -153,7 +153,7 @@ class EventHandlerRegistry:
             return await self.reject(event, error, context)
         finally:
             if self.metrics is not None:
-                self.metrics.handler_latency.labels(event).observe(time.perf_counter() - started)
+                self.metrics.latency(event).observe(time.perf_counter() - started)
         return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
     async def reject(self, event: str | None, error: SocketError, context: HandlerContext) -> Any:
@@ -162,7 +162,7 @@ class EventHandlerRegistry:
         `event` is the client event that caused it (None when its name could not be read).
         """
         if self.metrics is not None:
-            self.metrics.handler_errors.labels(error.code.value).inc()
+            self.metrics.errors(error.code.value).inc()
         payload = ErrorEvent(
             code=error.code,
             message=error.message,

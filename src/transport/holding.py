@@ -56,16 +56,17 @@ class HoldingManager(ReplayBook, RoomIndex):
         await self.deliveries.settle(sid)
         self.hold(sid)
 
-    def has_after(self, sid: str, rooms: list[str], since: int) -> bool:
+    def has_after(self, sid: str, rooms: list[str], since: int, live_at_join: int) -> bool:
         """Whether `sid`, in each of `rooms`, already has (or holds) every event of them after
         `since`: it joined each when the live stream was at or below `since`, or a finished
         replay covered it from there (`covered`), so a replay from `since` would send nothing.
         Events committed and not yet sent live reach it live, held behind its replays.
 
-        Never while the live stream is behind `since` (a restarted process whose relay is
-        catching up): what was committed after `since` may be far from going live, and a
-        replay sends it before its ack (7f0226d)."""
-        if since > self.live_through:
+        Never when the live stream was behind `since` as this subscription joined its rooms
+        (`live_at_join`: a restarted process whose relay is catching up): what was committed
+        after `since` may be far from going live, and a replay sends it before its ack. (The
+        position now is no guide: the relay may have caught up while the replay waited.)"""
+        if since > live_at_join:
             return False
         joined = self._joined
         for room in rooms:

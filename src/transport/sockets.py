@@ -59,7 +59,7 @@ class SocketServer:
         `pong` and `error` keep working while Redis is down); another worker's via Redis."""
         local = self.sio.manager.is_connected(sid, "/")
         await self.sio.emit(event_type, data, to=sid, ignore_queue=local)
-        self.metrics.events_emitted.labels(event_type).inc()
+        self.metrics.emitted(event_type).inc()
 
     async def deliver(self, logged: LoggedEvent) -> None:
         """Send a stored event live (the `EventRelay`'s emit). A socket in several of its
@@ -71,7 +71,7 @@ class SocketServer:
         # Before the manager marks it live: the rooms' last batches still kept take it in.
         self.replay_reads.went_live(logged)
         await self._emit_logged(logged, list(logged.rooms))
-        self.metrics.events_emitted.labels(logged.meta.event_type).inc()
+        self.metrics.emitted(logged.meta.event_type).inc()
 
     async def _emit_logged(self, logged: LoggedEvent, to: str | list[str], **options: Any) -> None:
         """A stored event on the wire, as live and replay both send it: its name, then the
@@ -111,11 +111,12 @@ class SocketServer:
             head = 0
             for each in rooms:
                 head = await self.enter_room(sid, each)  # the live position only grows
+            live_at_join = head
             # The live stream behind `since` (a restarted process whose relay is catching
             # up): what it has yet to send up to `since` would come as repeats.
             if since > head:
                 head = await self._skip_known(sid, rooms, head, since)
-            replayed, complete = await self._replay(sid, rooms, since, checked)
+            replayed, complete = await self._replay(sid, rooms, since, live_at_join, checked)
             for each in rooms:
                 manager.covered(sid, each, since)
             return replayed, complete, head
@@ -151,7 +152,7 @@ class SocketServer:
         return max(joined_at, through)
 
     async def _replay(
-        self, sid: str, rooms: list[str], since: int, checked: bool = False
+        self, sid: str, rooms: list[str], since: int, live_at_join: int, checked: bool = False
     ) -> tuple[int, bool]:
         """Send the events in batches read from the log, a slice at a time once the socket has
         drained to half `SOCKET_WRITE_BUFFER_LIMIT` (`Outbox.drain`): a socket that reads
@@ -162,16 +163,16 @@ class SocketServer:
         `since` (`HoldingManager.has_after`): a client resubscribing from where its Connection
         State Recovery replay began."""
         async with self._in_turn(sid):
-            return await self._replay_in_turn(sid, rooms, since, checked)
+            return await self._replay_in_turn(sid, rooms, since, live_at_join, checked)
 
     async def _replay_in_turn(
-        self, sid: str, rooms: list[str], since: int, checked: bool
+        self, sid: str, rooms: list[str], since: int, live_at_join: int, checked: bool
     ) -> tuple[int, bool]:
         manager = self.sio.manager
         replayed = 0
         # Read after this replay asked, or kept while the answer cannot have changed.
         complete = checked or await self.completeness.after(since)
-        if manager.has_after(sid, rooms, since):
+        if manager.has_after(sid, rooms, since, live_at_join):
             return replayed, complete
         async with aclosing(self.replay_reads.batches(rooms, since)) as batches:
             async for batch in batches:
