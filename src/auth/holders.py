@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.auth.models import RevokedToken, User
 from src.core.db import MAX_INTEGER_ID
-from src.core.failures import own_copy
+from src.core.failures import fail_all
 from src.core.security import TokenClaims
 
 READ_BATCH = 500
@@ -66,9 +66,7 @@ class TokenHolders:
                 try:
                     users, revoked = await self._read({u for u, _, _ in wanted}, wanted)
                 except Exception as exc:
-                    for _user, _jti, done in wanted:
-                        if not done.done():
-                            done.set_exception(own_copy(exc, "reading token holders"))
+                    fail_all((done for _user, _jti, done in wanted), exc, "reading token holders")
                     continue
                 for user_id, jti, done in wanted:
                     if not done.done():

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
 from src.core.clock import as_utc, utcnow
-from src.core.failures import own_copy
+from src.core.failures import fail_all
 from src.events.emitters import EventEmitter
 from src.events.log import LoggedEvent
 from src.events.schemas import EventMeta, EventType
@@ -95,10 +95,9 @@ class StatusWrites:
         except Exception as exc:
             if not alone:
                 return False
-            for waiting in group.values():
-                for done in waiting:
-                    if not done.done():
-                        done.set_exception(own_copy(exc, "writing statuses"))
+            fail_all(
+                (done for waiting in group.values() for done in waiting), exc, "writing statuses"
+            )
             return True
         self.commits += 1
         for event in logged:  # in id order, as committed

@@ -1,4 +1,4 @@
-"""`own_copy`: one failure handed to many waiting callers, a copy each.
+"""`own_copy`, `fail_all`: one failure handed to many waiting callers, a copy each.
 
 Grouped work (a shared read, a group of writes) fails once for all its callers. Raising the
 same exception object in a thousand tasks would grow its traceback by each of them (and
@@ -7,7 +7,10 @@ logging each would cost all of it), so every caller gets a copy without the trac
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from collections.abc import Iterable
+from typing import Any
 
 
 def own_copy(failure: BaseException, what: str) -> BaseException:
@@ -17,3 +20,11 @@ def own_copy(failure: BaseException, what: str) -> BaseException:
         return copy.copy(failure).with_traceback(None)
     except Exception:
         return RuntimeError(f"{what} failed: {failure!r}")
+
+
+def fail_all(waiting: Iterable[asyncio.Future[Any]], failure: BaseException, what: str) -> None:
+    """Fail every future of a group whose grouped read or write failed, each with its own
+    copy of `failure` (`own_copy`); one already done (a cancelled caller) is left as it is."""
+    for done in waiting:
+        if not done.done():
+            done.set_exception(own_copy(failure, what))

@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.core.failures import own_copy
+from src.core.failures import fail_all
 from src.events.completeness import Completeness
 from src.events.log import EventLog
 from src.events.models import SocketSession
@@ -173,10 +173,8 @@ class SessionStore:
                 try:
                     found = await self._read_rows(list(wanted))
                 except Exception as exc:
-                    for waiting in wanted.values():
-                        for done in waiting:  # each its own copy: one traceback each
-                            if not done.done():
-                                done.set_exception(own_copy(exc, "reading recovery sessions"))
+                    every = (done for waiting in wanted.values() for done in waiting)
+                    fail_all(every, exc, "reading recovery sessions")
                     continue
                 for pid, waiting in wanted.items():
                     for done in waiting:

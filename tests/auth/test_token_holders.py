@@ -5,13 +5,17 @@ before it asked: a revoked token, a disabled or deleted user are refused, the ot
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from src.app.services import AppServices
 from src.auth import revocation
 from src.auth.holders import Holder, TokenHolders
 from src.auth.models import User
+from src.core.clock import utcnow
 from src.core.security import TokenClaims, read_access_token
 
 
@@ -55,3 +59,23 @@ async def test_a_sign_out_committed_before_a_connect_asks_is_seen_by_it(
         async with services.sessionmaker() as session:
             await revocation.revoke(session, claims)
         assert await holders.holder(claims) is None  # nothing kept from the first read
+
+
+async def test_a_failed_group_read_fails_each_connect_with_its_own_error() -> None:
+    """A database without the tables: the group's one read fails, and every connect waiting
+    on it gets an exception of its own (no traceback shared by a thousand tasks)."""
+    engine = create_async_engine("sqlite+aiosqlite://")
+    try:
+        async with asyncio.timeout(30):
+            holders = TokenHolders(async_sessionmaker(engine))
+            ends = utcnow() + timedelta(minutes=5)
+            claims = [TokenClaims(n, f"j{n}", ends) for n in range(1, 5)]
+            results = await asyncio.gather(
+                *(holders.holder(c) for c in claims), return_exceptions=True
+            )
+            assert all(isinstance(r, OperationalError) for r in results), results
+            assert "no such table" in str(results[0])
+            assert len({id(r) for r in results}) == len(results)
+            assert holders.reads == 0
+    finally:
+        await engine.dispose()
