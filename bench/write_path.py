@@ -87,6 +87,15 @@ def _tokens(scenario: Any, fixture: Any) -> dict[str, Any]:
     return {"writerToken": writer, "tokens": fixture.tokens}
 
 
+def _rooms(config: dict[str, Any]) -> dict[str, int]:
+    """Mindwire's rooms in a storm: each user's own room (clients take the tokens in turn, so
+    the fixture's user count, sized for the run's largest scenario, decides it) and the
+    scenario's room. Its replays read the log once per room and batch."""
+    if config["target"] != "mindwire":
+        return {}
+    return {"rooms": min(config["clients"], len(config["tokens"])) + 1}
+
+
 def run_writes(
     scenario: Any,
     server: Any,
@@ -182,6 +191,7 @@ def run_storm(
         return {
             **done,
             "missed": scenario.events,
+            **_rooms(config),
             "away_write_s": away["write_s"],
             "write_errors": away["write_errors"],
             "server_cpu_s": server_cpu,
@@ -213,6 +223,7 @@ STORM_METRICS = [
     ("storm s", "storm_s", "{:.2f}"),
     ("all back s", "reconnect_s", "{:.2f}"),
     ("server CPU s", "server_cpu_s", "{:.2f}"),
+    ("rooms", "rooms", "{:,.0f}"),
     ("event-log SELECTs", "event_log_selects", "{:,.0f}"),
     ("SQL statements", "statements", "{:,.0f}"),
     ("commits", "commits", "{:,.0f}"),

@@ -92,6 +92,7 @@ def test_the_write_and_storm_scenarios_check_every_delivery(tmp_path: Path, npm:
         assert storm["reconnect_s"] is not None  # every client back and subscribed
     assert runs["storm|node"]["recovered"] == 3 and runs["storm|node"]["not_recovered"] == 0
     assert runs["storm|mindwire"]["event_log_selects"] >= 3  # at least one replay read each
+    assert runs["storm|mindwire"]["rooms"] == 3 + 1  # 3 users' own rooms and notifications
 
 
 def test_the_connect_scenario_subscribes_every_client(tmp_path: Path, npm: str) -> None:
