@@ -84,6 +84,18 @@ async def write_logs(api: Any, user: Any, count: int, tag: str) -> list[int]:
     return ids
 
 
+async def resumes_with(url: str, auth: dict[str, Any], missed: list[int]) -> None:
+    """A CONNECT claiming `auth`'s pid and offset recovers that session: it keeps the pid and
+    is replayed exactly the `missed` logs, in order."""
+    again, replay = await open_socket(url, auth)
+    try:
+        assert again.pid == auth["pid"]
+        events = await replay.wait("memory_log_created", len(missed))
+        assert [data["id"] for data, _meta, _offset in events] == missed
+    finally:
+        await again.disconnect()
+
+
 async def test_a_python_client_gets_a_pid_and_no_offset_so_two_argument_handlers_work(
     live_url, api, alice
 ):
@@ -299,13 +311,7 @@ async def test_a_recovery_whose_replay_fails_is_closed_and_recovers_on_the_next_
     assert unlucky.pid == pid
     assert unlucky_events.of("memory_log_created") == []
 
-    again, replay = await open_socket(url, auth)  # the same pid and offset: recovered now
-    try:
-        assert again.pid == pid
-        events = await replay.wait("memory_log_created", 3)
-        assert [data["id"] for data, _meta, _offset in events] == missed
-    finally:
-        await again.disconnect()
+    await resumes_with(url, auth, missed)  # the same pid and offset: recovered now
 
 
 async def test_session_writes_made_at_once_commit_together_each_with_its_own_outcome(

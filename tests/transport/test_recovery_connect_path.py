@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from src.events.models import SocketSession
 from src.transport.recovery import Recovery, Resumption
-from tests.transport.test_recovery import drop, open_socket, write_logs
+from tests.transport.test_recovery import drop, open_socket, resumes_with, write_logs
 
 
 async def test_a_take_over_marks_the_session_seen_in_the_next_group_commit(
@@ -53,13 +53,7 @@ async def test_a_refused_token_claiming_a_session_takes_nothing_from_it(live_url
     with pytest.raises(socketio.exceptions.ConnectionError):  # "unauthorized"
         await open_socket(live_url, {"token": "not-a-token", **claim})
 
-    again, replay = await open_socket(live_url, {"token": alice.token, **claim})
-    try:
-        assert again.pid == pid
-        events = await replay.wait("memory_log_created", 2)
-        assert [data["id"] for data, _meta, _offset in events] == missed
-    finally:
-        await again.disconnect()
+    await resumes_with(live_url, {"token": alice.token, **claim}, missed)
 
 
 async def test_a_restored_socket_writes_its_rooms_only_when_they_differ_from_the_stored(
