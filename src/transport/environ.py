@@ -26,7 +26,7 @@ once the connection is accepted."""
 
 
 SHARED_VALUES_KEPT = 256
-"""Distinct values `shared` keeps for reuse; past that, a value stays its connection's own."""
+"""Distinct values `shared` holds at a time; when the table is full it starts again."""
 SHARED_LENGTH_MAX = 256
 """Longer strings and bytes are not shared (the table stays under ~100 KiB)."""
 _shared: dict[Any, Any] = {}
@@ -37,10 +37,12 @@ def shared(value: Any) -> Any:
 
     Most of what a connection keeps of its handshake is the same text for every client (the
     path, the query string, the host, the user agent, the header names), yet each request
-    decodes its own copies: ~50-70 B each, per connection, for its whole life. The first
-    `SHARED_VALUES_KEPT` distinct values are kept in a table of our own and handed out again.
-    Not `sys.intern`: the values come from clients, and from Python 3.12 interned strings
-    are never freed (a client sending unique values would grow the process without bound).
+    decodes its own copies: ~50-70 B each, per connection, for its whole life. Equal values
+    are handed out from a table of our own, at most `SHARED_VALUES_KEPT` of them: when it is
+    full it starts again, so values unlike for every connection (a polling client's `sid`,
+    a forwarded address) cannot crowd out the common ones for good; what connections took
+    before stays shared among them. Not `sys.intern`: the values come from clients, and from
+    Python 3.12 interned strings are never freed (unique values would grow the process).
     """
     kind = type(value)
     if kind is tuple:
@@ -52,8 +54,9 @@ def shared(value: Any) -> Any:
     known = _shared.get(value)
     if known is not None:
         return known
-    if len(_shared) < SHARED_VALUES_KEPT:
-        _shared[value] = value
+    if len(_shared) >= SHARED_VALUES_KEPT:
+        _shared.clear()
+    _shared[value] = value
     return value
 
 
