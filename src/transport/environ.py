@@ -32,6 +32,14 @@ forwarded address: a value in the table outlives its connection until the table 
 and values unlike for each connection only churn it."""
 SCOPE_SHARED = frozenset({"type", "http_version", "scheme", "server", "root_path", "path"})
 """Likewise of the kept scope: not its `query_string`, nor the client's own address."""
+_PLAIN_QUERIES: dict[Any, Any] = {
+    query: query
+    for text in ("EIO=4&transport=websocket", "EIO=4&transport=polling")
+    for query in (text, text.encode())
+}
+"""Query strings with nothing but Engine.IO's own parameters, as most clients send them: a
+connection's equal one is swapped for this constant (`_own_query`), so it costs no copy per
+connection, while no query string from a client is ever held beyond its connection."""
 
 
 SHARED_VALUES_KEPT = 256
@@ -86,7 +94,7 @@ def slim_environ(environ: Any) -> None:
     if not isinstance(environ, dict):
         return
     kept = {
-        shared(key): shared(value) if key in ENVIRON_SHARED else value
+        shared(key): shared(value) if key in ENVIRON_SHARED else _own_query(key, value)
         for key, value in environ.items()
         if key in ENVIRON_KEPT
     }
@@ -108,7 +116,14 @@ def _scope_value(key: str, value: Any) -> Any:
     tuple), and the query string too."""
     if key == "asgi" and value == _ASGI:
         return _ASGI  # uvicorn builds one per connection; ASGI applications only read it
-    return shared(value) if key in SCOPE_SHARED else value
+    return shared(value) if key in SCOPE_SHARED else _own_query(key, value)
+
+
+def _own_query(key: str, value: Any) -> Any:
+    """`value`, unless it is a query string equal to one of `_PLAIN_QUERIES`: that constant."""
+    if key in ("QUERY_STRING", "query_string") and type(value) in (str, bytes):
+        return _PLAIN_QUERIES.get(value, value)
+    return value
 
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
