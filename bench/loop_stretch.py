@@ -1,8 +1,8 @@
 """The longest stretch the event loop spends in one callback while 5,000 sockets get events.
 
     PYTHONPATH=. .venv/bin/python bench/loop_stretch.py [--sockets 5000] [--events 20]
-        [--every-ms 4] [--pause-ms 10] [--flush-slice 64] [--emit-slice 256]
-        [--overlap] [--uvloop]
+        [--every-ms 4] [--pause-ms 10] [--flush-slice 64] [--flush-whole 128]
+        [--emit-slice 256] [--overlap] [--uvloop]
 
 In-process: the fast path's manager and hub with 5,000 links whose transports write each
 flush to a socket pair (one `send()` per write, as uvicorn's transport). Every loop callback is
@@ -95,16 +95,14 @@ async def main(
     events: int,
     every: float,
     pause_ms: float | None,
-    flush_slice: int,
+    flush: tuple[int, int],
     overlap: bool,
 ) -> None:
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=memory_manager())
     manager = sio.manager
     pause = FLUSH_PAUSE_MAX if pause_ms is None else pause_ms / 1000
-    whole = (
-        FLUSH_WHOLE if flush_slice == FLUSH_SLICE else 0
-    )  # a slice to compare: every flush sliced
-    hub = Hub(1 << 30, pause_max=pause, slice_size=flush_slice, whole=whole)
+    slice_size, whole = flush  # links per pass; flushes of at most `whole` links: one pass
+    hub = Hub(1 << 30, pause_max=pause, slice_size=slice_size, whole=whole)
     manager.hub = hub
     for n in range(sockets):
         sid, eio_sid = f"s{n}", f"e{n}"
@@ -156,6 +154,12 @@ if __name__ == "__main__":
     parser.add_argument("--pause-ms", type=float, default=None, help="SOCKET_FLUSH_PAUSE_MS")
     parser.add_argument("--flush-slice", type=int, default=FLUSH_SLICE, help="links per pass")
     parser.add_argument(
+        "--flush-whole",
+        type=int,
+        default=FLUSH_WHOLE,
+        help="flushes of at most this many links go out in one pass (0: every flush is sliced)",
+    )
+    parser.add_argument(
         "--emit-slice", type=int, default=deliveries.EMIT_SLICE, help="recipients per pass"
     )
     parser.add_argument("--overlap", action="store_true", help="the probe starts with the emit")
@@ -166,4 +170,5 @@ if __name__ == "__main__":
     deliveries.EMIT_SLICE = args.emit_slice  # read by `Delivery.run` at each slice
     run = uvloop.run if args.uvloop else asyncio.run
     every = args.every_ms / 1000
-    run(main(args.sockets, args.events, every, args.pause_ms, args.flush_slice, args.overlap))
+    flush = (args.flush_slice, args.flush_whole)
+    run(main(args.sockets, args.events, every, args.pause_ms, flush, args.overlap))

@@ -9,9 +9,9 @@ for 2 minutes; here they are rows of `socket_sessions` (`SessionStore`), so a cl
 on any worker and after a restart, for up to `EVENT_RETENTION_SECONDS`, and the missed events
 come from the event log through `SocketService.join_and_replay` (the gateway calls it).
 
-This module decides who gets offsets (`sends_offsets`) and whether a CONNECT resumes
-(`Recovery.resume`); the rooms it restores are re-authorised by `RoomPolicy`, never taken
-from the client.
+This module decides who gets offsets (`sends_offsets`) and whether a CONNECT resumes (in one
+place, `Recovery.read_ahead`, whose `Claim` `Recovery.resume` acts on); the rooms it restores
+are re-authorised by `RoomPolicy`, never taken from the client.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Row
 
 from src.events.rooms import RoomPolicy, Viewer, user_room
 from src.transport.recovery_store import SessionStore, new_pid
@@ -85,6 +87,19 @@ class Resumption:
         return self.after is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What `Recovery.read_ahead` decided of a CONNECT, for `Recovery.resume` to act on."""
+
+    offsets: bool
+    """Whether the socket gets offsets (`sends_offsets`): only such a socket can resume."""
+    pid: str | None = None
+    """The session it claims to resume (`claimed_session`), if any."""
+    offset: int = 0
+    found: Row[Any] | None = None
+    """That session's row as read (None: no such session)."""
+
+
 class Recovery:
     """Decides what a CONNECT resumes. `enabled=False` (`SOCKET_RECOVERY=false`): nothing."""
 
@@ -99,38 +114,47 @@ class Recovery:
         rooms writes nothing."""
         self._kept_at: float | None = None
 
-    def read_ahead(self, auth: Any, environ: Any) -> asyncio.Task[Any] | None:
-        """Begin reading the session a CONNECT claims while its token is checked, so the two
-        grouped reads overlap instead of following each other (`resume` takes the task).
-        Nothing read is used unless the token holds; `drop` a task `resume` did not take."""
-        if not self.enabled or not sends_offsets(environ, auth):
+    def read_ahead(self, auth: Any, environ: Any) -> asyncio.Task[Claim] | None:
+        """Decide what a CONNECT claims (`Claim`), reading the session it claims while its
+        token is checked, so the two grouped reads overlap instead of following each other.
+        None when recovery is off. `resume` takes the task; nothing read is used unless the
+        token holds (`drop` a task `resume` did not take)."""
+        if not self.enabled:
             return None
-        claim = claimed_session(auth)
-        if claim is None:
-            return None
-        return asyncio.ensure_future(self.store.record(claim[0]))
+        offsets = sends_offsets(environ, auth)
+        return asyncio.ensure_future(
+            self._claim(offsets, claimed_session(auth) if offsets else None)
+        )
+
+    async def _claim(self, offsets: bool, session: tuple[str, int] | None) -> Claim:
+        if session is None:
+            return Claim(offsets)
+        pid, offset = session
+        return Claim(offsets, pid, offset, await self.store.record(pid))
 
     async def resume(
-        self, viewer: Viewer, auth: Any, environ: Any, ahead: asyncio.Task[Any] | None = None
+        self, viewer: Viewer, auth: Any, environ: Any, ahead: asyncio.Task[Claim] | None = None
     ) -> Resumption:
         """The CONNECT's `Resumption`: its old `pid` and rooms when it may recover, else a
         fresh `pid` (stored only for a socket that gets offsets: no other can resume).
-        `ahead`: this CONNECT's `read_ahead`."""
-        if not self.enabled:
-            return Resumption(None, offsets=False)
-        if not sends_offsets(environ, auth):
+        `ahead`: this CONNECT's `read_ahead`, which decided what it claims (begun here when
+        the caller did not read ahead)."""
+        if ahead is None:
+            ahead = self.read_ahead(auth, environ)
+            if ahead is None:
+                return Resumption(None, offsets=False)
+        claim = await ahead
+        if not claim.offsets:
             return Resumption(new_pid(), offsets=False)
-        claim = claimed_session(auth)
-        if claim is not None:
-            pid, offset = claim
-            rooms = await self.store.take_over(pid, viewer.user_id, offset, ahead)
+        if claim.pid is not None:
+            rooms = await self.store.take_over_found(claim.found, viewer.user_id, claim.offset)
             if rooms is not None:
                 allowed = self.reauthorise(rooms, viewer)
-                return Resumption(pid, True, offset, allowed, stored=tuple(rooms))
+                return Resumption(claim.pid, True, claim.offset, allowed, stored=tuple(rooms))
         return Resumption(await self.store.open(viewer.user_id), offsets=True)
 
     @staticmethod
-    def drop(ahead: asyncio.Task[Any] | None) -> None:
+    def drop(ahead: asyncio.Task[Claim] | None) -> None:
         """Let go of a `read_ahead` nobody will await (a refused CONNECT)."""
         if ahead is None:
             return

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -114,21 +113,20 @@ class SessionStore:
         await self._write(_Write("open", pid, user_id))
         return pid
 
-    async def take_over(
-        self,
-        pid: str,
-        user_id: int,
-        offset: int,
-        record: Awaitable[Row[Any] | None] | None = None,
+    async def take_over(self, pid: str, user_id: int, offset: int) -> list[str] | None:
+        """`take_over_found` with session `pid`'s row, read now (`record`)."""
+        return await self.take_over_found(await self.record(pid), user_id, offset)
+
+    async def take_over_found(
+        self, found: Row[Any] | None, user_id: int, offset: int
     ) -> list[str] | None:
-        """The rooms of `user_id`'s session `pid`, if it can resume after `offset`: the
-        session is within retention and the event log still holds every event after it.
-        `record`: its row, when reading it began earlier (`record`).
+        """The rooms of `user_id`'s session, `found` as read (`record`), if it can resume after
+        `offset`: the session is within retention and the event log still holds every event
+        after it.
 
         The session is marked seen in the next group commit, but the CONNECT does not wait
         for it: the row was found within retention, and a write that failed or was lost in a
         crash leaves it as resumable as it was."""
-        found = await (record if record is not None else self.record(pid))
         if found is None or found.user_id != user_id:
             return None
         if found.seen_at < self.event_log.cutoff():
@@ -136,7 +134,7 @@ class SessionStore:
         rooms = list(found.rooms)
         if not await self._complete.after(offset):
             return None
-        self._queue(_Write("seen", pid)).add_done_callback(_log_failure)
+        self._queue(_Write("seen", found.pid)).add_done_callback(_log_failure)
         return rooms
 
     async def save_rooms(self, pid: str, rooms: list[str]) -> None:

@@ -45,6 +45,16 @@ async def subscribe(sock: RecordingClient, **body: Any) -> dict[str, Any]:
     return ack
 
 
+async def listed_position(
+    api: httpx.AsyncClient, admin: TestUser, user: TestUser
+) -> tuple[int, dict[str, Any]]:
+    """The `position` of `user`'s logs as the admin lists them, and that page."""
+    response = await api.get("/api/memory-logs", params={"user_id": user.id}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return int(page["position"]), page
+
+
 def log_ids(sock: RecordingClient) -> list[int]:
     return [event.data["id"] for event in sock.events("memory_log_created")]
 
@@ -127,11 +137,8 @@ async def test_since_ahead_of_the_relay_drops_the_late_live_copy(
     gate, deliver = await live_server.run_on_server(_pause(relay))
     try:
         held = await write_log(api, alice, "committed, not yet sent")
-        page = await api.get(
-            "/api/memory-logs", params={"user_id": alice.id}, headers=admin.headers
-        )
-        position = page.json()["position"]
-        assert held["id"] in [item["id"] for item in page.json()["items"]]
+        position, page = await listed_position(api, admin, alice)
+        assert held["id"] in [item["id"] for item in page["items"]]
         from_list = await connect(admin)
         listed_ack = await subscribe(from_list, since=position)
         plain = await connect(admin)

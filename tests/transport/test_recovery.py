@@ -84,6 +84,20 @@ async def write_logs(api: Any, user: Any, count: int, tag: str) -> list[int]:
     return ids
 
 
+async def dropped_after(
+    url: str, api: Any, user: Any, missed: int
+) -> tuple[str | None, str, list[int]]:
+    """A socket of `user` that gets offsets, subscribed to `memory_logs`, was sent one log
+    and lost its transport; then `missed` logs were written. Its `(pid, offset, missed ids)`:
+    what a CONNECT claims to resume it, and what that one must be replayed."""
+    client, recorder = await open_socket(url, {"token": user.token, "recover": True})
+    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
+    await write_logs(api, user, 1, "seen")
+    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    await drop(client)
+    return client.pid, offset, await write_logs(api, user, missed, "missed")
+
+
 async def resumes_with(url: str, auth: dict[str, Any], missed: list[int]) -> None:
     """A CONNECT claiming `auth`'s pid and offset recovers that session: it keeps the pid and
     is replayed exactly the `missed` logs, in order."""
@@ -138,13 +152,7 @@ async def test_auth_recover_true_gives_the_offset_as_a_last_string_argument(live
 async def test_a_dropped_client_recovers_its_rooms_and_every_missed_event_in_order(
     live_url, api, alice
 ):
-    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
-    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
-    await write_logs(api, alice, 1, "seen")
-    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
-    pid = client.pid
-    await drop(client)
-    missed = await write_logs(api, alice, 5, "missed")
+    pid, offset, missed = await dropped_after(live_url, api, alice, missed=5)
 
     auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}
     again, replay = await open_socket(live_url, auth)
@@ -292,13 +300,7 @@ async def test_a_recovery_whose_replay_fails_is_closed_and_recovers_on_the_next_
     live_server, api, alice
 ):
     url = live_server.url
-    client, recorder = await open_socket(url, {"token": alice.token, "recover": True})
-    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
-    await write_logs(api, alice, 1, "seen")
-    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
-    pid = client.pid
-    await drop(client)
-    missed = await write_logs(api, alice, 3, "missed")
+    pid, offset, missed = await dropped_after(url, api, alice, missed=3)
     await live_server.run_on_server(_fail_the_next_replay(live_server.services.socket_service))
 
     auth = {"token": alice.token, "recover": True, "pid": pid, "offset": offset}

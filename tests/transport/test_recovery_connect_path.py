@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from src.events.models import SocketSession
 from src.transport.recovery import Recovery, Resumption
-from tests.transport.test_recovery import drop, open_socket, resumes_with, write_logs
+from tests.transport.test_recovery import dropped_after, open_socket, resumes_with
 
 
 async def test_a_take_over_marks_the_session_seen_in_the_next_group_commit(
@@ -41,13 +41,7 @@ async def test_a_take_over_marks_the_session_seen_in_the_next_group_commit(
 async def test_a_refused_token_claiming_a_session_takes_nothing_from_it(live_url, api, alice):
     """The session read ahead of the token check is dropped when the token is refused: the
     session is still its owner's to resume, with every event it missed."""
-    client, recorder = await open_socket(live_url, {"token": alice.token, "recover": True})
-    await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
-    await write_logs(api, alice, 1, "seen")
-    [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
-    pid = client.pid
-    await drop(client)
-    missed = await write_logs(api, alice, 2, "missed")
+    pid, offset, missed = await dropped_after(live_url, api, alice, missed=2)
 
     claim = {"recover": True, "pid": pid, "offset": offset}
     with pytest.raises(socketio.exceptions.ConnectionError):  # "unauthorized"

@@ -12,6 +12,7 @@ from tests.events.test_subscribe_head import (
     Connect,
     _pause,
     _resume,
+    listed_position,
     log_ids,
     subscribe,
     write_log,
@@ -30,10 +31,7 @@ async def test_a_resubscription_ahead_of_the_relay_gets_what_followed_once_and_n
     gate, deliver = await live_server.run_on_server(_pause(relay))
     try:
         listed = await write_log(api, alice, "committed, listed, not yet sent")
-        page = await api.get(
-            "/api/memory-logs", params={"user_id": alice.id}, headers=admin.headers
-        )
-        position = page.json()["position"]
+        position, _page = await listed_position(api, admin, alice)
         sock = await connect(admin)
         first = await subscribe(sock, since=position)
         assert first["replayed"] == 0
