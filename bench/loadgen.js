@@ -25,6 +25,8 @@ const { io } = require("socket.io-client");
 const { clock, out, options, line, percentile } = require("./lib");
 const { fire } = require("./loadgen_trigger");
 
+const PARSERS = { default: undefined, lean: require("./lean_parser") };
+
 const opts = options({
   url: "http://127.0.0.1:9000",
   target: "node", // "mindwire": one POST /api/notifications per event; else POST /emit
@@ -41,7 +43,11 @@ const opts = options({
   warm: 0, // clients connected before the "warm" line
   stallSeconds: 10,
   triggersApart: true,
+  // "lean": socket.io-client with `lean_parser.js` (socket.io-parser's wire format, decoded
+  // with less work per packet); "default": with socket.io-parser itself.
+  parser: "lean",
 });
+if (!Object.hasOwn(PARSERS, opts.parser)) throw new Error(`parser: ${opts.parser}? (${Object.keys(PARSERS)})`);
 
 const N = opts.clients;
 const E = opts.events;
@@ -76,6 +82,7 @@ function connectOne(i) {
       reconnection: false,
       forceNew: true,
       timeout: 120000,
+      ...(PARSERS[opts.parser] ? { parser: PARSERS[opts.parser] } : {}),
     });
     const state = { count: 0, lastId: -1, seen: new Uint8Array(E) };
     socket.on("notification", (payload, meta) => {
@@ -144,6 +151,27 @@ async function connectRange(from, to) {
   }
 }
 
+// `cpuProfile`: a V8 CPU profile of this process from "go" to the last delivery, written to
+// that path (what --cpu-prof would give, without the connects, and kept though the
+// orchestrator kills the generator once it has its results).
+async function startProfile() {
+  const inspector = require("inspector");
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 100 }); // µs: ~10 samples per ms
+  await post("Profiler.start");
+  return {
+    stop: async (file) => {
+      const { profile } = await post("Profiler.stop");
+      require("fs").writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main() {
   const warm = Math.max(0, Math.min(opts.warm, N));
   if (warm > 0) {
@@ -156,6 +184,7 @@ async function main() {
   const firing = triggers();
   out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
   await line("go");
+  const profile = opts.cpuProfile ? await startProfile() : null;
   const cpu0 = process.cpuUsage();
   t0 = clock();
   counting = true;
@@ -184,6 +213,7 @@ async function main() {
     }),
   ]);
   const own = process.cpuUsage(cpu0);
+  if (profile) await profile.stop(opts.cpuProfile);
   const cpu = { user: own.user + 1e6 * fired.cpu_s, system: own.system };
   const sorted = latencies.slice(0, nLat).sort();
   const duration = ((lastArrival || clock()) - t0) / 1000;
@@ -203,6 +233,7 @@ async function main() {
     trigger_errors: fired.errors,
     trigger_retries: fired.retries,
     triggers_apart: Boolean(opts.triggersApart),
+    parser: opts.parser,
     trigger_s: (triggersDone - t0) / 1000,
     duration_s: duration,
     deliveries_per_s: delivered / duration,

@@ -369,6 +369,10 @@ def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) 
             # the triggers in a process of their own (loadgen_trigger.js); "1": in the clients'
             "triggersApart": os.environ.get("BENCH_WRITER_IN_GENERATOR") != "1",
         }
+        if parser := os.environ.get("BENCH_LOADGEN_PARSER"):  # "lean" or "default"
+            config["parser"] = parser
+        if folder := os.environ.get("BENCH_LOADGEN_CPU_PROF"):  # V8 profile from go to done
+            config["cpuProfile"] = str(Path(folder).resolve() / f"{run_id}.cpuprofile")
         if server.kind == "mindwire":
             assert options.fixture is not None
             config["tokens"] = options.fixture.tokens

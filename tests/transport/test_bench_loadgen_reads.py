@@ -54,10 +54,10 @@ def _generate(config: dict[str, object]) -> dict[str, Any]:
 
 
 @NEEDS_NODE
-@pytest.mark.parametrize("apart", [True, False])
-def test_loadgen_counts_reads_and_bytes_per_delivery(apart: bool) -> None:
-    done = _generate({"clients": 3, "events": 20, "triggersApart": apart})
-    assert done["triggers_apart"] is apart
+@pytest.mark.parametrize(("apart", "parser"), [(True, "lean"), (False, "lean"), (True, "default")])
+def test_loadgen_counts_reads_and_bytes_per_delivery(apart: bool, parser: str) -> None:
+    done = _generate({"clients": 3, "events": 20, "triggersApart": apart, "parser": parser})
+    assert done["triggers_apart"] is apart and done["parser"] == parser
     assert (done["delivered"], done["lost"], done["out_of_order"]) == (60, 0, 0)
     assert done["trigger_errors"] == 0 and sum(done["timeline"]["triggers"]) == 1
     # Each client reads its 20 events in one read or more, never fewer than one.
@@ -71,7 +71,7 @@ def test_loadgen_counts_reads_and_bytes_per_delivery(apart: bool) -> None:
 @NEEDS_NODE
 def test_steady_triggers_apart_issue_every_event_on_schedule() -> None:
     done = _generate({"clients": 2, "events": 10, "mode": "steady", "rate": 50})
-    assert done["triggers_apart"] is True
+    assert done["triggers_apart"] is True and done["parser"] == "lean"
     assert (done["delivered"], done["lost"], done["out_of_order"]) == (20, 0, 0)
     assert sum(done["timeline"]["triggers"]) == 10
     # 10 events at 50/s: the last is issued ~180 ms after the first.
