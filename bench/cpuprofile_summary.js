@@ -25,7 +25,7 @@ const label = (frame) => {
 };
 const pkg = (frame) => {
   const url = frame.url || "";
-  const match = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  const match = [...url.matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].pop(); // the innermost
   if (match) return match[1];
   if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0];
   if (url) return path.basename(url);

@@ -17,6 +17,10 @@
 // asked for the event: latency = arrival - ISSUED_AT, all on one clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
 // order: `meta.event_id` strictly increases (event-id order is the delivery order Mindwire
 // promises; concurrent REST writes may commit in another order than their SEQ).
+//
+// `parser`: "lean" (default) gives each client socket.io-client's documented `parser` option
+// with `lean_parser.js`, which decodes the same packets as socket.io-parser (checked by
+// `lean_parser_check.js`) with less work each; "default" leaves socket.io-parser in place.
 "use strict";
 
 const { fork } = require("child_process");

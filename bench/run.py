@@ -25,6 +25,10 @@ reorders one is marked FAIL. Each figure is the median over the runs.
     .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
     BENCH_QUICK=1 .venv/bin/python bench/run.py    # tiny numbers: checks the harness works
     .venv/bin/python bench/run.py --scenarios 1000x200 --runs 1 --targets mindwire,node
+
+The generator's socket.io decoder: `BENCH_LOADGEN_PARSER=lean` (its default) or `default`
+(socket.io-parser's own); `BENCH_LOADGEN_CPU_PROF=DIR`: a V8 profile of it per broadcast run
+(`node bench/cpuprofile_summary.js FILE` says where its time goes).
 """
 
 from __future__ import annotations
