@@ -17,10 +17,6 @@
 // asked for the event: latency = arrival - ISSUED_AT, all on one clock. Each client checks that it receives every SEQ in [0, events) exactly once, and in
 // order: `meta.event_id` strictly increases (event-id order is the delivery order Mindwire
 // promises; concurrent REST writes may commit in another order than their SEQ).
-//
-// `parser`: "lean" (default) gives each client socket.io-client's documented `parser` option
-// with `lean_parser.js`, which decodes the same packets as socket.io-parser (checked by
-// `lean_parser_check.js`) with less work each; "default" leaves socket.io-parser in place.
 "use strict";
 
 const { fork } = require("child_process");
@@ -28,8 +24,6 @@ const path = require("path");
 const { io } = require("socket.io-client");
 const { clock, out, options, line, percentile } = require("./lib");
 const { fire } = require("./loadgen_trigger");
-
-const PARSERS = { default: undefined, lean: require("./lean_parser") };
 
 const opts = options({
   url: "http://127.0.0.1:9000",
@@ -47,11 +41,7 @@ const opts = options({
   warm: 0, // clients connected before the "warm" line
   stallSeconds: 10,
   triggersApart: true,
-  // "lean": socket.io-client with `lean_parser.js` (socket.io-parser's wire format, decoded
-  // with less work per packet); "default": with socket.io-parser itself.
-  parser: "lean",
 });
-if (!Object.hasOwn(PARSERS, opts.parser)) throw new Error(`parser: ${opts.parser}? (${Object.keys(PARSERS)})`);
 
 const N = opts.clients;
 const E = opts.events;
@@ -86,7 +76,6 @@ function connectOne(i) {
       reconnection: false,
       forceNew: true,
       timeout: 120000,
-      ...(PARSERS[opts.parser] ? { parser: PARSERS[opts.parser] } : {}),
     });
     const state = { count: 0, lastId: -1, seen: new Uint8Array(E) };
     socket.on("notification", (payload, meta) => {
@@ -237,7 +226,6 @@ async function main() {
     trigger_errors: fired.errors,
     trigger_retries: fired.retries,
     triggers_apart: Boolean(opts.triggersApart),
-    parser: opts.parser,
     trigger_s: (triggersDone - t0) / 1000,
     duration_s: duration,
     deliveries_per_s: delivered / duration,
