@@ -144,6 +144,27 @@ async function connectRange(from, to) {
   }
 }
 
+// `cpuProfile`: a V8 CPU profile of this process from "go" to the last delivery, written to
+// that path (what --cpu-prof would give, without the connects, and kept though the
+// orchestrator kills the generator once it has its results).
+async function startProfile() {
+  const inspector = require("inspector");
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 100 }); // µs: ~10 samples per ms
+  await post("Profiler.start");
+  return {
+    stop: async (file) => {
+      const { profile } = await post("Profiler.stop");
+      require("fs").writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main() {
   const warm = Math.max(0, Math.min(opts.warm, N));
   if (warm > 0) {
@@ -156,6 +177,7 @@ async function main() {
   const firing = triggers();
   out({ phase: "ready", connected: N, connect_s: (clock() - connectStart) / 1000 });
   await line("go");
+  const profile = opts.cpuProfile ? await startProfile() : null;
   const cpu0 = process.cpuUsage();
   t0 = clock();
   counting = true;
@@ -184,6 +206,7 @@ async function main() {
     }),
   ]);
   const own = process.cpuUsage(cpu0);
+  if (profile) await profile.stop(opts.cpuProfile);
   const cpu = { user: own.user + 1e6 * fired.cpu_s, system: own.system };
   const sorted = latencies.slice(0, nLat).sort();
   const duration = ((lastArrival || clock()) - t0) / 1000;

@@ -25,6 +25,9 @@ reorders one is marked FAIL. Each figure is the median over the runs.
     .venv/bin/python bench/run.py --steps          # defaults -> easy wins -> fast path
     BENCH_QUICK=1 .venv/bin/python bench/run.py    # tiny numbers: checks the harness works
     .venv/bin/python bench/run.py --scenarios 1000x200 --runs 1 --targets mindwire,node
+
+`BENCH_LOADGEN_CPU_PROF=DIR`: a V8 profile of the generator per broadcast run, from "go" to
+the last delivery (`node bench/cpuprofile_summary.js FILE` says where its time goes).
 """
 
 from __future__ import annotations
@@ -369,6 +372,8 @@ def run_once(scenario: Scenario, server: Server, options: Options, run_id: str) 
             # the triggers in a process of their own (loadgen_trigger.js); "1": in the clients'
             "triggersApart": os.environ.get("BENCH_WRITER_IN_GENERATOR") != "1",
         }
+        if folder := os.environ.get("BENCH_LOADGEN_CPU_PROF"):  # V8 profile from go to done
+            config["cpuProfile"] = str(Path(folder).resolve() / f"{run_id}.cpuprofile")
         if server.kind == "mindwire":
             assert options.fixture is not None
             config["tokens"] = options.fixture.tokens

@@ -76,3 +76,24 @@ def test_steady_triggers_apart_issue_every_event_on_schedule() -> None:
     assert sum(done["timeline"]["triggers"]) == 10
     # 10 events at 50/s: the last is issued ~180 ms after the first.
     assert 0.15 < done["trigger_s"] < 5
+
+
+@NEEDS_NODE
+def test_generator_profiles_itself_and_the_summary_names_where_time_went(tmp_path: Path) -> None:
+    profile = tmp_path / "gen.cpuprofile"
+    done = _generate({"clients": 4, "events": 500, "cpuProfile": str(profile)})
+    assert (done["delivered"], done["lost"]) == (2000, 0)
+    assert json.loads(profile.read_text())["samples"]  # written before the `done` line
+    summary = subprocess.run(
+        ["node", str(BENCH / "cpuprofile_summary.js"), str(profile), "--top", "50"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    header, _, rest = summary.partition("\n")
+    busy = int(header.split(" busy samples")[0].rsplit(" ", 1)[1])
+    assert busy > 0, summary
+    for section in ("self, per package", "self, per function", "total, per function"):
+        assert section in rest, summary
+    # 2000 deliveries cannot be parsed without the client's packages on the stack.
+    assert "socket.io-client" in rest or "engine.io-client" in rest, summary
