@@ -38,7 +38,7 @@ from src.transport.gateway_state import (
 from src.transport.inbound import InboundChecks, InboundEvents
 from src.transport.packets import TolerantPacket
 from src.transport.rate_limit import TokenBucket
-from src.transport.recovery import Recovery, Resumption
+from src.transport.recovery import Claim, Recovery, Resumption
 from src.transport.sockets import SocketServer
 
 __all__ = ["TOO_MANY_CONNECTIONS", "UNAUTHORIZED", "GatewayLimits", "SocketGateway"]
@@ -97,7 +97,7 @@ class SocketGateway(InboundChecks, AccessChecks):
         # Only the lifecycle calls this, with a new sid: `DoorServer` hands a client event
         # named "connect" (or "disconnect") to `_on_event`, which answers `unknown_event`.
         token = auth.get("token") if isinstance(auth, dict) else None
-        ahead = self.recovery.read_ahead(auth, environ) if self.recovery is not None else None
+        claim = self.recovery.read_ahead(auth, environ) if self.recovery is not None else None
         try:
             try:
                 credentials = await self.authenticate(token if isinstance(token, str) else None)
@@ -109,9 +109,9 @@ class SocketGateway(InboundChecks, AccessChecks):
             viewer = credentials.viewer
             if await self._at_connection_cap(viewer.user_id):
                 raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
-            resumption = await self._resume(sid, viewer, auth, environ, ahead)
+            resumption = await self._resume(sid, viewer, claim)
         finally:
-            Recovery.drop(ahead)  # a no-op once `resume` has awaited it
+            Recovery.drop(claim)  # a no-op once `resume` has awaited its read
         bucket = TokenBucket(self.limits.rate, self.limits.clock)
         self._clients[sid] = ConnectedClient(viewer, bucket, credentials.jti)
         slim_environ(environ)  # kept by python-socketio for the connection's life
@@ -137,16 +137,14 @@ class SocketGateway(InboundChecks, AccessChecks):
         self._spawn(self._after_connect(sid, viewer, first_connection, resumption))
         return True
 
-    async def _resume(
-        self, sid: str, viewer: Viewer, auth: Any, environ: Any, ahead: asyncio.Task[Any] | None
-    ) -> Resumption:
+    async def _resume(self, sid: str, viewer: Viewer, claim: Claim | None) -> Resumption:
         """What the CONNECT resumes (`Recovery.resume`, with the session read begun before
         the token check); a recovered socket is held from here (its own room's live events
         too) until its missed events are replayed."""
         if self.recovery is None:
             return Resumption(None, offsets=False)
         try:
-            resumption = await self.recovery.resume(viewer, auth, environ, ahead)
+            resumption = await self.recovery.resume(viewer, claim)
         except Exception:
             logger.exception("recovery of a socket's session failed")
             raise socketio.exceptions.ConnectionRefusedError("service unavailable") from None

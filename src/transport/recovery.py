@@ -96,8 +96,8 @@ class Claim:
     pid: str | None = None
     """The session it claims to resume (`claimed_session`), if any."""
     offset: int = 0
-    found: Row[Any] | None = None
-    """That session's row as read (None: no such session)."""
+    reading: asyncio.Task[Row[Any] | None] | None = None
+    """The read of that session's row, begun while the token is checked."""
 
 
 class Recovery:
@@ -114,55 +114,48 @@ class Recovery:
         rooms writes nothing."""
         self._kept_at: float | None = None
 
-    def read_ahead(self, auth: Any, environ: Any) -> asyncio.Task[Claim] | None:
-        """Decide what a CONNECT claims (`Claim`), reading the session it claims while its
-        token is checked, so the two grouped reads overlap instead of following each other.
-        None when recovery is off. `resume` takes the task; nothing read is used unless the
-        token holds (`drop` a task `resume` did not take)."""
+    def read_ahead(self, auth: Any, environ: Any) -> Claim | None:
+        """Decide what a CONNECT claims (`Claim`; None when recovery is off) and begin reading
+        the session it claims, so that read and the token check's overlap instead of following
+        each other. Nothing read is used unless the token holds: `resume` takes the claim, or
+        `drop` lets it go (a refused CONNECT)."""
         if not self.enabled:
             return None
-        offsets = sends_offsets(environ, auth)
-        return asyncio.ensure_future(
-            self._claim(offsets, claimed_session(auth) if offsets else None)
-        )
-
-    async def _claim(self, offsets: bool, session: tuple[str, int] | None) -> Claim:
+        if not sends_offsets(environ, auth):
+            return Claim(False)
+        session = claimed_session(auth)
         if session is None:
-            return Claim(offsets)
+            return Claim(True)
         pid, offset = session
-        return Claim(offsets, pid, offset, await self.store.record(pid))
+        return Claim(True, pid, offset, asyncio.ensure_future(self.store.record(pid)))
 
-    async def resume(
-        self, viewer: Viewer, auth: Any, environ: Any, ahead: asyncio.Task[Claim] | None = None
-    ) -> Resumption:
-        """The CONNECT's `Resumption`: its old `pid` and rooms when it may recover, else a
-        fresh `pid` (stored only for a socket that gets offsets: no other can resume).
-        `ahead`: this CONNECT's `read_ahead`, which decided what it claims (begun here when
-        the caller did not read ahead)."""
-        if ahead is None:
-            ahead = self.read_ahead(auth, environ)
-            if ahead is None:
-                return Resumption(None, offsets=False)
-        claim = await ahead
+    async def resume(self, viewer: Viewer, claim: Claim | None) -> Resumption:
+        """The CONNECT's `Resumption` for what it claims (`read_ahead`): its old `pid` and
+        rooms when it may recover, else a fresh `pid` (stored only for a socket that gets
+        offsets: no other can resume)."""
+        if claim is None:
+            return Resumption(None, offsets=False)
         if not claim.offsets:
             return Resumption(new_pid(), offsets=False)
-        if claim.pid is not None:
-            rooms = await self.store.take_over_found(claim.found, viewer.user_id, claim.offset)
+        if claim.pid is not None and claim.reading is not None:
+            found = await claim.reading
+            rooms = await self.store.take_over_found(found, viewer.user_id, claim.offset)
             if rooms is not None:
                 allowed = self.reauthorise(rooms, viewer)
                 return Resumption(claim.pid, True, claim.offset, allowed, stored=tuple(rooms))
         return Resumption(await self.store.open(viewer.user_id), offsets=True)
 
     @staticmethod
-    def drop(ahead: asyncio.Task[Claim] | None) -> None:
-        """Let go of a `read_ahead` nobody will await (a refused CONNECT)."""
-        if ahead is None:
+    def drop(claim: Claim | None) -> None:
+        """Let go of a claim's read nobody will await (a refused CONNECT)."""
+        reading = claim.reading if claim is not None else None
+        if reading is None:
             return
-        if ahead.done():
-            if not ahead.cancelled():
-                ahead.exception()  # retrieved: a failed read is the refusal's business
+        if reading.done():
+            if not reading.cancelled():
+                reading.exception()  # retrieved: a failed read is the refusal's business
         else:
-            ahead.cancel()
+            reading.cancel()
 
     def reauthorise(self, rooms: Iterable[str], viewer: Viewer) -> tuple[str, ...]:
         """The stored rooms `viewer` may hold now (`RoomPolicy.reassess`); the others go."""
