@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from src.core.config import Settings
+from src.transport.handshake import HandshakeProtocol
 from src.transport.slow_http import protocol_factory
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `uvicorn.run` / `uvicorn.Config`.
 
+    `ws`: uvicorn's `websockets-sansio` protocol, taking the upgrade request as httptools
+    parsed it rather than parsing it again (`src/transport/handshake.py`).
     `ws_max_size`: uvicorn's default (16 MiB) lets a client stream a frame of up to 16 MiB
     that Engine.IO refuses only once it has all arrived; at the inbound limit, `websockets`
     refuses the frame from its header (close code 1009), before buffering its payload.
@@ -30,6 +33,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """
     return {
         "http": protocol_factory(settings),
+        "ws": HandshakeProtocol,
         "ws_max_size": settings.max_inbound_message_bytes,
         "ws_per_message_deflate": False,
         "ws_ping_interval": None,

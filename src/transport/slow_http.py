@@ -32,7 +32,10 @@ try:
 except ImportError:  # pragma: no cover - httptools is absent on PyPy
     HttpToolsProtocol = None  # type: ignore[assignment, misc]
 
+from uvicorn.logging import TRACE_LOG_LEVEL
+
 from src.core.config import Settings
+from src.transport.handshake import takes_requests
 
 Phase = Literal["headers", "body"]
 
@@ -130,7 +133,10 @@ if HttpToolsProtocol is not None:
                 self.arm("body")  # disarmed at once by on_message_complete when bodiless
 
         def handle_websocket_upgrade(self) -> None:
-            super().handle_websocket_upgrade()
+            if takes_requests(self.ws_protocol_class):
+                self._hand_over_upgrade()
+            else:
+                super().handle_websocket_upgrade()
             # httptools' parser holds this protocol's bound methods (its callbacks), and
             # uvicorn drops the parser only in `connection_lost`, which the upgraded
             # connection now reports to the WebSocket protocol: left as is, every WebSocket
@@ -138,6 +144,21 @@ if HttpToolsProtocol is not None:
             # a full collection frees (a burst's connects promote thousands of them into the
             # oldest generation). Dropping the parser frees them by their reference counts.
             self.parser = None  # type: ignore[assignment]
+
+        def _hand_over_upgrade(self) -> None:
+            """uvicorn's `handle_websocket_upgrade`, handing the request over as parsed rather
+            than as bytes to parse again (`handshake.py`)."""
+            if self.logger.level <= TRACE_LOG_LEVEL:
+                prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+                self.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", prefix)
+            self.connections.discard(self)
+            protocol_class: Any = self.ws_protocol_class
+            protocol = protocol_class(
+                config=self.config, server_state=self.server_state, app_state=self.app_state
+            )
+            protocol.connection_made(self.transport)
+            protocol.take_request(self.scope["method"], self.url, self.scope["headers"])
+            self.transport.set_protocol(protocol)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

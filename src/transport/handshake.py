@@ -1,0 +1,89 @@
+"""`HandshakeProtocol`: uvicorn's WebSocket protocol, given its handshake request parsed once.
+
+uvicorn's HTTP protocol parses a request's line and headers (httptools, in C); at a WebSocket
+upgrade it writes them back into bytes and feeds them to the WebSocket protocol, whose
+`websockets` parser reads them again, a line at a time, in Python generators: per connect,
+two parses of the same headers (docs/performance.md, "Connect burst").
+
+Here `HttpToolsDeadlineProtocol` (`slow_http.py`) hands the parsed request over instead
+(`take_request`), and `websockets` builds its `Request` from it. What decides stays where it
+was: `websockets`' `accept` checks the handshake (method, protocol, `Connection`, `Upgrade`,
+key, version) and answers it, uvicorn builds the scope and runs the app. Only a request its
+parser would read exactly as httptools did takes this way (`parsed_request`); any other
+(a header `websockets` refuses or reads differently, too many or too long ones, a body,
+HTTP/1.0, debug logging on) is written back and parsed by `websockets`, as before, so it is
+refused as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets import http11
+from websockets.datastructures import Headers
+from websockets.http11 import Request
+from websockets.protocol import Protocol
+
+_REQUEST_LINE_EXTRA = len(b"  HTTP/1.1\r\n")
+"""A request line's bytes besides its method and target (`websockets` counts the CRLF)."""
+_HEADER_LINE_EXTRA = len(b": \r\n")
+
+
+def parsed_request(
+    method: str, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> Request | None:
+    """The `Request` `websockets`' parser reads from uvicorn's serialization of this request
+    (`method target HTTP/1.1`, then `name: value` per header), or None when it might not read
+    it so, or would refuse it (`Request.parse` and `parse_headers`, whose limits and patterns
+    are read from `websockets` itself)."""
+    if method != "GET" or len(headers) > http11.MAX_NUM_HEADERS:
+        return None
+    if len(method) + len(target) + _REQUEST_LINE_EXTRA > http11.MAX_LINE_LENGTH:
+        return None
+    if not target.isascii():
+        return None
+    if b" " in target:  # the request line would split differently
+        return None
+    token, value_re, limit = http11._token_re, http11._value_re, http11.MAX_LINE_LENGTH
+    parsed = Headers()
+    for name, value in headers:
+        if len(name) + len(value) + _HEADER_LINE_EXTRA > limit or not token.fullmatch(name):
+            return None
+        if value != value.strip(b" \t") or not value_re.fullmatch(value):
+            return None
+        parsed.set_insecure(name.decode("ascii"), value.decode("iso-8859-1"))
+    if "Transfer-Encoding" in parsed or not set(parsed.get_all("Content-Length")) <= {"0"}:
+        return None
+    return Request(target.decode("ascii"), parsed, method, "HTTP/1.1")
+
+
+class HandshakeProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's `websockets-sansio` protocol (the `ws=` option, `src/app/serving.py`) that
+    can take its handshake request already parsed (`take_request`)."""
+
+    def take_request(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """Handle the upgrade request httptools parsed, as `data_received` handles its bytes."""
+        conn = self.conn
+        request = None if conn.debug else parsed_request(method, target, headers)
+        if request is None:
+            self.data_received(serialized(method, target, headers))
+            return
+        # Where `ServerProtocol.parse` goes once it has read a request: the frames' parser.
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)
+        self.handle_connect(request)
+
+
+def serialized(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The request as uvicorn's `handle_websocket_upgrade` writes it back."""
+    output = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        output += [name, b": ", value, b"\r\n"]
+    output.append(b"\r\n")
+    return b"".join(output)
+
+
+def takes_requests(protocol: Any) -> bool:
+    """Whether uvicorn's WebSocket protocol class `protocol` is one to hand requests to."""
+    return isinstance(protocol, type) and issubclass(protocol, HandshakeProtocol)

@@ -1,0 +1,199 @@
+"""The WebSocket handshake handed over as parsed (`src/transport/handshake.py`) answers every
+upgrade request as `websockets` parsing it again did: the same scope for the app when it is
+accepted, the same refusal (or silent close) when it is not.
+
+Each request goes, over a raw socket, to two uvicorn servers that differ only in the WebSocket
+protocol: uvicorn's own `websockets-sansio` (which parses the request again) and
+`HandshakeProtocol`, both behind the HTTP protocol with deadlines (`slow_http.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from websockets.http11 import Request
+from websockets.streams import StreamReader
+
+from src.transport.handshake import HandshakeProtocol, parsed_request, serialized
+from src.transport.slow_http import HttpToolsDeadlineProtocol
+from tests.support import serving_in_thread
+
+KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def upgrade(
+    *extra: bytes, method: bytes = b"GET", target: bytes = b"/socket.io/?EIO=4", **fields: bytes
+) -> bytes:
+    """An upgrade request: the usual handshake headers (each overridable by keyword, `b""`
+    leaves one out), then `extra` header lines, and no body."""
+    headers = {
+        "Host": b"127.0.0.1",
+        "Upgrade": b"websocket",
+        "Connection": b"Upgrade",
+        "Sec-WebSocket-Key": KEY,
+        "Sec-WebSocket-Version": b"13",
+    }
+    headers.update({name.replace("_", "-"): value for name, value in fields.items()})
+    lines = [method + b" " + target + b" HTTP/1.1"]
+    lines += [name.encode() + b": " + value for name, value in headers.items() if value]
+    return b"\r\n".join([*lines, *extra]) + b"\r\n\r\n"
+
+
+REQUESTS = {
+    "plain": upgrade(),
+    "more headers": upgrade(b"Origin: http://example.com", b"Cookie: a=b; c=d", b"X-Y: \xe9t\xe9"),
+    "repeated header": upgrade(b"X-Forwarded-For: 10.0.0.1", b"X-Forwarded-For: 10.0.0.2"),
+    "quoted target": upgrade(target=b"/socket.io/%C3%A9?EIO=4&t=a%20b"),
+    "subprotocol": upgrade(b"Sec-WebSocket-Protocol: chat, superchat"),
+    "deflate offered": upgrade(b"Sec-WebSocket-Extensions: permessage-deflate"),
+    "empty body": upgrade(b"Content-Length: 0"),
+    "no key": upgrade(Sec_WebSocket_Key=b""),
+    "short key": upgrade(Sec_WebSocket_Key=b"c2hvcnQ="),
+    "two keys": upgrade(b"Sec-WebSocket-Key: " + KEY),
+    "old version": upgrade(Sec_WebSocket_Version=b"8"),
+    "no connection upgrade": upgrade(Connection=b"keep-alive"),
+    "post": upgrade(method=b"POST"),
+    "body": upgrade(b"Content-Length: 5") + b"hello",
+    "chunked": upgrade(b"Transfer-Encoding: chunked") + b"0\r\n\r\n",
+    "too many headers": upgrade(*(b"X-%d: v" % n for n in range(130))),
+    "long header": upgrade(b"X-Long: " + b"v" * 9000),
+    "long target": upgrade(target=b"/socket.io/?" + b"a" * 9000),
+    "http 1.0": upgrade().replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+}
+
+
+async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]):
+    """Accepts, and answers with the scope it was given (as the text of one message)."""
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    seen = {key: value for key, value in scope.items() if key not in ("client", "server", "state")}
+    await send({"type": "websocket.send", "text": repr(sorted(seen.items()))})
+    while (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, int]]:
+    """The port of a server on each WebSocket protocol."""
+    ports: dict[str, int] = {}
+    with serving("websockets-sansio", ports), serving(HandshakeProtocol, ports):
+        yield ports
+
+
+@pytest.fixture
+def answers(servers: dict[str, int]) -> Callable[[bytes], dict[str, bytes]]:
+    def ask(request: bytes) -> dict[str, bytes]:
+        return {name: answer(port, request) for name, port in servers.items()}
+
+    return ask
+
+
+class serving:
+    """A uvicorn server with WebSocket protocol `ws`, its port put in `ports`."""
+
+    def __init__(self, ws: Any, ports: dict[str, int]) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        ports["handed over" if ws is HandshakeProtocol else "parsed again"] = (
+            self.sock.getsockname()[1]
+        )
+        http = functools.partial(HttpToolsDeadlineProtocol, header_timeout=5, body_timeout=5)
+        config = uvicorn.Config(
+            app, http=http, ws=ws, log_level="critical", lifespan="off", ws_ping_interval=None
+        )
+        self.context = serving_in_thread(uvicorn.Server(config), self.sock)
+
+    def __enter__(self) -> None:
+        self.context.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.context.__exit__(*exc)
+
+
+def answer(port: int, request: bytes) -> bytes:
+    """What the server sends back until it closes or has sent its first WebSocket frame,
+    without the `date` header (different from one answer to the next)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(request)
+        received = b""
+        while not (b"\r\n\r\n" in received and b"\x81" in received.partition(b"\r\n\r\n")[2]):
+            if received.startswith(b"HTTP/1.1 ") and not received.startswith(b"HTTP/1.1 101"):
+                if b"\r\n\r\n" in received:
+                    break
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                return received + b"<still open>"
+            if not chunk:
+                return received + b"<closed>"
+            received += chunk
+    lines = received.split(b"\r\n")
+    return b"\r\n".join(line for line in lines if not line.lower().startswith(b"date:"))
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_each_upgrade_request_is_answered_as_when_parsed_again(answers, name: str) -> None:
+    got = answers(REQUESTS[name])
+    assert got["handed over"] == got["parsed again"]
+
+
+def test_an_accepted_upgrade_shows_the_app_its_scope() -> None:
+    """The comparison above holds something: an accepted connection's answer carries the
+    scope, with every header the client sent."""
+    with serving(HandshakeProtocol, ports := {}):
+        got = answer(ports["handed over"], REQUESTS["more headers"])
+    assert got.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert b"(b'cookie', b'a=b; c=d')" in got
+    assert b"(b'x-y', b'\\xe9t\\xe9')" in got
+    assert b"('query_string', b'EIO=4')" in got
+
+
+def reparsed(raw: bytes) -> Request:
+    """What `websockets` parses from `raw`."""
+    reader = StreamReader()
+    reader.feed_data(raw)
+    parser = Request.parse(reader.read_line)
+    try:
+        next(parser)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("incomplete request")
+
+
+def test_the_request_handed_over_is_the_one_websockets_parses() -> None:
+    headers = [(b"host", b"h"), (b"x-a", b"1"), (b"x-a", b"\xe92"), (b"upgrade", b"websocket")]
+    request = parsed_request("GET", b"/p?q=1", headers)
+    expected = reparsed(serialized("GET", b"/p?q=1", headers))
+    assert request is not None
+    assert (request.method, request.path, request.protocol) == (
+        expected.method, expected.path, expected.protocol,
+    )  # fmt: skip
+    assert list(request.headers.raw_items()) == list(expected.headers.raw_items())
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        ("POST", b"/", []),
+        ("GET", b"/a b", []),
+        ("GET", "/\u00e9".encode(), []),
+        ("GET", b"/" * 9000, []),
+        ("GET", b"/", [(b"x", b"v ")]),
+        ("GET", b"/", [(b"x y", b"v")]),
+        ("GET", b"/", [(b"x", b"a\x00b")]),
+        ("GET", b"/", [(b"x", b"v" * 9000)]),
+        ("GET", b"/", [(b"x", b"v")] * 129),
+        ("GET", b"/", [(b"transfer-encoding", b"chunked")]),
+        ("GET", b"/", [(b"content-length", b"1")]),
+    ],
+)
+def test_a_request_websockets_might_read_otherwise_is_left_to_it(
+    method: str, target: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    assert parsed_request(method, target, headers) is None
