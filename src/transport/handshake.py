@@ -13,10 +13,17 @@ parser would read exactly as httptools did takes this way (`parsed_request`); an
 (a header `websockets` refuses or reads differently, too many or too long ones, a body,
 HTTP/1.0, debug logging on) is written back and parsed by `websockets`, as before, so it is
 refused as before.
+
+A request `websockets` refuses while parsing it (a body, chunked, too many or too long
+headers) is answered here and its connection closed (`data_received`): uvicorn leaves the
+refusal `websockets` prepared unsent and the connection open, and the HTTP deadline
+(`slow_http.py`) was disarmed at the upgrade, so a client without an account could hold a
+connection (a file descriptor) for as long as it liked.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -73,6 +80,25 @@ class HandshakeProtocol(WebSocketsSansIOProtocol):
         conn.parser = Protocol.parse(conn)
         next(conn.parser)
         self.handle_connect(request)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        refused = self.conn.handshake_exc
+        if not self.handshake_initiated and refused is not None:
+            self.refuse_unparsed(refused)
+
+    def refuse_unparsed(self, refused: Exception) -> None:
+        """Send the refusal `websockets` prepared for a request it could not parse (or, where
+        it prepared none, a 400 saying so), and close the connection."""
+        conn = self.conn
+        answer = b"".join(conn.data_to_send())
+        if not answer:  # `websockets` only closes after "did not receive a valid HTTP request"
+            why = f"{refused}; {refused.__cause__}"
+            reason = f"Failed to open a WebSocket connection: {why}.\n"
+            answer = conn.reject(HTTPStatus.BAD_REQUEST, reason).serialize()
+        self.handshake_initiated = self.handshake_complete = self.close_sent = True
+        self.transport.write(answer)
+        self.transport.close()
 
 
 def serialized(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:

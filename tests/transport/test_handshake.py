@@ -1,6 +1,7 @@
 """The WebSocket handshake handed over as parsed (`src/transport/handshake.py`) answers every
 upgrade request as `websockets` parsing it again did: the same scope for the app when it is
-accepted, the same refusal (or silent close) when it is not.
+accepted, the same refusal when it is not; and a request `websockets` refuses while parsing it,
+which uvicorn leaves unanswered and open, gets its refusal and is closed.
 
 Each request goes, over a raw socket, to two uvicorn servers that differ only in the WebSocket
 protocol: uvicorn's own `websockets-sansio` (which parses the request again) and
@@ -20,7 +21,7 @@ from websockets.http11 import Request
 from websockets.streams import StreamReader
 
 from src.transport.handshake import HandshakeProtocol, parsed_request, serialized
-from src.transport.slow_http import HttpToolsDeadlineProtocol
+from src.transport.slow_http import H11DeadlineProtocol, HttpToolsDeadlineProtocol
 from tests.support import serving_in_thread
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
@@ -58,12 +59,14 @@ REQUESTS = {
     "old version": upgrade(Sec_WebSocket_Version=b"8"),
     "no connection upgrade": upgrade(Connection=b"keep-alive"),
     "post": upgrade(method=b"POST"),
-    "body": upgrade(b"Content-Length: 5") + b"hello",
-    "chunked": upgrade(b"Transfer-Encoding: chunked") + b"0\r\n\r\n",
-    "too many headers": upgrade(*(b"X-%d: v" % n for n in range(130))),
-    "long header": upgrade(b"X-Long: " + b"v" * 9000),
-    "long target": upgrade(target=b"/socket.io/?" + b"a" * 9000),
     "http 1.0": upgrade().replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+}
+UNPARSED = {  # refused by `websockets`' parser: the status it (or `refuse_unparsed`) answers
+    "body": (upgrade(b"Content-Length: 5") + b"hello", b"400"),
+    "chunked": (upgrade(b"Transfer-Encoding: chunked") + b"0\r\n\r\n", b"400"),
+    "too many headers": (upgrade(*(b"X-%d: v" % n for n in range(130))), b"431"),
+    "long header": (upgrade(b"X-Long: " + b"v" * 9000), b"431"),
+    "long target": (upgrade(target=b"/socket.io/?" + b"a" * 9000), b"414"),
 }
 
 
@@ -97,15 +100,19 @@ def answers(servers: dict[str, int]) -> Callable[[bytes], dict[str, bytes]]:
 class serving:
     """A uvicorn server with WebSocket protocol `ws`, its port put in `ports`."""
 
-    def __init__(self, ws: Any, ports: dict[str, int]) -> None:
+    def __init__(self, ws: Any, ports: dict[str, int], http: Any = HttpToolsDeadlineProtocol):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         ports["handed over" if ws is HandshakeProtocol else "parsed again"] = (
             self.sock.getsockname()[1]
         )
-        http = functools.partial(HttpToolsDeadlineProtocol, header_timeout=5, body_timeout=5)
         config = uvicorn.Config(
-            app, http=http, ws=ws, log_level="critical", lifespan="off", ws_ping_interval=None
+            app,
+            http=functools.partial(http, header_timeout=5, body_timeout=5),
+            ws=ws,
+            log_level="critical",
+            lifespan="off",
+            ws_ping_interval=None,
         )
         self.context = serving_in_thread(uvicorn.Server(config), self.sock)
 
@@ -141,6 +148,41 @@ def answer(port: int, request: bytes) -> bytes:
 def test_each_upgrade_request_is_answered_as_when_parsed_again(answers, name: str) -> None:
     got = answers(REQUESTS[name])
     assert got["handed over"] == got["parsed again"]
+
+
+def until_closed(port: int, request: bytes) -> bytes:
+    """All the server sends back until it closes (`<still open>` after a second of silence)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := _recv(sock):
+            received += chunk
+        return received + (b"<closed>" if chunk == b"" else b"<still open>")
+
+
+def _recv(sock: socket.socket) -> bytes | None:
+    try:
+        return sock.recv(65536)
+    except TimeoutError:
+        return None
+
+
+@pytest.mark.parametrize("name", list(UNPARSED))
+def test_a_request_websockets_cannot_parse_is_refused_and_closed(servers, name: str) -> None:
+    request, status = UNPARSED[name]
+    got = until_closed(servers["handed over"], request)
+    assert got.startswith(b"HTTP/1.1 " + status + b" "), got[:200]
+    assert b"\r\nConnection: close\r\n" in got and got.endswith(b"<closed>"), got[-200:]
+    # uvicorn on its own leaves it unanswered and open: the check above is not idle.
+    assert until_closed(servers["parsed again"], request) == b"<still open>"
+
+
+def test_behind_h11_too_a_request_websockets_cannot_parse_is_refused_and_closed() -> None:
+    request, status = UNPARSED["body"]
+    with serving(HandshakeProtocol, ports := {}, http=H11DeadlineProtocol):
+        got = until_closed(ports["handed over"], request)
+    assert got.startswith(b"HTTP/1.1 " + status + b" ") and got.endswith(b"<closed>"), got
+    assert b"unsupported request body" in got
 
 
 def test_an_accepted_upgrade_shows_the_app_its_scope() -> None:
