@@ -32,10 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
     samples = 0
-    for line in args.profile.read_text().splitlines():
+    # "\n" only: `splitlines` also splits at control characters a frame's text may hold.
+    for line in args.profile.read_text().split("\n"):
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # a stack cut where a frame held a line break has no count
         names = frames(stack)
         if not args.idle and IDLE.search(names[-1]):
             continue
