@@ -3,7 +3,7 @@
 uvicorn's HTTP protocol parses a request's line and headers (httptools, in C); at a WebSocket
 upgrade it writes them back into bytes and feeds them to the WebSocket protocol, whose
 `websockets` parser reads them again, a line at a time, in Python generators: per connect,
-two parses of the same headers (docs/performance.md, "Connect burst").
+two parses of the same headers (docs/performance.md, "The upgrade request, parsed once").
 
 Here `HttpToolsDeadlineProtocol` (`slow_http.py`) hands the parsed request over instead
 (`take_request`), and `websockets` builds its `Request` from it. What decides stays where it
