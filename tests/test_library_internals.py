@@ -1,6 +1,7 @@
 """Every private or undocumented name Mindwire relies on, checked against the installed libraries.
 
-The fan-out fast path (src/transport/fastpath.py, links.py, websocket.py), the managers
+The fan-out fast path (src/transport/fastpath.py, links.py, websocket.py), the handshake
+(src/transport/handshake.py, slow_http.py), the managers
 (src/transport/holding.py and src/transport/redis_manager.py), the packets
 (src/transport/packets.py) and the SQLite driver
 (src/core/sqlite_driver.py) reach below these libraries' public APIs. pyproject.toml bounds
@@ -179,6 +180,31 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     ("uvicorn", "uvicorn.protocols.http.flow_control", "FlowControl", "read_paused", "slow_http"),
     ("uvicorn", "uvicorn.server", "ServerState", "default_headers", "slow_http"),
     ("uvicorn", "uvicorn.config", "Config", "http_protocol_class", "serving (http=a partial)"),
+    # websockets and uvicorn: the upgrade request handed over as parsed, and the refusal of
+    # one `websockets` could not parse sent (handshake.HandshakeProtocol).
+    *[
+        ("websockets", "websockets.http11", None, name, "handshake.parsed_request")
+        for name in ("_token_re", "_value_re", "MAX_LINE_LENGTH", "MAX_NUM_HEADERS")
+    ],  # fmt: skip
+    ("websockets", "websockets.protocol", "Protocol", "parse", "handshake.take_request"),
+    *[
+        ("websockets", "websockets.server", "ServerProtocol", name, "handshake")
+        for name in ("debug", "parser", "handshake_exc", "data_to_send", "reject")
+    ],  # fmt: skip
+    *[
+        (
+            "uvicorn",
+            "uvicorn.protocols.websockets.websockets_sansio_impl",
+            "WebSocketsSansIOProtocol",
+            name,
+            "handshake.HandshakeProtocol",
+        )
+        for name in ("conn", "handle_connect", "handshake_initiated", "handshake_complete")
+    ],  # fmt: skip
+    *[
+        ("uvicorn", "uvicorn.protocols.http.httptools_impl", "HttpToolsProtocol", name, "slow_http")
+        for name in ("ws_protocol_class", "url", "connections", "app_state", "config", "client")
+    ],  # fmt: skip
     # aiosqlite: one trip to the connection's thread per statement.
     ("aiosqlite", "aiosqlite.core", "Connection", "_conn", "sqlite_driver"),
     ("aiosqlite", "aiosqlite.core", "Connection", "_execute", "sqlite_driver"),

@@ -94,8 +94,9 @@ async def dropped_after(
     await client.call("subscribe_event", {"event_type": "memory_logs"}, timeout=5)
     await write_logs(api, user, 1, "seen")
     [(_data, _meta, offset)] = await recorder.wait("memory_log_created")
+    pid = client.pid  # before the drop: what the client would claim
     await drop(client)
-    return client.pid, offset, await write_logs(api, user, missed, "missed")
+    return pid, offset, await write_logs(api, user, missed, "missed")
 
 
 async def resumes_with(url: str, auth: dict[str, Any], missed: list[int]) -> None:
