@@ -137,9 +137,9 @@ class Recovery:
             return Resumption(None, offsets=False)
         if not claim.offsets:
             return Resumption(new_pid(), offsets=False)
-        if claim.pid is not None and claim.reading is not None:
+        if claim.reading is not None:  # it claims session `claim.pid`
             found = await claim.reading
-            rooms = await self.store.take_over_found(found, viewer.user_id, claim.offset)
+            rooms = await self.store.take_over(found, viewer.user_id, claim.offset)
             if rooms is not None:
                 allowed = self.reauthorise(rooms, viewer)
                 return Resumption(claim.pid, True, claim.offset, allowed, stored=tuple(rooms))

@@ -113,11 +113,7 @@ class SessionStore:
         await self._write(_Write("open", pid, user_id))
         return pid
 
-    async def take_over(self, pid: str, user_id: int, offset: int) -> list[str] | None:
-        """`take_over_found` with session `pid`'s row, read now (`record`)."""
-        return await self.take_over_found(await self.record(pid), user_id, offset)
-
-    async def take_over_found(
+    async def take_over(
         self, found: Row[Any] | None, user_id: int, offset: int
     ) -> list[str] | None:
         """The rooms of `user_id`'s session, `found` as read (`record`), if it can resume after

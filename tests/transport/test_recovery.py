@@ -346,6 +346,7 @@ async def test_session_writes_made_at_once_commit_together_each_with_its_own_out
     assert {row.pid: row.rooms for row in rows} == {pids[0]: ["notifications"], pids[1]: []}
 
     # Resumes at once read their rows together, each getting its own (or none).
-    taken = await asyncio.gather(*(store.take_over(pid, alice.id, 0) for pid in pids[:4]))
+    found = await asyncio.gather(*(store.record(pid) for pid in pids[:4]))
+    taken = await asyncio.gather(*(store.take_over(row, alice.id, 0) for row in found))
     assert taken == [["notifications"], [], None, []]
-    assert await store.take_over(pids[3], alice.id + 1, 0) is None  # another user's
+    assert await store.take_over(found[3], alice.id + 1, 0) is None  # another user's

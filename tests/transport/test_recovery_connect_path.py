@@ -31,7 +31,7 @@ async def test_a_take_over_marks_the_session_seen_in_the_next_group_commit(
     )
     await db_session.commit()
 
-    assert await store.take_over(pid, alice.id, 0) == []
+    assert await store.take_over(await store.record(pid), alice.id, 0) == []
     await store.save_rooms(other, ["notifications"])  # the barrier: queued after `seen`
     await db_session.rollback()  # a fresh snapshot
     seen_at = await db_session.scalar(select(SocketSession.seen_at).where(SocketSession.pid == pid))
