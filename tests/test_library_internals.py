@@ -56,6 +56,16 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     ("python-socketio", "socketio.async_server", "AsyncServer", "packet_class", "gateway"),
     ("python-socketio", "socketio.base_manager", "BaseManager", "rooms", "holding"),
     ("python-socketio", "socketio.base_manager", "BaseManager", "get_participants", "fastpath"),
+    # python-socketio and bidict: rooms created before `basic_enter_room` would make them
+    # bidicts, read as bidicts (room_maps.ConnectedRoom, NamedRoom; room_index.RoomIndex).
+    *[
+        ("python-socketio", "socketio.base_manager", "BaseManager", name, "room_index")
+        for name in ("basic_enter_room", "is_sid_room", "pre_connect", "sid_from_eio_sid")
+    ],  # fmt: skip
+    *[
+        ("bidict", "bidict", None, name, "room_maps.ConnectedRoom")
+        for name in ("ValueDuplicationError", "KeyAndValueDuplicationError")
+    ],  # fmt: skip
     (
         "python-socketio",
         "socketio.async_pubsub_manager",

@@ -6,7 +6,8 @@ With 10,000 sockets a connect and subscribe (the gateway stores the socket's roo
 recovery, the subscription counts them) cost two such passes over 20,000 rooms, and a
 reconnect storm's disconnects one each: quadratic in the sockets. Here each socket's rooms are
 a short list kept as it enters and leaves them, so both are as cheap as the socket's rooms.
-A socket's own room is a `SidRoom` (`sid_room.py`) rather than a `bidict`.
+A socket's own room is a `SidRoom` (`sid_room.py`) rather than a `bidict`; the connected set
+and the named rooms are the dicts of `room_maps.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import socketio
 
+from src.transport.room_maps import ConnectedRoom, NamedRoom
 from src.transport.sid_room import SidRoom
 
 
@@ -31,8 +33,14 @@ class RoomIndex(socketio.AsyncManager):  # type: ignore[misc]
         self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
     ) -> None:
         rooms_here = self.rooms.get(namespace)
-        if room == sid and rooms_here is not None and room not in rooms_here:
-            rooms_here[room] = SidRoom()  # the socket's own room, filled by python-socketio
+        if rooms_here is None and eio_sid is not None:  # python-socketio would create it
+            rooms_here = self.rooms[namespace] = {}
+        if (
+            rooms_here is not None
+            and room not in rooms_here
+            and (room == sid or not self.is_sid_room(namespace, room))
+        ):  # the room python-socketio would create (a bidict), filled by it
+            rooms_here[room] = _new_room(sid, room)
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
         rooms = self._rooms_by_sid.setdefault((namespace, sid), [])
         if room not in rooms:
@@ -59,3 +67,10 @@ class RoomIndex(socketio.AsyncManager):  # type: ignore[misc]
                 pending[namespace].remove(sid)
                 if not pending[namespace]:
                     del pending[namespace]
+
+
+def _new_room(sid: str, room: Any) -> ConnectedRoom | SidRoom | NamedRoom:
+    """The connected set (`None`), the socket's own room, or a named room."""
+    if room is None:
+        return ConnectedRoom()
+    return SidRoom() if room == sid else NamedRoom()
