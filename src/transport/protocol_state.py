@@ -39,6 +39,11 @@ MAX_CLASSES = 64
 
 _classes: dict[tuple[Any, ...], type] = {}
 
+_last: dict[type, tuple[type, dict[str, Any]]] = {}
+"""Per protocol class, the shared-state class it was last given and the values that made it:
+a connection like the previous one (nearly every one) takes it after a comparison, without
+building and hashing the 29-item key (~17 us, ~60 tuples, per connection)."""
+
 _VALUES = (str, int, float, tuple, type(None))
 """Compared by value (a local address is a new tuple per connection); anything else by identity."""
 
@@ -75,18 +80,48 @@ def share_protocol_state(protocol: Any) -> None:
 
     Call once the WebSocket is accepted (handshake leftovers are constant from then on)."""
     own = protocol.__dict__
-    shared = {name: own[name] for name in SHARED if name in own}
-    key = (type(protocol), *((name, _identity(value)) for name, value in shared.items()))
-    cls = _classes.get(key)
-    if cls is None:
-        if len(_classes) >= MAX_CLASSES:
-            _classes.pop(next(iter(_classes)))
-        base = type(protocol)
-        cls = _classes[key] = type(base.__name__, (base,), {**shared, "__slots__": ()})
-        cls.__qualname__ = base.__qualname__
-        cls.__module__ = base.__module__
+    base = type(protocol)
+    last = _last.get(base)
+    if last is not None and _alike(own, last[1]):
+        cls, shared = last
+    else:
+        shared = {name: own[name] for name in SHARED if name in own}
+        key = (base, *((name, _identity(value)) for name, value in shared.items()))
+        cls = _classes.get(key) or _made(base, key, shared)
+        _last[base] = (cls, shared)
     protocol.__class__ = cls
     protocol.__dict__ = {name: value for name, value in own.items() if name not in shared}
+
+
+def _made(base: type, key: tuple[Any, ...], shared: dict[str, Any]) -> type:
+    """A new shared-state class for `base` holding `shared`, kept under `key`."""
+    if len(_classes) >= MAX_CLASSES:
+        evicted = _classes.pop(next(iter(_classes)))
+        for owner, (last, _) in list(_last.items()):
+            if last is evicted:
+                del _last[owner]
+    cls = _classes[key] = type(base.__name__, (base,), {**shared, "__slots__": ()})
+    cls.__qualname__ = base.__qualname__
+    cls.__module__ = base.__module__
+    return cls
+
+
+def _alike(own: dict[str, Any], shared: dict[str, Any]) -> bool:
+    """Whether `own` has the SHARED names `shared` has, with values of the same `_identity`:
+    the key `share_protocol_state` would build for it is the one `shared` was made under."""
+    found = 0
+    for name in SHARED:
+        if name not in own:
+            continue
+        if name not in shared:
+            return False
+        mine, theirs = own[name], shared[name]
+        if mine is not theirs and not (
+            type(mine) is type(theirs) and isinstance(mine, _VALUES) and mine == theirs
+        ):
+            return False
+        found += 1
+    return found == len(shared)
 
 
 def _identity(value: Any) -> Any:
