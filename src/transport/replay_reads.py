@@ -27,10 +27,12 @@ from bisect import bisect_right
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
+from itertools import chain, pairwise
 from typing import Any
 
 from src.core.shared_reads import SharedReads
 from src.events.log import LoggedEvent
+from src.transport.replay_runs import Runs
 
 ReadBatch = Callable[[str, int], Awaitable[list[LoggedEvent]]]
 """Reads up to the batch size of events of one room with id > `after`, in id order."""
@@ -79,6 +81,8 @@ class ReplayReads:
         self._kept_events = 0
         self.encodings: dict[Hashable, Any] = {}
         """Encoded frames of replayed events, by (event id, with offset): see `encoding`."""
+        self.runs = Runs()
+        """Replay lists' frames joined once for all the sockets they are replayed to."""
 
     @property
     def queries(self) -> int:
@@ -227,10 +231,12 @@ class ReplayReads:
                     pending[room] = queue[cut:]
             if not slices:
                 return  # what is left is above a room's last batch: it comes live
-            if len(slices) == 1:
-                # One room's events, in id order and all above `last` (what was taken before
-                # is at or below the bound of its round, what is left above it).
-                batch = slices[0]
+            slices.sort(key=_first_id)
+            if all(a[-1].meta.event_id < b[0].meta.event_id for a, b in pairwise(slices)):
+                # Rooms' events in ranges apart (one room's; a user's status event, then
+                # another room's run): in id order as they are, each once, all above `last`
+                # (what was taken before is at or below the bound of its round).
+                batch = slices[0] if len(slices) == 1 else list(chain.from_iterable(slices))
                 last = batch[-1].meta.event_id
                 yield batch
                 continue
@@ -242,6 +248,10 @@ class ReplayReads:
                     batch.append(logged)
             if batch:
                 yield batch
+
+
+def _first_id(events: list[LoggedEvent]) -> int:
+    return events[0].meta.event_id
 
 
 def _known_through(queue: list[LoggedEvent], known: int | None) -> int:

@@ -209,6 +209,12 @@ class SocketServer:
         budget = outbox.limit // 4 if outbox is not None else SLICE_BYTES
         link = self._link(sid)
         marked = sid in manager.offset_sids
+        if link is not None and batch:
+            if outbox is not None and not await outbox.drain(sid):
+                return None
+            runs = self.replay_reads.runs
+            if runs.send(manager, link, sid, batch, (marked, self._encoded, budget)):
+                return len(batch)  # every event owed: one write, joined once for all
         encodings = self.replay_reads.encodings
         claim = manager.claim
         frames: list[bytes] = []
