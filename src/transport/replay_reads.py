@@ -23,11 +23,12 @@ replayed to a thousand sockets is encoded once per form (with or without its off
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from itertools import chain, pairwise
+from operator import attrgetter
 from typing import Any
 
 from src.core.shared_reads import SharedReads
@@ -40,6 +41,8 @@ ReadBatch = Callable[[str, int], Awaitable[list[LoggedEvent]]]
 MAX_KEPT_EVENTS = 20_000
 """Events kept at most (all batches): past it they all go."""
 MAX_KEPT_ENCODINGS = 8_000
+MERGE_BY_INSERTS = 32
+"""Events of a round's smaller slices put into its largest one by one, above: sorted."""
 KEEP_SECONDS = 30.0
 """A batch is read again after this long even if the position has not moved (the retention
 pruner may have removed its oldest events meanwhile)."""
@@ -55,8 +58,8 @@ class Kept:
     events: list[LoggedEvent]
 
 
-def _event_id(logged: LoggedEvent) -> int:
-    return logged.meta.event_id
+_event_id: Callable[[LoggedEvent], int] = attrgetter("meta.event_id")
+"""An event's id (a C-level key for sorts and bisects, called per event of a storm's lists)."""
 
 
 class ReplayReads:
@@ -211,7 +214,6 @@ class ReplayReads:
         known: dict[str, int | None] = dict.fromkeys(order)
         """Per room: the id its last batch covers, None while batches are full."""
         cursors = dict.fromkeys(order, since)
-        last = since
         while True:
             for room in order:
                 if not pending[room] and known[room] is None:
@@ -234,20 +236,34 @@ class ReplayReads:
             slices.sort(key=_first_id)
             if all(a[-1].meta.event_id < b[0].meta.event_id for a, b in pairwise(slices)):
                 # Rooms' events in ranges apart (one room's; a user's status event, then
-                # another room's run): in id order as they are, each once, all above `last`
-                # (what was taken before is at or below the bound of its round).
-                batch = slices[0] if len(slices) == 1 else list(chain.from_iterable(slices))
-                last = batch[-1].meta.event_id
-                yield batch
-                continue
-            taken = sorted((logged for each in slices for logged in each), key=_event_id)
-            batch = []
-            for logged in taken:
-                if logged.meta.event_id > last:  # an event of several rooms comes once
-                    last = logged.meta.event_id
-                    batch.append(logged)
-            if batch:
-                yield batch
+                # another room's run): in id order as they are, each once, all above what
+                # earlier rounds took (at or below the bound of their round).
+                yield slices[0] if len(slices) == 1 else list(chain.from_iterable(slices))
+            else:
+                yield _merged(slices)
+
+
+def _merged(slices: list[list[LoggedEvent]]) -> list[LoggedEvent]:
+    """Rooms' slices of one round (each in id order, all above what earlier rounds took) in
+    id order, an event of several rooms once. The few events of small slices (a user's status
+    events beside a shared room's run) are put into the largest in place of a sort and sweep of
+    them all."""
+    slices.sort(key=len)
+    base = slices[-1]
+    if sum(map(len, slices)) - len(base) > MERGE_BY_INSERTS:
+        taken = sorted(chain.from_iterable(slices), key=_event_id)
+        return [
+            logged
+            for logged, before in zip(taken, [None, *taken], strict=False)
+            if before is None or logged.meta.event_id != before.meta.event_id
+        ]
+    batch = list(base)
+    for logged in chain.from_iterable(slices[:-1]):
+        event_id = logged.meta.event_id
+        at = bisect_left(batch, event_id, key=_event_id)
+        if at == len(batch) or batch[at].meta.event_id != event_id:
+            batch.insert(at, logged)
+    return batch
 
 
 def _first_id(events: list[LoggedEvent]) -> int:

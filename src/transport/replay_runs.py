@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from src.events.log import LoggedEvent
@@ -20,6 +21,8 @@ MAX_RUN_BYTES = 16 * 1024 * 1024
 """Joined frames kept at most: past it they all go."""
 KEEP_RUNS_SECONDS = 30.0
 """They all go this long after the first was kept (a storm's replays are over by then)."""
+
+_event_id: Callable[[LoggedEvent], int] = attrgetter("meta.event_id")
 
 Encoded = Callable[[LoggedEvent, bool], Any]
 """An event's (packets, frame) in a form (with its offset or not); frame None: binary parts."""
@@ -47,7 +50,7 @@ class Runs:
         """`batch`'s frames in form `marked`, joined once; None when an event has binary parts
         or the frames pass `budget` bytes (the slice a replay writes at once). The key holds
         the budget's outcome: one server has one budget."""
-        ids = tuple([logged.meta.event_id for logged in batch])
+        ids = tuple(map(_event_id, batch))
         key = (ids, marked)
         runs = self._runs
         if key in runs:
