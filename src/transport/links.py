@@ -59,7 +59,11 @@ class Link:
         self.buffer: list[bytes] | None = None
         """What waits to be written, in order; None when nothing does (no list per idle link)."""
         self.buffered = 0
-        self.queued = False
+        self.queued: bool | None = None
+        """Marked for the hub's next flush. None until the first write, which goes out at once:
+        it is Engine.IO's OPEN, and nothing follows it until the client answers it with its
+        CONNECT (paced behind a burst of handshakes, the OPENs waited seconds in their links
+        and the clients' CONNECTs with them, while the clients sat idle)."""
         self.closed = False
         self._drain: asyncio.Task[None] | None = None
 
@@ -95,7 +99,10 @@ class Link:
             if self.buffered > self.hub.limit:
                 self.abort()
             return
-        if self.buffered >= CORK_BYTES:
+        if self.queued is None:  # the connection's first frame
+            self.queued = False
+            self.flush()
+        elif self.buffered >= CORK_BYTES:
             self.flush()
         elif not self.queued:
             self.queued = True

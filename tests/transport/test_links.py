@@ -48,8 +48,13 @@ class FakeSocket:
 
 
 def make_link(limit: int = 1 << 20) -> tuple[Link, FakeProtocol, FakeSocket]:
+    """A link past its first write (Engine.IO's OPEN, written at once), nothing written since."""
     protocol, socket = FakeProtocol(), FakeSocket()
-    return Link(Hub(limit), protocol, socket), protocol, socket
+    link = Link(Hub(limit), protocol, socket)
+    link.write(b"open")
+    assert protocol.transport.writes == [b"open"]
+    protocol.transport.writes.clear()
+    return link, protocol, socket
 
 
 async def next_pass() -> None:
@@ -84,6 +89,23 @@ async def test_frames_written_in_one_pass_go_out_in_one_write_in_order() -> None
     assert protocol.transport.writes == []  # corked until the end of the pass
     await next_pass()
     assert protocol.transport.writes == [b"frame0frame1frame2"]
+
+
+async def test_a_connections_first_frame_goes_out_at_once_and_the_next_at_the_flush() -> None:
+    """The OPEN is not paced: a burst of handshakes kept thousands of them in their links for
+    seconds, and their clients' CONNECTs with them. What follows is corked as before."""
+    hub = Hub(1 << 20)
+    protocols = [FakeProtocol() for _ in range(3)]
+    links = [Link(hub, protocol, FakeSocket()) for protocol in protocols]
+    for link in links:
+        link.write(b"open")
+    assert [protocol.transport.writes for protocol in protocols] == [[b"open"]] * 3
+    for link in links:
+        link.write(b"a")
+        link.write(b"b")
+    assert [protocol.transport.writes for protocol in protocols] == [[b"open"]] * 3
+    await next_pass()
+    assert [protocol.transport.writes for protocol in protocols] == [[b"open", b"ab"]] * 3
 
 
 async def test_frames_that_follow_a_flush_closely_are_joined_after_a_short_pause() -> None:

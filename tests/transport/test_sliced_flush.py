@@ -19,10 +19,14 @@ from tests.transport.test_links import FakeProtocol, FakeSocket
 
 
 def make_links(hub: Hub, count: int) -> list[tuple[Link, FakeProtocol]]:
+    """Links past their first write (the OPEN, written at once, not through the hub)."""
     made = []
     for _ in range(count):
         protocol = FakeProtocol()
-        made.append((Link(hub, protocol, FakeSocket()), protocol))
+        link = Link(hub, protocol, FakeSocket())
+        link.write(b"open")
+        protocol.transport.writes.clear()
+        made.append((link, protocol))
     return made
 
 
