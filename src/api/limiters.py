@@ -4,8 +4,8 @@ in the composition root (`Limiters` in `src/app/services.py`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,24 +30,37 @@ async def throttle_writes(request: Request, claims: TokenClaimsDep) -> AsyncIter
         yield
 
 
-@asynccontextmanager
-async def write_slot(services: AppServices, claims: TokenClaims | None) -> AsyncIterator[None]:
+class write_slot:
     """`throttle_writes`, for the dependency and for the plain ASGI hot writes
-    (`src/api/hot_writes.py`): raises `TooManyRequests`, or holds one of the user's slots."""
-    if claims is None:
-        yield
-        return
-    user_id = claims.user_id
-    in_flight = services.limiters.writes_in_flight
-    if in_flight[user_id] >= services.settings.max_concurrent_writes_per_user:
-        raise TooManyRequests("too many writes by this user at once", 1)
-    wait = await services.limiters.writes.take(str(user_id))
-    if wait > 0:
-        raise TooManyRequests("too many writes by this user", wait)
-    in_flight[user_id] += 1
-    try:
-        yield
-    finally:
+    (`src/api/hot_writes.py`): raises `TooManyRequests`, or holds one of the user's slots.
+    A class, not an `asynccontextmanager`: no generator and its wrapper per write."""
+
+    __slots__ = ("_claims", "_in_flight", "_services")
+
+    def __init__(self, services: AppServices, claims: TokenClaims | None) -> None:
+        self._services = services
+        self._claims = claims
+        self._in_flight: Counter[int] | None = None
+
+    async def __aenter__(self) -> None:
+        if self._claims is None:
+            return
+        user_id = self._claims.user_id
+        services = self._services
+        in_flight = services.limiters.writes_in_flight
+        if in_flight[user_id] >= services.settings.max_concurrent_writes_per_user:
+            raise TooManyRequests("too many writes by this user at once", 1)
+        wait = await services.limiters.writes.take(str(user_id))
+        if wait > 0:
+            raise TooManyRequests("too many writes by this user", wait)
+        in_flight[user_id] += 1
+        self._in_flight = in_flight
+
+    async def __aexit__(self, *_exc: object) -> None:
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None or self._claims is None:
+            return
+        user_id = self._claims.user_id
         in_flight[user_id] -= 1
         if not in_flight[user_id]:
             del in_flight[user_id]

@@ -60,6 +60,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    """What a `UTCDateTime` is bound as on SQLite, in one C call: the UTC time in the text form
+    SQLAlchemy's SQLite `DATETIME` stores (`YYYY-MM-DD HH:MM:SS.ffffff`, no offset). For the
+    grouped writes' own statements (`src/events/grouped_writes.py`), which check it against
+    SQLAlchemy's processor before they use it."""
+    return None if value is None else as_utc(value).isoformat(" ", "microseconds")[:26]
+
+
 def _prepare_sqlite_file(url: str) -> None:
     """Create the folder of a file-backed SQLite database, so a fresh checkout just runs."""
     database = make_url(url).database

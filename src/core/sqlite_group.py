@@ -28,7 +28,10 @@ _Outcome = tuple[bool, Any]
 
 
 def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[_Outcome]:
-    """On the connection's thread: every write in its savepoint, then one COMMIT."""
+    """On the connection's thread: every write in its savepoint, then one COMMIT. A write
+    alone in its group needs no savepoint: if it raises, the whole transaction is its own."""
+    if len(works) == 1:
+        return [_commit_alone(db, works[0])]
     outcomes: list[_Outcome] = []
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -42,10 +45,33 @@ def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[_Outcome]:
             db.execute("RELEASE hot_write")
         db.execute("COMMIT")
     except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+        _roll_back(db)
         raise
     return outcomes
+
+
+def _commit_alone(db: sqlite3.Connection, work: Work) -> _Outcome:
+    """One write in its own transaction: committed, or rolled back with what it raised."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        value = work(db)
+    except Exception as exc:  # this write only: nothing of it is kept
+        _roll_back(db)
+        return False, exc
+    except BaseException:
+        _roll_back(db)
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        _roll_back(db)
+        raise
+    return True, value
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _open(db: sqlite3.Connection) -> None:

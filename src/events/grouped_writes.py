@@ -15,13 +15,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Insert, Select, insert
+from sqlalchemy import BigInteger, BindParameter, Insert, Select, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from src.core.clock import as_utc
+from src.core.db import UTCDateTime, sqlite_utc_text
 from src.core.sqlite_group import GroupCommit
 from src.events.log import _EVENTS, _ROOMS, EventLog, LoggedEvent
 from src.events.schemas import EventMeta
@@ -32,14 +34,34 @@ EventFor = Callable[[Any], EventSpec | None]
 """Given what the row's statement returned (None: no row), the event to store, if any."""
 
 
+_EVENT_ID = bindparam("event_id", type_=BigInteger)
+"""The event's id in each row of its rooms' INSERT."""
+Bind = Callable[[Any], Any] | None
+"""A parameter's processor (None: passed as is)."""
+_PROBES = (
+    datetime(2026, 12, 7, 18, 6, 16, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(1, 1, 1),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+"""Times `sqlite_utc_text` must bind as SQLAlchemy's processor does before it stands in."""
+
+
+def _processor(bind: BindParameter[Any], process: Bind) -> Bind:
+    """`process`, SQLAlchemy's, or `sqlite_utc_text` for a `UTCDateTime` when it gives the
+    same text (one C call instead of SQLAlchemy's two wrappers and a `%` format)."""
+    if process is None or not isinstance(bind.type, UTCDateTime):
+        return process
+    same = all(sqlite_utc_text(probe) == process(probe) for probe in _PROBES)
+    return sqlite_utc_text if same else process
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A Core statement compiled once for SQLite: its SQL and, per positional parameter,
     the name it is bound from and the type's processor (None: passed as is)."""
 
     sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    binds: tuple[tuple[str, Bind], ...]
 
     @classmethod
     def of(
@@ -48,13 +70,13 @@ class Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         names = tuple(compiled.positiontup or ())
         processors: dict[str, Any] = dict(compiled._bind_processors)  # one callable each here
-        return cls(compiled.string, names, tuple(processors.get(name) for name in names))
-
-    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            params[name] if process is None else process(params[name])
-            for name, process in zip(self.names, self.processors, strict=True)
+        binds = tuple(
+            (name, _processor(compiled.binds[name], processors.get(name))) for name in names
         )
+        return cls(compiled.string, binds)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[n] if process is None else process(params[n]) for n, process in self.binds]
 
     def first(self, db: sqlite3.Connection, params: Mapping[str, Any]) -> Any:
         """The first column of the first row (None: no row)."""
@@ -71,8 +93,8 @@ class GroupedWrites:
         self.event_log = event_log
         """Its `clock` stamps the events, as `EventLog.append` does."""
         keys = ("event_type", "data", "emitted_at")
-        self._event = Compiled.of(insert(_EVENTS).returning(_EVENTS.c.id), dialect, keys)
-        self._room = Compiled.of(insert(_ROOMS), dialect, ("event_id", "room"))
+        self._event = Compiled.of(insert(_EVENTS), dialect, keys)  # its id: `lastrowid`
+        self._rooms: dict[int, Compiled] = {}
         self._compiled: dict[int, Compiled] = {}
 
     def compiled(self, statement: Insert | Select[Any]) -> Compiled:
@@ -80,6 +102,14 @@ class GroupedWrites:
         found = self._compiled.get(id(statement))
         if found is None:
             found = self._compiled[id(statement)] = Compiled.of(statement, self.dialect)
+        return found
+
+    def _rooms_insert(self, count: int) -> Compiled:
+        """One INSERT of an event's `count` rooms (parameters `event_id`, `room_0`, ...)."""
+        found = self._rooms.get(count)
+        if found is None:
+            rows = [{"event_id": _EVENT_ID, "room": bindparam(f"room_{i}")} for i in range(count)]
+            found = self._rooms[count] = Compiled.of(insert(_ROOMS).values(rows), self.dialect)
         return found
 
     async def write(
@@ -108,8 +138,11 @@ class GroupedWrites:
         event_type, data, rooms = spec
         emitted_at = as_utc(self.event_log.clock())
         params = {"event_type": event_type, "data": data, "emitted_at": emitted_at}
-        event_id = int(self._event.first(db, params))
-        room = self._room
-        db.executemany(room.sql, [room.args({"event_id": event_id, "room": r}) for r in rooms])
+        event_id = db.execute(self._event.sql, self._event.args(params)).lastrowid
+        assert event_id is not None  # an INSERT of one row sets it
+        if rooms:
+            named = {f"room_{i}": room for i, room in enumerate(rooms)}
+            insert_rooms = self._rooms_insert(len(rooms))
+            db.execute(insert_rooms.sql, insert_rooms.args({"event_id": event_id, **named}))
         meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
         return LoggedEvent(meta=meta, data=data, rooms=tuple(sorted(rooms)))

@@ -84,3 +84,29 @@ async def test_an_answered_write_is_visible_to_another_connection(database: str)
         assert rows(database) == [(row_id, "durable")]  # committed before the call returned
     finally:
         await group.close()
+
+
+async def test_a_write_alone_in_its_group_opens_no_savepoint_and_fails_alone(
+    database: str,
+) -> None:
+    """A group of one is its own transaction: no SAVEPOINT, RELEASE (two statements fewer),
+    and a write that fails after its row keeps nothing, as inside a savepoint."""
+    group = GroupCommit(database)
+    sent: list[str] = []
+    try:
+        first = await group.run(insert("first"))
+        assert group._connection is not None
+        group._connection._conn.set_trace_callback(sent.append)
+        with pytest.raises(Refused):
+            await group.run(insert("refused", fail=True))
+        second = await group.run(insert("second"))
+    finally:
+        await group.close()
+    assert not [statement for statement in sent if "SAVEPOINT" in statement.upper()]
+    assert [s for s in sent if not s.startswith("INSERT")] == [
+        "BEGIN IMMEDIATE",
+        "ROLLBACK",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    assert rows(database) == [(first, "first"), (second, "second")]

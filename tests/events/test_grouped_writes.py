@@ -14,9 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from src.app.services import AppServices
 from src.auth.models import User
+from src.core.security import read_access_token
 from src.events.log import EventLog
 from src.main import create_app
 from src.memory_logs.models import MemoryLog
+from src.memory_logs.schemas import MemoryLogCreate
+from src.memory_logs.service import create_memory_log_grouped
 from src.testing.users import TestUser
 from tests.events.test_delivery import subscribed
 
@@ -92,3 +95,31 @@ async def test_the_hot_creates_take_the_grouped_path_on_sqlite(settings, alice, 
                 response = await client.post(url, json=body, headers=user.headers)
                 assert response.status_code == status, response.text
         assert grouped.group.commits == len(posts)  # each a group of one, one after another
+
+
+async def test_a_hot_create_is_five_statements(services: AppServices, alice: TestUser) -> None:
+    """A group of one: BEGIN, the guarded row, its event, all its rooms in one INSERT, COMMIT
+    (statements per write, as SQLite's trace sees them: an `executemany` of the rooms would
+    be one per room)."""
+    grouped = services.socket_service.grouped
+    if grouped is None:
+        pytest.skip("group commit is SQLite's (PostgreSQL runs concurrent transactions)")
+    claims = read_access_token(alice.token, secret_key=services.settings.secret_key)
+    await create_memory_log_grouped(
+        services.emitter, holder=claims, data=MemoryLogCreate(content="a")
+    )
+    assert grouped.group._connection is not None
+    sent: list[str] = []
+    grouped.group._connection._conn.set_trace_callback(sent.append)
+    log = await create_memory_log_grouped(
+        services.emitter, holder=claims, data=MemoryLogCreate(content="b")
+    )
+    assert log is not None and log.content == "b"
+    verbs = [" ".join(s.split()[:3]) for s in sent]
+    assert verbs == [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO memory_logs",
+        "INSERT INTO event_log",
+        "INSERT INTO event_log_rooms",
+        "COMMIT",
+    ]
