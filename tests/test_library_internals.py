@@ -219,10 +219,15 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
     ("aiosqlite", "aiosqlite.core", "Connection", "_conn", "sqlite_driver"),
     ("aiosqlite", "aiosqlite.core", "Connection", "_execute", "sqlite_driver"),
     ("aiosqlite", "aiosqlite.core", "Connection", "_thread", "sqlite_driver"),
+    # SQLAlchemy: the grouped writes bind their compiled statements' parameters themselves.
+    ("sqlalchemy", "sqlalchemy.sql.compiler", "SQLCompiler", "_bind_processors", "grouped_writes"),
+    ("sqlalchemy", "sqlalchemy.sql.compiler", "SQLCompiler", "positiontup", "grouped_writes"),
+    ("sqlalchemy", "sqlalchemy.sql.compiler", "SQLCompiler", "binds", "grouped_writes"),
 ]
 
 STDLIB_INTERNALS = [(asyncio.Queue, "_getters"), (asyncio.Event, "_waiters")]
 """Replaced by their light versions only while nothing waits (links._lighten)."""
+STDLIB_INTERNALS.append((asyncio.Lock, "_waiters"))  # sqlite_driver: a free write turn
 
 
 def _assigned_in_source(cls: type, name: str) -> bool:

@@ -132,6 +132,10 @@ class Connection(aiosqlite.Connection):
         turn = _write_turn(self.location)
         if turn is None:
             return
+        if not turn.locked() and not turn._waiters:  # free: taken at once, with no task
+            await turn.acquire()  # (`wait_for` wraps the acquire in one) and no timer
+            self._turn = turn
+            return
         try:
             await asyncio.wait_for(turn.acquire(), WRITE_WAIT_SECONDS)
         except TimeoutError:

@@ -107,3 +107,25 @@ async def test_a_writer_that_waits_too_long_gets_database_is_locked(
         await first.close()
     finally:
         await engine.dispose()
+
+
+async def test_a_free_write_turn_is_taken_without_yielding(tmp_path: Path) -> None:
+    """A turn nobody holds is taken in the same step (no `wait_for` task, no timer, no trip
+    through the event loop); a held one is still waited for, and passes on at release."""
+    connection = sqlite_driver.connect(str(tmp_path / "turn.db"))
+    await connection
+    other = sqlite_driver.connect(str(tmp_path / "turn.db"))
+    await other
+    try:
+        taking = connection.take_write_turn()
+        with pytest.raises(StopIteration):  # finished at its first step: it never suspended
+            taking.send(None)
+        assert connection._turn is not None
+        waiting = asyncio.ensure_future(other.take_write_turn())  # held: waits (bounded)
+        connection._end_write_turn()
+        await asyncio.wait_for(waiting, 5)
+        assert other._turn is not None
+    finally:
+        other._end_write_turn()
+        await connection.close()
+        await other.close()
