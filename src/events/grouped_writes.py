@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, Insert, Select, bindparam, insert
+from sqlalchemy import BigInteger, BindParameter, Insert, Select, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -62,6 +62,9 @@ class Compiled:
 
     sql: str
     binds: tuple[tuple[str, Bind], ...]
+    rowid: bool = False
+    """An INSERT whose RETURNING was only its row's id, run without it: the id is the
+    cursor's `lastrowid` (a RETURNING and its fetch cost SQLite and `sqlite3` ~7 µs more)."""
 
     @classmethod
     def of(
@@ -73,15 +76,38 @@ class Compiled:
         binds = tuple(
             (name, _processor(compiled.binds[name], processors.get(name))) for name in names
         )
-        return cls(compiled.string, binds)
+        suffix = _rowid_returning(statement, dialect)
+        sql = compiled.string
+        if suffix is not None and sql.endswith(suffix):
+            return cls(sql[: -len(suffix)], binds, rowid=True)
+        return cls(sql, binds)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         return [params[n] if process is None else process(params[n]) for n, process in self.binds]
 
     def first(self, db: sqlite3.Connection, params: Mapping[str, Any]) -> Any:
-        """The first column of the first row (None: no row)."""
-        rows = db.execute(self.sql, self.args(params)).fetchall()
+        """The first column of the first row (None: no row); a `rowid` INSERT's new id."""
+        cursor = db.execute(self.sql, self.args(params))
+        if self.rowid:
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+        rows = cursor.fetchall()
         return rows[0][0] if rows else None
+
+
+def _rowid_returning(statement: Insert | Select[Any], dialect: Dialect) -> str | None:
+    """` RETURNING id` when `statement` is an INSERT returning only its table's INTEGER
+    PRIMARY KEY (SQLite's rowid itself, so `lastrowid` is that id); else None."""
+    if not isinstance(statement, Insert):
+        return None
+    returned = statement.returning_column_descriptions
+    table = statement.table
+    if len(returned) != 1 or not isinstance(table, Table):
+        return None
+    column = returned[0]["expr"]
+    keys = list(table.primary_key.columns)
+    if keys != [column] or column.type.compile(dialect=dialect) != "INTEGER":
+        return None
+    return f" RETURNING {column.name}"
 
 
 class GroupedWrites:

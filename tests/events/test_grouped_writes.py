@@ -100,7 +100,7 @@ async def test_the_hot_creates_take_the_grouped_path_on_sqlite(settings, alice, 
 async def test_a_hot_create_is_five_statements(services: AppServices, alice: TestUser) -> None:
     """A group of one: BEGIN, the guarded row, its event, all its rooms in one INSERT, COMMIT
     (statements per write, as SQLite's trace sees them: an `executemany` of the rooms would
-    be one per room)."""
+    be one per room), none with a RETURNING, and the answer's id is the stored row's."""
     grouped = services.socket_service.grouped
     if grouped is None:
         pytest.skip("group commit is SQLite's (PostgreSQL runs concurrent transactions)")
@@ -115,6 +115,10 @@ async def test_a_hot_create_is_five_statements(services: AppServices, alice: Tes
         services.emitter, holder=claims, data=MemoryLogCreate(content="b")
     )
     assert log is not None and log.content == "b"
+    assert not [s for s in sent if "RETURNING" in s]  # the ids are SQLite's `lastrowid`
+    async with services.sessionmaker() as session:
+        stored = await session.get(MemoryLog, log.id)
+    assert stored is not None and (stored.content, stored.user_id) == ("b", alice.id)
     verbs = [" ".join(s.split()[:3]) for s in sent]
     assert verbs == [
         "BEGIN IMMEDIATE",
