@@ -102,3 +102,40 @@ async def test_a_reader_past_the_limit_is_cut_off_in_a_sliced_flush(
     for link, protocol in links:
         if link is not slow_link:
             assert b"".join(protocol.transport.writes) == b"x" * 150
+
+
+async def next_slice(links: list[tuple[Link, FakeProtocol]], before: int) -> int:
+    """Links written once the next slice has run (it steps aside while this test is ready)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+        written = sum(bool(protocol.transport.writes) for _, protocol in links)
+        if written != before:
+            return written
+    raise AssertionError("no slice ran")
+
+
+async def test_a_flush_that_has_run_a_while_takes_larger_slices() -> None:
+    """Under a connect burst every pass is long and a slice steps aside in most of them: a
+    flush of fixed slices fell seconds behind the acks it carried (`FLUSH_STRETCH`)."""
+    hub = Hub(1 << 20, slice_size=1, whole=0, stretch=60.0)
+    links = make_links(hub, 100)
+    for link, _ in links:
+        link.write(b"ack")
+    await asyncio.sleep(0)  # the flush's first slice, at its start: one link
+    assert sum(bool(protocol.transport.writes) for _, protocol in links) == 1
+    hub._began -= 10 * hub.stretch  # as if its passes had taken ten minutes
+    assert await next_slice(links, 1) == 12  # 11 slices' worth
+    hub._began -= 100 * hub.stretch
+    assert await next_slice(links, 12) == 12 + 32  # at most FLUSH_STRETCH_MAX slices' worth
+    await until_flushed(hub)
+    assert all(protocol.transport.writes == [b"ack"] for _, protocol in links)
+
+
+async def test_a_short_flush_keeps_its_slices() -> None:
+    hub = Hub(1 << 20, slice_size=1, whole=0, stretch=3600.0)
+    links = make_links(hub, 10)
+    for link, _ in links:
+        link.write(b"ack")
+    await asyncio.sleep(0)
+    assert await next_slice(links, 1) == 2
+    await until_flushed(hub)
