@@ -28,12 +28,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Itera
 from contextlib import aclosing
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from operator import attrgetter
 from typing import Any
 
 from src.core.shared_reads import SharedReads
 from src.events.log import LoggedEvent
-from src.transport.replay_runs import Runs
+from src.transport.replay_runs import Runs, event_id_of
 
 ReadBatch = Callable[[str, int], Awaitable[list[LoggedEvent]]]
 """Reads up to the batch size of events of one room with id > `after`, in id order."""
@@ -56,10 +55,6 @@ class Kept:
     position: int
     """The live position when it was read, or its last id when higher."""
     events: list[LoggedEvent]
-
-
-_event_id: Callable[[LoggedEvent], int] = attrgetter("meta.event_id")
-"""An event's id (a C-level key for sorts and bisects, called per event of a storm's lists)."""
 
 
 class ReplayReads:
@@ -148,7 +143,7 @@ class ReplayReads:
                 continue
             if start > after or (full and kept.events[-1].meta.event_id <= after):
                 continue
-            rest = bisect_right(kept.events, after, key=_event_id)
+            rest = bisect_right(kept.events, after, key=event_id_of)
             last = kept.events[-1].meta.event_id if kept.events else 0
             return kept.events[rest:], full, last
         return None
@@ -227,7 +222,7 @@ class ReplayReads:
             slices: list[list[LoggedEvent]] = []
             for room in order:
                 queue = pending[room]
-                cut = bisect_right(queue, bound, key=_event_id)
+                cut = bisect_right(queue, bound, key=event_id_of)
                 if cut:
                     slices.append(queue[:cut])
                     pending[room] = queue[cut:]
@@ -251,7 +246,7 @@ def _merged(slices: list[list[LoggedEvent]]) -> list[LoggedEvent]:
     slices.sort(key=len)
     base = slices[-1]
     if sum(map(len, slices)) - len(base) > MERGE_BY_INSERTS:
-        taken = sorted(chain.from_iterable(slices), key=_event_id)
+        taken = sorted(chain.from_iterable(slices), key=event_id_of)
         return [
             logged
             for logged, before in zip(taken, [None, *taken], strict=False)
@@ -260,7 +255,7 @@ def _merged(slices: list[list[LoggedEvent]]) -> list[LoggedEvent]:
     batch = list(base)
     for logged in chain.from_iterable(slices[:-1]):
         event_id = logged.meta.event_id
-        at = bisect_left(batch, event_id, key=_event_id)
+        at = bisect_left(batch, event_id, key=event_id_of)
         if at == len(batch) or batch[at].meta.event_id != event_id:
             batch.insert(at, logged)
     return batch

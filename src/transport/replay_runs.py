@@ -22,7 +22,9 @@ MAX_RUN_BYTES = 16 * 1024 * 1024
 KEEP_RUNS_SECONDS = 30.0
 """They all go this long after the first was kept (a storm's replays are over by then)."""
 
-_event_id: Callable[[LoggedEvent], int] = attrgetter("meta.event_id")
+event_id_of: Callable[[LoggedEvent], int] = attrgetter("meta.event_id")
+"""An event's id: a C-level key for sorts and bisects, called per event of a storm's lists
+(here and in `replay_reads.py`)."""
 
 Encoded = Callable[[LoggedEvent, bool], Any]
 """An event's (packets, frame) in a form (with its offset or not); frame None: binary parts."""
@@ -50,7 +52,7 @@ class Runs:
         """`batch`'s frames in form `marked`, joined once; None when an event has binary parts
         or the frames pass `budget` bytes (the slice a replay writes at once). The key holds
         the budget's outcome: one server has one budget."""
-        ids = tuple(map(_event_id, batch))
+        ids = tuple(map(event_id_of, batch))
         key = (ids, marked)
         runs = self._runs
         if key in runs:
