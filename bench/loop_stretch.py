@@ -30,8 +30,9 @@ import uvloop
 
 from src.transport import deliveries
 from src.transport.fastpath import memory_manager
+from src.transport.hub import FLUSH_PAUSE_MAX, FLUSH_SLICE, FLUSH_WHOLE, Hub
 from src.transport.light_queue import LightEvent, LightQueue
-from src.transport.links import FLUSH_PAUSE_MAX, FLUSH_SLICE, FLUSH_WHOLE, Hub, Link
+from src.transport.links import Link
 
 REQUEST_STEPS = 10
 """Loop passes of the probe request: about those of a REST write (body, parse, the commit's

@@ -1,6 +1,6 @@
 """Every private or undocumented name Mindwire relies on, checked against the installed libraries.
 
-The fan-out fast path (src/transport/fastpath.py, links.py, websocket.py), the handshake
+The fan-out fast path (src/transport/fastpath.py, hub.py, links.py, websocket.py), the handshake
 (src/transport/handshake.py, slow_http.py), the managers
 (src/transport/holding.py and src/transport/redis_manager.py), the packets
 (src/transport/packets.py) and the SQLite driver
@@ -226,7 +226,7 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
 ]
 
 STDLIB_INTERNALS = [(asyncio.Queue, "_getters"), (asyncio.Event, "_waiters")]
-"""Replaced by their light versions only while nothing waits (links._lighten)."""
+"""Replaced by their light versions only while nothing waits (hub._lighten)."""
 STDLIB_INTERNALS.append((asyncio.Lock, "_waiters"))  # sqlite_driver: a free write turn
 
 
@@ -273,7 +273,7 @@ def test_a_library_internal_mindwire_relies_on_is_still_there(
 def test_an_asyncio_internal_the_fast_path_reads_is_still_there(cls: type, name: str) -> None:
     assert hasattr(cls(), name), (
         f"Python {sys.version.split()[0]}: asyncio.{cls.__name__} has no {name} "
-        "(read by src/transport/links.py _lighten)"
+        "(read by src/transport/hub.py _lighten)"
     )
 
 

@@ -3,7 +3,7 @@
 Writing an event to 5,000 sockets' links takes a few milliseconds of the process's one core;
 done in one go, every request that arrives meanwhile waits for it, and with a backlog of
 events it waits for each. A `Delivery` hands the event to `EMIT_SLICE` recipients per
-event-loop pass instead (the links then write them a slice per pass too, `links.py`).
+event-loop pass instead (the hub then flushes the links a slice per pass too, `hub.py`).
 
 Order is kept as if each emit reached all its recipients at once:
 

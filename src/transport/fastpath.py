@@ -40,7 +40,7 @@ this fan-out for everyone else.
 
 Interface: `memory_manager(...)` / `redis_manager(...)` (the client manager for
 `socketio.AsyncServer`, chosen by `src/app/backend.py`) and `install(sio, ...)` (wires the
-WebSocket driver and links to that server). The parts beside it: `frames.py`, `links.py`,
+WebSocket driver and links to that server). The parts beside it: `frames.py`, `links.py`, `hub.py`,
 `environ.py`, `deliveries.py`, `turns.py`, `websocket.py`, `entry.py`, `protocol_state.py`.
 """
 
@@ -58,7 +58,7 @@ from src.core.config import FanoutMode
 from src.transport.deliveries import EMIT_SLICE, Deliveries, Delivery, Send
 from src.transport.frames import websocket_frame
 from src.transport.heartbeat import Heartbeat
-from src.transport.links import FLUSH_PAUSE_MAX, Hub
+from src.transport.hub import FLUSH_PAUSE_MAX, Hub
 from src.transport.managers import HoldingManager, OrderedRedisManager, offset_of
 from src.transport.websocket import DirectWebSocket
 

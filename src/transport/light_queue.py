@@ -2,7 +2,7 @@
 
 Each socket's Engine.IO queue is a `LightQueue` (`outbox.py` bounds it in bytes), and a link
 swaps uvicorn's receive queue and `writable` event for these once the connection is accepted
-(`links.py`): an idle connection then holds no deque, future or event.
+(`hub.py`): an idle connection then holds no deque, future or event.
 """
 
 from __future__ import annotations

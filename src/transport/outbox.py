@@ -23,8 +23,8 @@ from typing import Any
 
 import socketio
 
+from src.transport.hub import Hub
 from src.transport.light_queue import LightQueue
-from src.transport.links import Hub
 
 logger = logging.getLogger("mindwire.events")
 

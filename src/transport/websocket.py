@@ -22,7 +22,8 @@ from src.transport.light_queue import LightQueue
 from src.transport.protocol_state import restart_parser
 
 if TYPE_CHECKING:
-    from src.transport.links import Hub, Link
+    from src.transport.hub import Hub
+    from src.transport.links import Link
 
 logger = logging.getLogger("mindwire.events")
 

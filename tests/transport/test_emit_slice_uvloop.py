@@ -17,7 +17,7 @@ from collections.abc import Awaitable
 import uvloop
 
 from src.transport.deliveries import EMIT_SLICE, Deliveries, Delivery
-from src.transport.links import FLUSH_SLICE
+from src.transport.hub import FLUSH_SLICE
 
 REQUEST_PASSES = 10
 RECIPIENTS = 5000

@@ -13,7 +13,7 @@ import asyncio
 
 import uvloop
 
-from src.transport.links import FLUSH_SLICE, FLUSH_WHOLE, Hub
+from src.transport.hub import FLUSH_SLICE, FLUSH_WHOLE, Hub
 from tests.transport.test_sliced_flush import make_links, until_flushed
 
 REQUEST_PASSES = 10

@@ -9,8 +9,9 @@ import pytest
 from websockets.server import ServerProtocol
 
 from src.transport.frames import websocket_frame
+from src.transport.hub import FLUSH_PAUSE_MAX, Hub
 from src.transport.light_queue import LightQueue
-from src.transport.links import FLUSH_PAUSE_MAX, Hub, Link
+from src.transport.links import Link
 
 
 class FakeTransport:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from src.testing.users import TestUser
-from src.transport.links import Hub, Link
+from src.transport.hub import Hub
+from src.transport.links import Link
 from tests.transport.test_links import FakeProtocol, FakeSocket
 
 
