@@ -201,6 +201,21 @@ INTERNALS: list[tuple[str, str, str | None, str, str]] = [
         ("websockets", "websockets.server", "ServerProtocol", name, "handshake")
         for name in ("debug", "parser", "handshake_exc", "data_to_send", "reject")
     ],  # fmt: skip
+    # websockets: a handshake of the usual shape answered as `accept` would (quick_accept).
+    *[
+        ("websockets", "websockets.server", "ServerProtocol", name, "handshake.quick_accept")
+        for name in (
+            "origins",
+            "available_extensions",
+            "available_subprotocols",
+            "accept_called",
+            "origin",
+            "extensions",
+            "subprotocol",
+            "accept",
+        )
+    ],  # fmt: skip
+    ("websockets", "websockets.utils", None, "accept_key", "handshake.quick_accept"),
     *[
         (
             "uvicorn",

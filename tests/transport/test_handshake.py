@@ -17,10 +17,18 @@ from typing import Any
 
 import pytest
 import uvicorn
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request
+from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
-from src.transport.handshake import HandshakeProtocol, parsed_request, serialized
+from src.transport.handshake import (
+    HandshakeProtocol,
+    QuickServerProtocol,
+    parsed_request,
+    quick_accept,
+    serialized,
+)
 from src.transport.slow_http import H11DeadlineProtocol, HttpToolsDeadlineProtocol
 from tests.support import serving_in_thread
 
@@ -60,6 +68,14 @@ REQUESTS = {
     "no connection upgrade": upgrade(Connection=b"keep-alive"),
     "post": upgrade(method=b"POST"),
     "http 1.0": upgrade().replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+    "lower case tokens": upgrade(Connection=b"upgrade", Upgrade=b"WebSocket"),
+    "connection list": upgrade(Connection=b"keep-alive, Upgrade"),
+    "two upgrades": upgrade(b"Upgrade: websocket"),
+    "upgrade list": upgrade(Upgrade=b"websocket, h2c"),
+    "key not base64": upgrade(Sec_WebSocket_Key=b"not base64 at all!!!!!=="),
+    "two versions": upgrade(b"Sec-WebSocket-Version: 13"),
+    "two origins": upgrade(b"Origin: http://a.example", b"Origin: http://b.example"),
+    "bad subprotocol": upgrade(b"Sec-WebSocket-Protocol: ,;"),
 }
 UNPARSED = {  # refused by `websockets`' parser: the status it (or `refuse_unparsed`) answers
     "body": (upgrade(b"Content-Length: 5") + b"hello", b"400"),
@@ -239,3 +255,31 @@ def test_a_request_websockets_might_read_otherwise_is_left_to_it(
     method: str, target: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
     assert parsed_request(method, target, headers) is None
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_the_quick_answer_is_the_one_websockets_builds(name: str) -> None:
+    """`QuickServerProtocol` answers each request (and sets what the connection keeps of it) as
+    `ServerProtocol` does; the requests of the usual shape are answered without its parsers."""
+    request = reparsed(REQUESTS[name])
+    quick, usual = QuickServerProtocol(), ServerProtocol()
+    answers = [conn.accept(request) for conn in (quick, usual)]
+    for response in answers:
+        if "Date" in response.headers:
+            del response.headers["Date"]
+    mine, theirs = (response.serialize() for response in answers)
+    assert mine == theirs
+    kept = ("accept_called", "origin", "extensions", "subprotocol", "state")
+    assert [getattr(quick, n, None) for n in kept] == [getattr(usual, n, None) for n in kept]
+    assert (quick.handshake_exc is None) == (usual.handshake_exc is None)
+    usual_shape = name in ("plain", "more headers", "repeated header", "quoted target",
+                           "deflate offered", "empty body", "lower case tokens")  # fmt: skip
+    assert (quick_accept(ServerProtocol(), request) is not None) == usual_shape
+
+
+def test_a_server_with_something_to_negotiate_is_answered_by_websockets() -> None:
+    request = reparsed(REQUESTS["plain"])
+    assert quick_accept(ServerProtocol(subprotocols=["chat"]), request) is None
+    assert quick_accept(ServerProtocol(origins=["http://a.example"]), request) is None
+    deflate = ServerProtocol(extensions=[ServerPerMessageDeflateFactory()])
+    assert quick_accept(deflate, request) is None
