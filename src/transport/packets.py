@@ -81,6 +81,13 @@ class TolerantPacket(sio_packet.Packet):  # type: ignore[misc]
     received_bytes = 0
     """Bytes of this message received so far (its header, then its attachments)."""
 
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        """python-socketio's answer (a `bytes` or `bytearray` among the lists' items and the
+        dicts' values, at any depth), found by one walk: its own recursion builds a list and
+        runs a `reduce` per container (~2.5 us of a connect's four outgoing packets each)."""
+        return _holds_binary(data)
+
     def decode(self, encoded_packet: Any) -> int:
         if not isinstance(encoded_packet, str) or not encoded_packet:
             raise ProtocolError("a binary frame that no binary packet announced")
@@ -109,6 +116,38 @@ class TolerantPacket(sio_packet.Packet):  # type: ignore[misc]
             return _reconstruct(data, attachments)
         except RecursionError:
             return [MALFORMED_EVENT]
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+WALK_LIMIT = 100_000
+"""Items `_holds_binary` looks at before it leaves the data to python-socketio's recursion
+(which refuses a structure that contains itself with a `RecursionError`; a walk would not end)."""
+
+
+def _holds_binary(data: Any) -> bool:
+    if type(data) in _SCALARS:
+        return False
+    pending = [data]
+    walked = 0
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        walked += 1
+        if walked > WALK_LIMIT:
+            return bool(sio_packet.Packet.data_is_binary(data))
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif isinstance(item, (bytes, bytearray)):
+            return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return False
 
 
 def _reconstruct(data: Any, attachments: list[Any]) -> Any:
