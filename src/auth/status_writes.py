@@ -10,28 +10,47 @@ commit each, one relay read of the log each (the relay is only woken), and on SQ
 commit a `synchronous=FULL` write that the other writers wait behind.
 
 Here the syncs asked for while a group is being written form the next group, one
-transaction: the users' rows are locked together (in id order, FOR NO KEY UPDATE on
-PostgreSQL, so two processes cannot deadlock on them), each count is read after the lock as
-before, the changed rows are updated and their events appended, all committed at once. The
-events are then handed to the relay (`Signals.hand_off`, as a read of the log returns them),
-which sends them without reading them back. Each caller returns once its user's change is
-committed; when a group fails, each of its users is written alone, so each caller gets its
-own outcome.
+transaction, its events handed to the relay afterwards (`Signals.hand_off`, as a read of the
+log returns them, in id order), which sends them without reading them back. Each caller
+returns once its user's change is committed; when a group fails, each of its users is
+written alone, so each caller gets its own outcome.
+
+On PostgreSQL the group goes through a session: the users' rows are locked together (in id
+order, FOR NO KEY UPDATE, so two processes cannot deadlock on them), each count is read after
+the lock, the changed rows are updated and their events appended, all committed at once.
+
+On a SQLite file (`SocketService.grouped`) the group is one trip through the group committer
+(`src/auth/status_sql.py`): read, decide, update and append on the committer's thread in one
+`BEGIN IMMEDIATE ... COMMIT`, holding SQLite's write turn for that trip only. The counts, which
+may be Redis round trips, cannot be read in there, so they are read just before the trip,
+after the previous group finished. That keeps the promise: a connect or disconnect that
+changes a count after it was read queues its own sync, which lands in a later group (this
+group's users left the queue before the read) and so writes after this one, with a count read
+after the change. Another process (Redis counts, one SQLite file) can still write a stale
+read after a newer one: so after the commit the counts are read again, and a user whose
+stored status no longer agrees is queued once more. The last trip for a user is then followed
+by a read that agrees with what it stored, and no change came after that read (it would have
+queued a later trip): the user is offline exactly when no socket is open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.auth.models import User
 from src.auth.schemas import StatusPublic
+from src.auth.status_sql import StatusTrip, next_status, write_statuses
 from src.core.clock import as_utc, utcnow
 from src.core.failures import fail_all
 from src.events.emitters import EventEmitter
+from src.events.grouped_writes import GroupedWrites
 from src.events.log import LoggedEvent
 from src.events.schemas import EventMeta, EventType
 from src.events.socket_service import SocketService
@@ -88,10 +107,13 @@ class StatusWrites:
         """Write `group` in one transaction, hand its events over and tell its callers;
         False, telling no one, when it failed and is not `alone`."""
         service = self.socket_service
+        user_ids = sorted(group)
         try:
-            async with service.sessionmaker() as session:
-                logged = await self._write(session, sorted(group))
-                await session.commit()
+            if service.grouped is None:
+                logged, left = await self._write_session(user_ids), None
+            else:
+                trip = await self._write_grouped(service.grouped, user_ids)
+                logged, left = trip.logged, trip.left
         except Exception as exc:
             if not alone:
                 return False
@@ -109,7 +131,40 @@ class StatusWrites:
             for done in waiting:
                 if not done.done():
                     done.set_result(None)
+        if left:
+            await self._recheck(left)
         return True
+
+    async def _counts(self, user_ids: list[int]) -> list[int]:
+        return list(await asyncio.gather(*(self.connections(user_id) for user_id in user_ids)))
+
+    async def _write_grouped(self, grouped: GroupedWrites, user_ids: list[int]) -> StatusTrip:
+        """The group in one group-commit trip, with the counts read just before it (see the
+        module); raises as SQLAlchemy would for a database error."""
+        counts = dict(zip(user_ids, await self._counts(user_ids), strict=True))
+        spec_for = partial(self.emitter.event_spec, EventType.USER_STATUS_CHANGED)
+        try:
+            return await grouped.group.run(
+                partial(write_statuses, grouped=grouped, counts=counts, spec_for=spec_for)
+            )
+        except sqlite3.Error as exc:  # as a session raises it: a locked database is a 503
+            raise DBAPIError.instance("status writes", None, exc, sqlite3.Error) from exc
+
+    async def _recheck(self, left: dict[int, str]) -> None:
+        """Queue again each user whose count no longer agrees with the status just stored
+        (another process's newer count was written first; see the module)."""
+        user_ids = list(left)
+        for user_id, count in zip(user_ids, await self._counts(user_ids), strict=True):
+            if next_status(left[user_id], count) is not None:
+                self._pending.setdefault(user_id, [])
+
+    async def _write_session(self, user_ids: list[int]) -> list[LoggedEvent]:
+        """The group through a session (PostgreSQL), committed; returns its events as a read
+        of the log returns them (rooms in order, time in UTC)."""
+        async with self.socket_service.sessionmaker() as session:
+            logged = await self._write(session, user_ids)
+            await session.commit()
+        return logged
 
     async def _write(self, session: AsyncSession, user_ids: list[int]) -> list[LoggedEvent]:
         """The changed statuses and their events in `session`; returns the events as a read
@@ -124,13 +179,13 @@ class StatusWrites:
             .with_for_update(key_share=True)
         )
         users = list((await session.scalars(query)).all())
-        counts = await asyncio.gather(*(self.connections(user.id) for user in users))
+        counts = await self._counts([user.id for user in users])
         changes: list[StatusPublic] = []
         for user, count in zip(users, counts, strict=True):
-            online = count > 0
-            if online == (user.status != "offline"):
-                continue  # a status the user chose (away, busy) stays while connected
-            user.status = "online" if online else "offline"
+            status = next_status(user.status, count)
+            if status is None:
+                continue
+            user.status = status
             user.status_changed_at = utcnow()
             changes.append(
                 StatusPublic(user_id=user.id, status=user.status, changed_at=user.status_changed_at)

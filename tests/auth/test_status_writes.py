@@ -18,7 +18,9 @@ from src.events.socket_service import SocketService
 class Counted:
     """The app's socket service with its relay signals recorded instead of raised."""
 
-    def __init__(self, services: AppServices, counts: dict[int, int]) -> None:
+    def __init__(
+        self, services: AppServices, counts: dict[int, int], *, grouped: bool = True
+    ) -> None:
         self.services = services
         self.counts = counts
         self.handed: list[LoggedEvent] = []
@@ -31,6 +33,8 @@ class Counted:
             wake_relay=self._wake,
             hand_off=self.handed.append,
         )
+        # The app's choice: one group-commit trip on a SQLite file, a session on PostgreSQL.
+        service.grouped = own.grouped if grouped else None
         self.writes = StatusWrites(service, services.emitter, self._connections)
 
     def _wake(self) -> None:
