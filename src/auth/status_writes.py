@@ -147,16 +147,22 @@ class StatusWrites:
             return await grouped.group.run(
                 partial(write_statuses, grouped=grouped, counts=counts, spec_for=spec_for)
             )
-        except sqlite3.Error as exc:  # as a session raises it: a locked database is a 503
+        except sqlite3.Error as exc:  # as a session raises it (callers and logs see the same)
             raise DBAPIError.instance("status writes", None, exc, sqlite3.Error) from exc
 
     async def _recheck(self, left: dict[int, str]) -> None:
         """Queue again each user whose count no longer agrees with the status just stored
         (another process's newer count was written first; see the module)."""
         user_ids = list(left)
-        for user_id, count in zip(user_ids, await self._counts(user_ids), strict=True):
-            if next_status(left[user_id], count) is not None:
-                self._pending.setdefault(user_id, [])
+        try:
+            counts = await self._counts(user_ids)
+        except Exception:  # not known now: written again, which reads the counts again
+            stale = user_ids
+        else:
+            pairs = zip(user_ids, counts, strict=True)
+            stale = [user_id for user_id, n in pairs if next_status(left[user_id], n) is not None]
+        for user_id in stale:
+            self._pending.setdefault(user_id, [])
 
     async def _write_session(self, user_ids: list[int]) -> list[LoggedEvent]:
         """The group through a session (PostgreSQL), committed; returns its events as a read

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from src.app.services import AppServices
 from src.events.log import log_position
 from tests.auth.test_status_writes import Counted
+from tests.support import wait_until
 
 SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 """How SQLAlchemy's SQLite DATETIME stores a `UTCDateTime`: UTC, no offset, microseconds."""
@@ -86,6 +87,39 @@ async def test_a_user_whose_write_fails_fails_alone(services: AppServices, make_
         stored = await counted.stored_after(start)
         assert [event.data["user_id"] for event in stored] == written
         assert counted.handed == stored
+
+
+class Overtaken(Counted):
+    """Counts where another process's connect lands between this process's read of a count
+    and its trip: the first read of `late` says 0, every later one 1."""
+
+    late = 0
+    stale_reads = 1
+
+    async def _connections(self, user_id: int) -> int:
+        if user_id == self.late and self.stale_reads:
+            self.stale_reads -= 1
+            return 0
+        return await super()._connections(user_id)
+
+
+async def test_a_count_that_changed_before_the_commit_is_written_again(
+    services: AppServices, make_user
+) -> None:
+    """The trip stores the stale "offline"; the count read after its commit disagrees, so
+    the user is written again, without another sync, and ends online."""
+    async with asyncio.timeout(30):
+        group_commits(services)
+        user = (await make_user()).id
+        counted = Overtaken(services, {user: 1})
+        counted.stale_reads = 0
+        await counted.writes.sync(user)  # online, as a tab opened
+        counted.handed.clear()
+        counted.late, counted.stale_reads = user, 1
+        await counted.writes.sync(user)
+        await wait_until("the user written again", lambda: len(counted.handed) == 2)
+        assert [event.data["status"] for event in counted.handed] == ["offline", "online"]
+        assert await counted.statuses([user]) == {user: "online"}
 
 
 async def test_times_are_stored_as_the_session_path_stores_them(
