@@ -15,18 +15,19 @@ log returns them, in id order), which sends them without reading them back. Each
 returns once its user's change is committed; when a group fails, each of its users is
 written alone, so each caller gets its own outcome.
 
-On PostgreSQL the group goes through a session: the users' rows are locked together (in id
-order, FOR NO KEY UPDATE, so two processes cannot deadlock on them), each count is read after
-the lock, the changed rows are updated and their events appended, all committed at once.
+On PostgreSQL (and an in-memory SQLite database) the group goes through a session: the
+users' rows are locked together (in id order, FOR NO KEY UPDATE, so two processes cannot
+deadlock on them), each count is read after the lock, the changed rows are updated and
+their events appended, all committed at once.
 
 On a SQLite file (`SocketService.grouped`) the group is one trip through the group committer
 (`src/auth/status_sql.py`): read, decide, update and append on the committer's thread in one
 `BEGIN IMMEDIATE ... COMMIT`, holding SQLite's write turn for that trip only. The counts, which
 may be Redis round trips, cannot be read in there, so they are read just before the trip,
-after the previous group finished. That keeps the promise: a connect or disconnect that
-changes a count after it was read queues its own sync, which lands in a later group (this
-group's users left the queue before the read) and so writes after this one, with a count read
-after the change. Another process (Redis counts, one SQLite file) can still write a stale
+after the previous group finished. That keeps the promise: a first connect or last
+disconnect after the read queues its own sync, which lands in a later group (this group's
+users left the queue before the read) and so writes after this one, with a count read after
+the change. Another process (Redis counts, one SQLite file) can still write a stale
 read after a newer one: so after the commit the counts are read again, and a user whose
 stored status no longer agrees is queued once more. The last trip for a user is then followed
 by a read that agrees with what it stored, and no change came after that read (it would have
