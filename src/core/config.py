@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     events held during its replay) before it is closed; a replay waits below half of it."""
     socket_flush_pause_ms: float = Field(default=10.0, ge=0)
     """The most a link flush waits after the previous one, gathering a burst's events into one
-    write per socket (`src/transport/links.py`); 0 writes at the end of every loop pass."""
+    write per socket (`src/transport/hub.py`); 0 writes at the end of every loop pass."""
     socket_drain_timeout_seconds: float = Field(default=20.0, gt=0)
     """How long a replay waits for a socket that reads nothing before closing it."""
     socket_recovery: bool = True
