@@ -12,18 +12,19 @@ rows read back exactly as the ORM's.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, Insert, Select, Table, bindparam, insert
+from sqlalchemy import JSON, BigInteger, BindParameter, Insert, Select, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from src.core.clock import as_utc
-from src.core.db import UTCDateTime, sqlite_utc_text
+from src.core.db import UTCDateTime
 from src.core.sqlite_group import GroupCommit
 from src.events.log import _EVENTS, _ROOMS, EventLog, LoggedEvent
 from src.events.schemas import EventMeta
@@ -43,16 +44,41 @@ _PROBES = (
     datetime(1, 1, 1),
     datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
 )
-"""Times `sqlite_utc_text` must bind as SQLAlchemy's processor does before it stands in."""
+"""Times `utc_text` must bind as SQLAlchemy's processor does before it stands in."""
+_JSON_PROBES: tuple[Any, ...] = ({"a": [1, 2.5, "é\u2028", None, True], "b": {"c": ""}}, None, [])
+"""Values `json.dumps` must bind as SQLAlchemy's `JSON` processor does before it stands in."""
+_last_time: tuple[datetime | None, str | None] = (None, None)
 
 
-def _processor(bind: BindParameter[Any], process: Bind) -> Bind:
-    """`process`, SQLAlchemy's, or `sqlite_utc_text` for a `UTCDateTime` when it gives the
-    same text (one C call instead of SQLAlchemy's two wrappers and a `%` format)."""
-    if process is None or not isinstance(bind.type, UTCDateTime):
+def utc_text(value: datetime | None) -> str | None:
+    """`sqlite_utc_text`, cheaper: the naive UTC time's `isoformat` (an aware one formats its
+    offset too, with a `sprintf`, only to be cut off), and the text of the time bound last
+    given again when it is the same object (a row's `created_at` is its `updated_at`)."""
+    global _last_time
+    last = _last_time  # one read: another committer thread may replace it meanwhile
+    if value is last[0]:
+        return last[1]
+    if value is None:
+        return None
+    naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    text = naive.isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
+
+
+def _processor(bind: BindParameter[Any], process: Bind, dialect: Dialect) -> Bind:
+    """`process`, SQLAlchemy's, or a cheaper call that gives the same text: `utc_text` for a
+    `UTCDateTime` (instead of SQLAlchemy's two wrappers and a `%` format), `json.dumps` for
+    a `JSON` (its processor's serializer, without the wrapper that looks for SQL NULLs)."""
+    if process is None:
         return process
-    same = all(sqlite_utc_text(probe) == process(probe) for probe in _PROBES)
-    return sqlite_utc_text if same else process
+    if isinstance(bind.type, UTCDateTime):
+        same = all(utc_text(probe) == process(probe) for probe in _PROBES)
+        return utc_text if same else process
+    if isinstance(bind.type, JSON) and dialect._json_serializer is None:
+        same = all(json.dumps(probe) == process(probe) for probe in _JSON_PROBES)
+        return json.dumps if same else process
+    return process
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,8 @@ class Compiled:
         names = tuple(compiled.positiontup or ())
         processors: dict[str, Any] = dict(compiled._bind_processors)  # one callable each here
         binds = tuple(
-            (name, _processor(compiled.binds[name], processors.get(name))) for name in names
+            (name, _processor(compiled.binds[name], processors.get(name), dialect))
+            for name in names
         )
         suffix = _rowid_returning(statement, dialect)
         sql = compiled.string
@@ -120,7 +147,7 @@ class GroupedWrites:
         """Its `clock` stamps the events, as `EventLog.append` does."""
         keys = ("event_type", "data", "emitted_at")
         self._event = Compiled.of(insert(_EVENTS), dialect, keys)  # its id: `lastrowid`
-        self._rooms: dict[int, Compiled] = {}
+        self._rooms: dict[int, str] = {}
         self._compiled: dict[int, Compiled] = {}
 
     def compiled(self, statement: Insert | Select[Any]) -> Compiled:
@@ -130,12 +157,17 @@ class GroupedWrites:
             found = self._compiled[id(statement)] = Compiled.of(statement, self.dialect)
         return found
 
-    def _rooms_insert(self, count: int) -> Compiled:
-        """One INSERT of an event's `count` rooms (parameters `event_id`, `room_0`, ...)."""
+    def _rooms_insert(self, count: int) -> str:
+        """One INSERT of an event's `count` rooms, bound `event_id, room, event_id, room...`
+        (`_room_args`): checked once against the compiled parameters."""
         found = self._rooms.get(count)
         if found is None:
             rows = [{"event_id": _EVENT_ID, "room": bindparam(f"room_{i}")} for i in range(count)]
-            found = self._rooms[count] = Compiled.of(insert(_ROOMS).values(rows), self.dialect)
+            compiled = Compiled.of(insert(_ROOMS).values(rows), self.dialect)
+            pairs = [(("event_id", None), (f"room_{i}", None)) for i in range(count)]
+            if compiled.binds != tuple(bind for pair in pairs for bind in pair):
+                raise RuntimeError(f"unexpected parameters for the rooms: {compiled.binds}")
+            found = self._rooms[count] = compiled.sql
         return found
 
     async def write(
@@ -167,8 +199,7 @@ class GroupedWrites:
         event_id = db.execute(self._event.sql, self._event.args(params)).lastrowid
         assert event_id is not None  # an INSERT of one row sets it
         if rooms:
-            named = {f"room_{i}": room for i, room in enumerate(rooms)}
-            insert_rooms = self._rooms_insert(len(rooms))
-            db.execute(insert_rooms.sql, insert_rooms.args({"event_id": event_id, **named}))
+            room_args = [value for room in rooms for value in (event_id, room)]
+            db.execute(self._rooms_insert(len(rooms)), room_args)
         meta = EventMeta(event_id=event_id, event_type=event_type, emitted_at=emitted_at)
         return LoggedEvent(meta=meta, data=data, rooms=tuple(sorted(rooms)))

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.dialects import sqlite
 
 from src.core.db import sqlite_utc_text
-from src.events.grouped_writes import Compiled
+from src.events.grouped_writes import Compiled, utc_text
+from src.events.log import _EVENTS
 from src.memory_logs.service import _INSERT_IF_HOLDER
 
 TIMES = [
@@ -31,8 +32,8 @@ def compiled() -> Compiled:
 
 def test_times_bind_through_the_one_call_path(compiled: Compiled) -> None:
     processors = dict(compiled.binds)
-    assert processors["created_at"] is sqlite_utc_text
-    assert processors["updated_at"] is sqlite_utc_text
+    assert processors["created_at"] is utc_text
+    assert processors["updated_at"] is utc_text
 
 
 @pytest.mark.parametrize("when", TIMES, ids=str)
@@ -40,6 +41,32 @@ def test_a_time_binds_as_sqlalchemys_processor_binds_it(when: datetime) -> None:
     statement = _INSERT_IF_HOLDER.compile(dialect=sqlite.dialect())
     sqlalchemy_process = statement._bind_processors["created_at"]
     assert sqlite_utc_text(when) == sqlalchemy_process(when)
+    assert utc_text(when) == sqlalchemy_process(when)
+    assert utc_text(when) == sqlalchemy_process(when)  # the same time again: kept text
+
+
+def test_times_given_in_turn_each_bind_as_themselves() -> None:
+    """The text kept for the last time is only given for that very object."""
+    equal_but_other = datetime(2026, 12, 7, 18, 6, 16, 123456, tzinfo=UTC)
+    for when in [*TIMES, *reversed(TIMES), equal_but_other, TIMES[1], None, TIMES[1]]:
+        assert utc_text(when) == sqlite_utc_text(when)
+
+
+def test_event_data_binds_as_sqlalchemys_json_processor_binds_it() -> None:
+    from sqlalchemy import insert
+
+    statement = insert(_EVENTS).compile(
+        dialect=sqlite.dialect(), column_keys=["event_type", "data", "emitted_at"]
+    )
+    compiled = Compiled.of(insert(_EVENTS), sqlite.dialect(), ["event_type", "data", "emitted_at"])
+    data = {"message": 'é ✓ \u2028 "quoted"', "n": [1, 2.5, None, True], "nested": {"a": ""}}
+    params = {"event_type": "notification", "data": data, "emitted_at": TIMES[0]}
+    processors = statement._bind_processors
+    expected = [
+        processors[name](params[name]) if name in processors else params[name]
+        for name in statement.positiontup or ()
+    ]
+    assert compiled.args(params) == expected
 
 
 def test_the_arguments_are_sqlalchemys(compiled: Compiled) -> None:
