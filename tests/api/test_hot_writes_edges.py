@@ -91,3 +91,26 @@ async def test_refusals_read_the_same_from_the_hot_path_and_the_route(
     assert "retry-after" in hot.headers
     assert _without_cors(hot)[:2] == _without_cors(routed)[:2]
     assert hot.headers["content-type"] == routed.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode(),
+        lambda text: b"\xef\xbb\xbf" + text.encode(),  # a UTF-8 BOM
+        lambda text: text.encode("utf-16"),
+        lambda text: text.encode("utf-32-le"),
+    ],
+    ids=["utf-8", "utf-8 with a BOM", "utf-16", "utf-32-le"],
+)
+async def test_a_json_body_in_any_encoding_json_reads_is_created(
+    settings_factory: Callable[..., Settings], alice: TestUser, encode: Callable[[str], bytes]
+) -> None:
+    """The hot path reads plain UTF-8; any other body JSON itself reads (the route's
+    `json.loads` of the bytes) is still created, by the route."""
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    async for http in _client(settings_factory()):
+        body = encode('{"content": "é ✓"}')
+        answer = await http.post("/api/memory-logs", content=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["content"] == "é ✓"
