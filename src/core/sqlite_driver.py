@@ -43,12 +43,17 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 )
 
 
-def _write_turn(location: str) -> asyncio.Lock | None:
-    """The lock writers to `location` take turns with in this event loop (None: in memory)."""
+def _write_turn(location: str, loop: asyncio.AbstractEventLoop) -> asyncio.Lock | None:
+    """The lock writers to `location` take turns with in `loop` (None: in memory)."""
     if location in ("", ":memory:") or location.startswith("file:"):
         return None
-    loop = asyncio.get_running_loop()
-    return _turns.setdefault(loop, {}).setdefault(location, asyncio.Lock())
+    locks = _turns.get(loop)
+    if locks is None:
+        locks = _turns[loop] = {}
+    turn = locks.get(location)
+    if turn is None:
+        turn = locks[location] = asyncio.Lock()
+    return turn
 
 
 def _run(db: sqlite3.Connection, sql: str, parameters: Any, *, many: bool = False) -> _Result:
@@ -122,6 +127,9 @@ class Connection(aiosqlite.Connection):
     location = ""
     _turn: asyncio.Lock | None = None
     """The database's write lock while this connection holds it."""
+    _turn_of: tuple[asyncio.AbstractEventLoop, asyncio.Lock | None] | None = None
+    """The event loop this connection last took a turn in, and that loop's lock (looked up
+    once, not in a weak dictionary at every write transaction)."""
 
     def cursor(self) -> OneCallCursor:  # type: ignore[override]
         return OneCallCursor(self)
@@ -129,7 +137,11 @@ class Connection(aiosqlite.Connection):
     async def take_write_turn(self) -> None:
         if self._turn is not None:
             return
-        turn = _write_turn(self.location)
+        loop = asyncio.get_running_loop()
+        known = self._turn_of
+        if known is None or known[0] is not loop:
+            known = self._turn_of = (loop, _write_turn(self.location, loop))
+        turn = known[1]
         if turn is None:
             return
         if not turn.locked() and not turn._waiters:  # free: taken at once, with no task
