@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from src.core.log_position import PositionedList
-from src.events.schemas import UTCTimestamp
+from src.events.schemas import MemoryLogEvent, UTCTimestamp
 
 # PostgreSQL text cannot hold NUL characters: refuse them here (422) rather than in the
 # database (a 500).
@@ -20,13 +20,12 @@ class MemoryLogUpdate(BaseModel):
     content: str = Field(min_length=1, max_length=10000, pattern=NO_NUL)
 
 
-class MemoryLogPublic(BaseModel):
+# A memory log as the API answers it, and (the same object) as its event carries it: an
+# instance of the event's own payload model is taken as it is, not validated again. (A
+# comment, not a docstring: the OpenAPI schema would show it.)
+class MemoryLogPublic(MemoryLogEvent):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    user_id: int
-    content: str
-    created_at: UTCTimestamp
     updated_at: UTCTimestamp
 
 
