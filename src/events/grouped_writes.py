@@ -47,21 +47,28 @@ _PROBES = (
 """Times `utc_text` must bind as SQLAlchemy's processor does before it stands in."""
 _JSON_PROBES: tuple[Any, ...] = ({"a": [1, 2.5, "é\u2028", None, True], "b": {"c": ""}}, None, [])
 """Values `json.dumps` must bind as SQLAlchemy's `JSON` processor does before it stands in."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _last_time: tuple[datetime | None, str | None] = (None, None)
+_last_second: tuple[tuple[int, int] | None, str] = (None, "")
 
 
 def utc_text(value: datetime | None) -> str | None:
-    """`sqlite_utc_text`, cheaper: the naive UTC time's `isoformat` (an aware one formats its
-    offset too, with a `sprintf`, only to be cut off), and the text of the time bound last
-    given again when it is the same object (a row's `created_at` is its `updated_at`)."""
-    global _last_time
-    last = _last_time  # one read: another committer thread may replace it meanwhile
+    """`sqlite_utc_text`, cheaper: the text of the time bound last is given again for that
+    same object (a row's `created_at` is its `updated_at`), and the text of its second is
+    kept for the next time in that second (`isoformat`'s `sprintf` and the offset it formats
+    only to be cut off, or a `replace(tzinfo=None)`, cost more than the rest of the bind)."""
+    global _last_time, _last_second
+    last = _last_time  # one read each: another committer thread may replace them meanwhile
     if value is last[0]:
         return last[1]
     if value is None:
         return None
-    naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-    text = naive.isoformat(" ", "microseconds")
+    utc = value if value.tzinfo is UTC else as_utc(value)
+    since = utc - _EPOCH
+    second = _last_second
+    if second[0] != (since.days, since.seconds):
+        second = _last_second = ((since.days, since.seconds), utc.isoformat(" ", "seconds")[:19])
+    text = f"{second[1]}.{utc.microsecond:06d}"
     _last_time = (value, text)
     return text
 

@@ -52,6 +52,16 @@ def test_times_given_in_turn_each_bind_as_themselves() -> None:
         assert utc_text(when) == sqlite_utc_text(when)
 
 
+def test_times_of_one_second_and_the_next_bind_as_themselves() -> None:
+    """The text kept for a second is only used within that very second, whatever the zone."""
+    start = datetime(2026, 12, 31, 23, 59, 58, tzinfo=UTC)
+    odd_zone = timezone(timedelta(hours=1, seconds=1, microseconds=1))
+    times = [start + timedelta(microseconds=step * 250_001) for step in range(16)]
+    times += [when.astimezone(odd_zone) for when in times] + [t.replace(tzinfo=None) for t in times]
+    for when in times:
+        assert utc_text(when) == sqlite_utc_text(when), when
+
+
 def test_event_data_binds_as_sqlalchemys_json_processor_binds_it() -> None:
     from sqlalchemy import insert
 
