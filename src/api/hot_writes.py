@@ -20,7 +20,6 @@ it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,6 @@ from src.app.services import AppServices
 from src.auth.exceptions import NotAuthenticated
 from src.core.error_answers import error_answer
 from src.core.security import TokenClaims, read_access_token
-from src.core.strict_json import lone_surrogate
 from src.memory_logs import service as memory_logs
 from src.memory_logs.schemas import MemoryLogCreate
 from src.mental_notes import service as mental_notes
@@ -115,18 +113,14 @@ def _is_plain(headers: dict[bytes, bytes], max_bytes: int) -> bool:
 
 
 def _parse(route: HotRoute, body: bytes) -> BaseModel | None:
-    """The validated body, or None when the route must say what is wrong with it. Plain
-    UTF-8 only: `json.loads` of the bytes would first guess their encoding (a Python
-    function); a body in another one, with a BOM or with encoded surrogates, goes to the
-    route, which reads it as before."""
+    """The validated body, or None when the route must say what is wrong with it.
+
+    Parsed and validated in one call (pydantic's own JSON parser), which refuses what the
+    route's `json.loads` then `lone_surrogate` would refuse (a lone surrogate, escaped or raw,
+    anywhere; bad JSON) and reads the rest alike; what it refuses and `json.loads` reads (a
+    BOM, UTF-16) goes to the route, which answers as before."""
     try:
-        parsed = json.loads(body.decode())
-    except ValueError:  # UnicodeDecodeError too
-        return None
-    if lone_surrogate(parsed):
-        return None
-    try:
-        data = route.body.model_validate(parsed)
+        data = route.body.model_validate_json(body)
     except ValidationError:
         return None
     return data if route.takes(data) else None

@@ -114,3 +114,40 @@ async def test_a_json_body_in_any_encoding_json_reads_is_created(
         answer = await http.post("/api/memory-logs", content=body, headers=headers)
         assert answer.status_code == 201, answer.text
         assert answer.json()["content"] == "é ✓"
+
+
+TRICKY_BODIES = [
+    b'{"content": "x", "content": "y"}',  # the last key wins
+    b'{"content": "\\ud83d\\ude00", "extra": [1, {"a": NaN}, -Infinity, 1e999]}',
+    b'{"content": "x", "extra": 123456789012345678901234567890}',
+    b' {"content" :  "x"}\r\n\t ',
+    b'{"content": "a\\ud800"}',  # a lone surrogate: 422
+    b'{"\\udfff": 1, "content": "x"}',
+    b'{"content": "x", "extra": "\xed\xa0\x80"}',  # a raw one (CESU-8)
+    b'{"content": "a\tb"}',  # a control character: not JSON
+    b'{"content": "x",}',
+    b'{"content": "x"}garbage',
+    b'{"content": "\xff"}',  # not UTF-8: 400
+    b'{"content": 5}',
+    b'[{"content": "x"}]',
+    b"",
+]
+
+
+@pytest.mark.parametrize("body", TRICKY_BODIES, ids=range(len(TRICKY_BODIES)))
+async def test_the_hot_path_reads_a_body_as_the_route_reads_it(
+    settings_factory: Callable[..., Settings], alice: TestUser, body: bytes
+) -> None:
+    """Parsed and validated in one call on the hot path; the route (an `Origin` sends it
+    there) parses with `json.loads`: the same answer for every body."""
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    async for http in _client(settings_factory()):
+        hot = await http.post("/api/memory-logs", content=body, headers=headers)
+        routed = await http.post(
+            "/api/memory-logs", content=body, headers={**headers, "Origin": ORIGIN}
+        )
+        assert hot.status_code == routed.status_code, (hot.text, routed.text)
+        if hot.status_code == 201:
+            assert hot.json()["content"] == routed.json()["content"]
+        else:
+            assert hot.json() == routed.json()
