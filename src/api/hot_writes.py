@@ -177,7 +177,8 @@ class HotWrites:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        services: AppServices | None = getattr(scope["app"].state, "services", None)
+        # The state's dict itself: `State.__getattr__` is a Python call per request.
+        services: AppServices | None = scope["app"].state._state.get("services")
         grouped = services is not None and services.socket_service.grouped is not None
         if services is None or not grouped or not _is_plain(headers, self.max_bytes):
             await self.app(scope, receive, send)

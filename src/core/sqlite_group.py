@@ -118,7 +118,7 @@ class GroupCommit:
 
     async def _commit(self, group: list[tuple[Work, asyncio.Future[Any]]]) -> None:
         try:
-            connection = await self._open()
+            connection = self._connection or await self._open()
             await connection.take_write_turn()
             try:
                 call = partial(_commit_group, connection._conn, [work for work, _ in group])
