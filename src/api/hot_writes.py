@@ -1,8 +1,11 @@
 """`HotWrites`: the hot creates as plain ASGI, off FastAPI's per-request machinery.
 
 `POST /api/memory-logs`, `POST /api/mental-notes` and `POST /api/notifications` (to everyone
-or the admins) on a SQLite file (`SocketService.grouped`) are answered here, in front of
-FastAPI's middleware: the bearer read once, the JSON body parsed and
+or the admins) on a SQLite file (`SocketService.grouped`) are answered here, in front of the
+FastAPI app (Socket.IO's ASGI app hands it the REST traffic: FastAPI's `__call__`, Starlette's
+error middleware and the middleware below are not on the hot path; an exception answered
+neither here nor by `error_answer` reaches uvicorn, which logs it and answers 500 as Starlette
+would): the bearer read once, the JSON body parsed and
 validated once, the write's throttle, the grouped write (`src/events/grouped_writes.py`:
 the holder's check, the row and its event in one group commit), the answer serialised once.
 No `Request`, no dependency solving, no session, no middleware layers. That middleware has
@@ -25,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.applications import Starlette
+from starlette.types import Message, Receive, Scope, Send
 
 from src.api.limiters import write_slot
 from src.app.services import AppServices
@@ -164,12 +168,14 @@ async def _send_json(send: Send, status: int, body: bytes) -> None:
 
 
 class HotWrites:
-    """The plain ASGI hot creates, in front of the FastAPI app's other middleware (see the
-    module); `max_bytes` is `BodyLimit`'s."""
+    """The plain ASGI hot creates, in front of the FastAPI `app` (see the module); `max_bytes`
+    is `BodyLimit`'s."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: Starlette, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # The state's dict itself: `State.__getattr__` is a Python call per request.
+        self._state: dict[str, Any] = app.state._state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
@@ -177,8 +183,7 @@ class HotWrites:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        # The state's dict itself: `State.__getattr__` is a Python call per request.
-        services: AppServices | None = scope["app"].state._state.get("services")
+        services: AppServices | None = self._state.get("services")
         grouped = services is not None and services.socket_service.grouped is not None
         if services is None or not grouped or not _is_plain(headers, self.max_bytes):
             await self.app(scope, receive, send)

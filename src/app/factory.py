@@ -103,8 +103,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     sio = create_sio(settings, backend)
     fastapi_app.state.sio = sio
     # Innermost first: CORS answers preflights and adds its headers to every answer, the
-    # 413 and 204 of the two below included. The hot creates, outermost, leave to them
-    # whatever they would act on (`src/api/hot_writes.py`).
+    # 413 and 204 of the two below included. The hot creates, in front of the whole app,
+    # leave to them whatever they would act on (`src/api/hot_writes.py`).
     fastapi_app.add_middleware(AllowedMethods, router=fastapi_app.router)
     fastapi_app.add_middleware(BodyLimit, max_bytes=settings.max_request_body_bytes)
     fastapi_app.add_middleware(
@@ -114,11 +114,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         allow_methods=["*"],
         allow_headers=["*"],
     )
-    fastapi_app.add_middleware(HotWrites, max_bytes=settings.max_request_body_bytes)
     add_error_handlers(fastapi_app)
     add_validation_handler(fastapi_app)
     add_race_handler(fastapi_app)
     fastapi_app.include_router(api_router)
     fastapi_app.include_router(dashboard_router)
     # WebSockets of the Socket.IO path: a short call chain per idle connection (`entry.py`).
-    return SocketApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")
+    hot = HotWrites(fastapi_app, max_bytes=settings.max_request_body_bytes)
+    return SocketApp(sio, other_asgi_app=fastapi_app, rest_front=hot, socketio_path="socket.io")

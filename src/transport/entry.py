@@ -16,6 +16,10 @@ calls return, and this app serves the connection with two frames below it (`Dire
 lifespan, the REST app behind) is `socketio.ASGIApp`'s as before. The FastAPI middleware never
 saw Socket.IO traffic: `socketio.ASGIApp` routes it before the REST app.
 
+HTTP requests off the Socket.IO path go to `rest_front` when given (the hot creates, which
+hand the rest to the REST app), straight from here: what `socketio.ASGIApp` would do for them
+is to call the REST app, as there are no static files.
+
 The proxy headers (`X-Forwarded-For`/`-Proto` from a trusted proxy) are applied here too, by
 uvicorn's own code, instead of by uvicorn's middleware around this app, whose frame each idle
 WebSocket kept (`forwarded.py`; `uvicorn_options` turns uvicorn's off).
@@ -26,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
+from starlette.types import ASGIApp
 
 from src.transport import request_environ
 from src.transport.forwarded import TrustedProxies
@@ -36,17 +41,29 @@ class SocketApp(socketio.ASGIApp):  # type: ignore[misc]
     """`socketio.ASGIApp`, serving a fresh WebSocket connection itself once it is accepted."""
 
     def __init__(
-        self, *args: Any, forwarded_allow_ips: list[str] | str | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        forwarded_allow_ips: list[str] | str | None = None,
+        rest_front: ASGIApp | None = None,
+        **kwargs: Any,
     ) -> None:
         """`forwarded_allow_ips`: the proxies trusted for `X-Forwarded-*` (None: uvicorn's
-        `FORWARDED_ALLOW_IPS` environment variable, else 127.0.0.1 and ::1)."""
+        `FORWARDED_ALLOW_IPS` environment variable, else 127.0.0.1 and ::1); `rest_front`:
+        the app in front of `other_asgi_app` for HTTP (see the module)."""
         super().__init__(*args, **kwargs)
+        if rest_front is not None and self.static_files:
+            raise ValueError("rest_front would bypass the static files")
+        self.rest_front = rest_front
         self.proxies = TrustedProxies(forwarded_allow_ips)
         request_environ.install(self.engineio_server)  # no class made per request
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             self.proxies.rewrite(scope)
+        if scope["type"] == "http" and self.rest_front is not None:
+            if not self._on_socket_path(scope):
+                await self.rest_front(scope, receive, send)
+                return
         if scope["type"] != "websocket" or not self._on_socket_path(scope):
             await super().__call__(scope, receive, send)
             return

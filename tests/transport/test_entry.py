@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import socketio
 import uvicorn
@@ -252,3 +253,33 @@ async def test_an_idle_connections_protocol_keeps_nine_attributes_of_its_own(
         protocols = served.on_loop(lambda: [link.protocol for link in links.values()])
     await _until(lambda: served.on_loop(lambda: len(links)) == 0)
     assert protocols[0].disconnected is True and vars(protocols[0])["disconnected"] is True
+
+
+async def test_http_off_the_socket_path_goes_through_the_rest_front() -> None:
+    """The front (the hot creates) sees every REST request and hands on what it does not
+    answer; Engine.IO's requests never reach it."""
+    seen: list[str] = []
+
+    async def rest(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"rest"})
+
+    async def front(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await rest(scope, receive, send)
+
+    sio = socketio.AsyncServer(async_mode="asgi")
+    app = SocketApp(sio, other_asgi_app=rest, rest_front=front, socketio_path="socket.io")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        answered = await client.post("/api/memory-logs", json={"content": "x"})
+        polling = await client.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+    assert answered.text == "rest"
+    assert polling.status_code == 200 and polling.text.startswith('0{"sid"')
+    assert seen == ["/api/memory-logs"]
+
+
+def test_a_rest_front_is_refused_beside_static_files() -> None:
+    sio = socketio.AsyncServer(async_mode="asgi")
+    with pytest.raises(ValueError, match="static files"):
+        SocketApp(sio, static_files={"/": "web"}, rest_front=lambda *_: None)
