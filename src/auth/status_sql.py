@@ -75,5 +75,5 @@ def write_statuses(
         db.execute(_UPDATE, (status, sqlite_utc_text(changed_at), user_id))
         trip.left[user_id] = status
         change = StatusPublic(user_id=user_id, status=status, changed_at=changed_at)
-        trip.logged.append(grouped._append(db, spec_for(change)))
+        trip.logged.append(grouped.append(db, spec_for(change)))
     return trip

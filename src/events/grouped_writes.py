@@ -188,14 +188,14 @@ class GroupedWrites:
         def work(db: sqlite3.Connection) -> tuple[Any, LoggedEvent | None]:
             value = row.first(db, params)
             spec = event_for(value)
-            return value, None if spec is None else self._append(db, spec)
+            return value, None if spec is None else self.append(db, spec)
 
         try:
             return await self.group.run(work)
         except sqlite3.Error as exc:  # as SQLAlchemy raises it: a locked database is a 503
             raise DBAPIError.instance(row.sql, None, exc, sqlite3.Error) from exc
 
-    def _append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
+    def append(self, db: sqlite3.Connection, spec: EventSpec) -> LoggedEvent:
         """The event row and its rooms (on the committer's thread, inside the savepoint),
         and the event exactly as a read of the log returns it (`EventLog.read_all`: its
         rooms in order, its time in UTC, its data JSON as stored), which the relay is
