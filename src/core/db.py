@@ -62,9 +62,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def sqlite_utc_text(value: datetime | None) -> str | None:
     """What a `UTCDateTime` is bound as on SQLite, in one C call: the UTC time in the text form
-    SQLAlchemy's SQLite `DATETIME` stores (`YYYY-MM-DD HH:MM:SS.ffffff`, no offset). For the
-    grouped writes' own statements (`src/events/grouped_writes.py`), which check it against
-    SQLAlchemy's processor before they use it."""
+    SQLAlchemy's SQLite `DATETIME` stores (`YYYY-MM-DD HH:MM:SS.ffffff`, no offset). For plain
+    `sqlite3` statements (the status trips, `src/auth/status_sql.py`); the hot writes bind a
+    cached form of it, checked against SQLAlchemy's processor (`grouped_writes.utc_text`)."""
     return None if value is None else as_utc(value).isoformat(" ", "microseconds")[:26]
 
 

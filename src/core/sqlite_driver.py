@@ -47,13 +47,7 @@ def _write_turn(location: str, loop: asyncio.AbstractEventLoop) -> asyncio.Lock 
     """The lock writers to `location` take turns with in `loop` (None: in memory)."""
     if location in ("", ":memory:") or location.startswith("file:"):
         return None
-    locks = _turns.get(loop)
-    if locks is None:
-        locks = _turns[loop] = {}
-    turn = locks.get(location)
-    if turn is None:
-        turn = locks[location] = asyncio.Lock()
-    return turn
+    return _turns.setdefault(loop, {}).setdefault(location, asyncio.Lock())
 
 
 def _run(db: sqlite3.Connection, sql: str, parameters: Any, *, many: bool = False) -> _Result:

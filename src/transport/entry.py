@@ -60,10 +60,10 @@ class SocketApp(socketio.ASGIApp):  # type: ignore[misc]
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             self.proxies.rewrite(scope)
-        if scope["type"] == "http" and self.rest_front is not None:
-            if not self._on_socket_path(scope):
-                await self.rest_front(scope, receive, send)
-                return
+        rest_front = self.rest_front
+        if rest_front is not None and scope["type"] == "http" and not self._on_socket_path(scope):
+            await rest_front(scope, receive, send)
+            return
         if scope["type"] != "websocket" or not self._on_socket_path(scope):
             await super().__call__(scope, receive, send)
             return
