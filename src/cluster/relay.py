@@ -12,7 +12,8 @@ database (every half second at most, not per event), so a new leader (after a cr
 worst (clients drop repeats), never skipped.
 
 The grouped hot writes of this process hand their committed events over (`Signals.hand_off`),
-and the relay sends those without reading them back, but only where that is provably what a
+and the relay sends those without reading them back (storing its cursor less often then:
+`SAVE_HANDED_EVERY_SECONDS`), but only where that is provably what a
 read would return: the next id after the cursor is handed over (ids are unique, so the log's
 event of that id is that one, committed), and nothing else is known to be unread (no other
 wake-up, no poll timeout, no full batch, since the last read that reached the log's end).
@@ -42,6 +43,11 @@ POLL_SECONDS = 1.0
 RETRY_SECONDS = 0.5
 SAVE_EVERY_SECONDS = 0.5
 """The stored cursor lags at most this much: a new leader re-sends those events (repeats)."""
+SAVE_HANDED_EVERY_SECONDS = 5.0
+"""The same while the events come handed over (this process's hot writes). Each save is a
+commit, and its fsync, on the database's write turn: a hot write that comes meanwhile waits
+for it (4-11 ms on the write-latency bench, one write every half second). Repeats after a
+crash stay what they were (clients drop them); there are more of them."""
 
 
 class EventRelay:
@@ -103,7 +109,7 @@ class EventRelay:
         sent = await self._send_handed()
         if self.cursor is not None and not self._behind and not self._handed:
             # Nothing unread: every event after the cursor was handed over and is sent.
-            if sent and self._save_due():  # a session only when the cursor is stored
+            if sent and self._save_due(SAVE_HANDED_EVERY_SECONDS):  # a session only to store
                 async with self.sessionmaker() as session:
                     await self._save_cursor(session)
             return sent
@@ -163,5 +169,5 @@ class EventRelay:
         await self.event_log.save_relay_cursor(session, self.cursor)
         self._saved_at = time.monotonic()
 
-    def _save_due(self) -> bool:
-        return time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS
+    def _save_due(self, every: float = SAVE_EVERY_SECONDS) -> bool:
+        return time.monotonic() - self._saved_at >= every

@@ -6,6 +6,7 @@ interleaved with hot writes: every event once, in id order, none skipped."""
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from src.app.services import AppServices
 from src.cluster.cluster import LocalCluster
-from src.cluster.relay import EventRelay
+from src.cluster.relay import SAVE_EVERY_SECONDS, SAVE_HANDED_EVERY_SECONDS, EventRelay
 from src.cluster.signals import Signals
 from src.events.grouped_writes import GroupedWrites
 from src.events.log import EventLog, LoggedEvent, log_position
@@ -182,3 +183,31 @@ async def test_a_failed_delivery_of_handed_events_is_read_again(services: AppSer
     failing = False
     await recorder.drain()
     assert [e.meta.event_id for e in recorder.sent] == [e.meta.event_id for e in handed]
+
+
+async def _stored_cursor(services: AppServices) -> int:
+    async with services.sessionmaker() as session:
+        return await services.event_log.relay_cursor(session)
+
+
+async def test_handed_events_store_the_cursor_at_most_every_few_seconds(
+    services: AppServices,
+) -> None:
+    """A cursor save is a commit on the write turn, which a hot write would wait for: while
+    the events come handed over, the stored cursor moves every `SAVE_HANDED_EVERY_SECONDS`,
+    not every `SAVE_EVERY_SECONDS` (the relay's last save is set back, not slept for)."""
+    recorder = Recorder(services)
+    async with services.sessionmaker() as session:
+        await services.event_log.ensure_relay_cursor(session)
+    await recorder.start()
+    before = await _stored_cursor(services)
+    recorder.relay._saved_at = time.monotonic() - 2 * SAVE_EVERY_SECONDS
+    first = await recorder.hot()
+    await recorder.drain()
+    assert recorder.sent == [first]
+    assert await _stored_cursor(services) == before  # sent, not stored yet
+    recorder.relay._saved_at = time.monotonic() - SAVE_HANDED_EVERY_SECONDS
+    second = await recorder.hot()
+    await recorder.drain()
+    assert recorder.sent == [first, second]
+    assert await _stored_cursor(services) == second.meta.event_id
