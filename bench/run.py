@@ -85,7 +85,7 @@ FULL = [
     Scenario("rest-100/s-100", 100, 500, "steady", 100),
     Scenario("writes", 10, 2000, "writes", writers=16),
     Scenario("write-latency-1000", 1000, 200, "writes", writers=1, route="notifications"),
-    Scenario("write-latency-5000", 5000, 100, "writes", writers=1, route="notifications"),
+    Scenario("write-latency-5000", 5000, 200, "writes", writers=1, route="notifications"),
     Scenario("storm", 2000, 200, "storm"),
     Scenario("writes-pg-2", 10, 2000, "writes", writers=16, stack=pg_stack.STACK),
     Scenario("connect-10000", 10000, 0, connect_burst.MODE),
