@@ -43,11 +43,25 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 )
 
 
-def _write_turn(location: str, loop: asyncio.AbstractEventLoop) -> asyncio.Lock | None:
+def write_turn(location: str, loop: asyncio.AbstractEventLoop) -> asyncio.Lock | None:
     """The lock writers to `location` take turns with in `loop` (None: in memory)."""
     if location in ("", ":memory:") or location.startswith("file:"):
         return None
     return _turns.setdefault(loop, {}).setdefault(location, asyncio.Lock())
+
+
+def take_turn_if_free(turn: asyncio.Lock) -> bool:
+    """Take `turn` now, without a loop pass, when it is free and nobody waits for it (a free
+    `asyncio.Lock`'s `acquire` returns without suspending); False, leaving it, otherwise."""
+    if turn.locked() or turn._waiters:
+        return False
+    acquiring = turn.acquire()
+    try:
+        acquiring.send(None)
+    except StopIteration:
+        return True
+    acquiring.close()  # it suspended after all: give the wait up
+    return False
 
 
 def _run(db: sqlite3.Connection, sql: str, parameters: Any, *, many: bool = False) -> _Result:
@@ -134,7 +148,7 @@ class Connection(aiosqlite.Connection):
         loop = asyncio.get_running_loop()
         known = self._turn_of
         if known is None or known[0] is not loop:
-            known = self._turn_of = (loop, _write_turn(self.location, loop))
+            known = self._turn_of = (loop, write_turn(self.location, loop))
         turn = known[1]
         if turn is None:
             return

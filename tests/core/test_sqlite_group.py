@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ async def test_concurrent_writes_commit_together_in_call_order(database: str) ->
         ids = await asyncio.gather(*(group.run(insert(f"w{i}")) for i in range(10)))
     finally:
         await group.close()
-    assert group.commits == 1  # all ten were waiting when the first group started
+    # The first went to the thread at once; the nine that came meanwhile share the next group.
+    assert group.commits == 2
     assert rows(database) == [(row_id, f"w{i}") for i, row_id in enumerate(ids)]
     assert ids == sorted(ids)
 
@@ -58,7 +60,7 @@ async def test_a_failing_write_loses_only_itself(database: str) -> None:
         outcomes = await asyncio.gather(*(group.run(w) for w in works), return_exceptions=True)
     finally:
         await group.close()
-    assert group.commits == 1
+    assert group.commits == 2  # "a" alone (the committer was idle), then "b" and "c" together
     assert isinstance(outcomes[1], Refused)
     assert [name for _, name in rows(database)] == ["a", "c"]
     assert [row_id for row_id, _ in rows(database)] == [outcomes[0], outcomes[2]]
@@ -95,8 +97,8 @@ async def test_a_write_alone_in_its_group_opens_no_savepoint_and_fails_alone(
     sent: list[str] = []
     try:
         first = await group.run(insert("first"))
-        assert group._connection is not None
-        group._connection._conn.set_trace_callback(sent.append)
+        assert group.db is not None
+        group.db.set_trace_callback(sent.append)
         with pytest.raises(Refused):
             await group.run(insert("refused", fail=True))
         second = await group.run(insert("second"))
@@ -110,3 +112,26 @@ async def test_a_write_alone_in_its_group_opens_no_savepoint_and_fails_alone(
         "COMMIT",
     ]
     assert rows(database) == [(first, "first"), (second, "second")]
+
+
+async def test_a_write_finding_the_committer_idle_reaches_the_thread_in_its_own_pass(
+    database: str,
+) -> None:
+    """No committer task to start first: on a busy loop each pass is a slice of other work,
+    so the write is on the thread before the loop runs anything else."""
+    group = GroupCommit(database)
+    started = threading.Event()
+
+    def work(db: sqlite3.Connection) -> int:
+        started.set()
+        return insert("eager")(db)  # type: ignore[no-any-return]
+
+    try:
+        await group.run(insert("opens the connection"))
+        writing = asyncio.ensure_future(group.run(work))
+        await asyncio.sleep(0)  # one pass: the write's own
+        assert started.wait(5)  # blocking: the loop runs no further pass meanwhile
+        await writing
+    finally:
+        await group.close()
+    assert [name for _, name in rows(database)] == ["opens the connection", "eager"]
