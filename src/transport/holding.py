@@ -75,6 +75,17 @@ class HoldingManager(ReplayBook, RoomIndex):
                 return False
         return True
 
+    def owes_nothing(self, sid: str, rooms: list[str], since: int) -> bool:
+        """Whether a replay of `rooms` from `since` for `sid` would join no room and send
+        nothing: no replay of it runs, it is in each of `rooms` since the live stream was at or
+        below `since` (or a finished replay covered it from there), and the live stream has
+        reached `since` (`has_after`). A client resubscribing after its Connection State
+        Recovery replay, from the offset that replay began at, is answered without one."""
+        state = self._replays.get(sid)
+        if state is not None and state.holding:
+            return False
+        return self.has_after(sid, rooms, since, self.live_through)
+
     def claim_run(self, sid: str, ids: tuple[int, ...]) -> bool:
         """Claim every id of `ids` (ascending, one replay's list) for `sid` at once, when
         `claim` could refuse none of them: True then; False claims nothing (claim each).
@@ -133,14 +144,17 @@ class HoldingManager(ReplayBook, RoomIndex):
         namespace = namespace or "/"
         if target is not None and kw.get("callback") is None:
             event_id = event_id_of(data)
-            if self._replays:
+            one = self._to_one_socket(namespace, target)
+            # An emit to a socket itself (a reply, `subscribed`) is never held nor dropped:
+            # a storm's thousands of them skip the look-up among the replaying sockets.
+            if self._replays and not one:
                 emit = (event_id, event, data, namespace, 0)
                 skipped = self._hold_or_drop(namespace, target, emit)
                 if skipped:
                     skip_sid = kw.get("skip_sid")
                     before = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
                     kw["skip_sid"] = before + skipped
-            if event_id is not None and not self._to_one_socket(namespace, target):
+            if event_id is not None and not one:
                 self._went_live(target, event_id)
                 if self._replays:
                     self._forget_passed()

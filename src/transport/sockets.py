@@ -103,9 +103,13 @@ class SocketServer:
         an older replayed one. The replay skips what the socket already has (received live
         through another room, or sent by another replay), and the manager drops the live copy
         of a replayed event, and of an event at or below `since` that had not gone out live
-        yet (`_skip_known`).
-        """
+        yet (`_skip_known`). A socket owed nothing is answered without a hold or a join
+        (`HoldingManager.owes_nothing`)."""
         manager = self.sio.manager
+        if sid not in self._turns and manager.owes_nothing(sid, rooms, since):
+            head = int(manager.live_through)  # all of it handed over once settled, as at release
+            await manager.deliveries.settle(sid)
+            return 0, checked or await self.completeness.after(since), head
         await manager.hold_settled(sid)
         try:
             head = 0
@@ -257,9 +261,8 @@ class SocketServer:
         """The fast path's `Link` of `sid` (None: another manager or transport)."""
         manager = self.sio.manager
         hub = getattr(manager, "hub", None)
-        if hub is None or getattr(manager, "fanout_mode", None) != "direct":
-            return None
-        if getattr(manager, "emit_encoded", None) is None:
+        direct = getattr(manager, "fanout_mode", None) == "direct"
+        if hub is None or not direct or getattr(manager, "emit_encoded", None) is None:
             return None
         eio_sid = manager.eio_sid_from_sid(sid, "/")
         return hub.links.get(eio_sid) if eio_sid is not None else None

@@ -138,3 +138,45 @@ async def test_a_resubscription_from_what_the_socket_already_has_reads_and_sends
         await sock.wait_for("notification", lambda item: item.meta["event_id"] == barrier.event_id)
         got = [item.meta["event_id"] for item in sock.events("notification")]
         assert got == [*ids, barrier.event_id]
+
+
+async def test_a_resubscription_owed_nothing_holds_nothing_and_its_head_has_arrived(
+    connect, api, live_server, make_user, admin
+):
+    """A socket already in the room since before `since` (a client resubscribing after its
+    recovery replay) is answered without holding its live events or joining again, while
+    events keep going live: each arrives once, in order, and every event at or below the
+    ack's `head` has reached the client before the ack."""
+    async with asyncio.timeout(60):
+        sock = await connect(admin)
+        assert (await subscribe(sock, 0))["ok"]
+        emitter = live_server.services.emitter
+        first = await live_server.run_on_server(emitter.emit_notification("first"))
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == first.event_id)
+        manager = live_server.services.sockets.sio.manager
+        holds: list[str] = []
+        hold = manager.hold
+        manager.hold = lambda sid: (holds.append(sid), hold(sid))[1]
+        written: list[int] = []
+
+        async def writes() -> None:
+            for n in range(20):
+                meta = await live_server.run_on_server(emitter.emit_notification(f"n {n}"))
+                written.append(meta.event_id)
+
+        task = asyncio.ensure_future(writes())
+        try:
+            for _ in range(20):
+                ack = await subscribe(sock, first.event_id)
+                assert ack["ok"] and ack["replayed"] == 0, ack
+                got = {item.meta["event_id"] for item in sock.events("notification")}
+                owed = [n for n in written if n <= ack["head"] and n not in got]
+                assert owed == [], (ack, written)  # nothing at or below `head` after the ack
+            await task
+        finally:
+            manager.hold = hold
+        assert holds == []  # before: each resubscription held the socket and joined again
+        barrier = await live_server.run_on_server(emitter.emit_notification("barrier"))
+        await sock.wait_for("notification", lambda item: item.meta["event_id"] == barrier.event_id)
+        got = [item.meta["event_id"] for item in sock.events("notification")]
+        assert got == [first.event_id, *written, barrier.event_id]
