@@ -107,7 +107,10 @@ class ReplayBook:
         # Only ids the live stream has not passed can still come live: keep just those
         # (a later replay knows the others from `covered`).
         passed = self.live_through
-        state.replayed = {event_id for event_id in state.replayed if event_id > passed}
+        if state.through <= passed:
+            state.replayed = set()  # a storm's replays: no id left to look at one by one
+        else:
+            state.replayed = {event_id for event_id in state.replayed if event_id > passed}
         if not state.holding and state.through <= passed and self._replays.get(sid) is state:
             del self._replays[sid]
 

@@ -96,6 +96,20 @@ def test_a_list_is_joined_once_per_form_and_not_past_the_budget():
     assert Runs().joined([*batch, event(99, ("a",))], False, encoded, 100) is None
 
 
+def test_lists_alike_at_their_ends_are_joined_each_from_its_own_events():
+    """Two users' lists: the shared room's events with each user's own status event between
+    them (the same first and last id, the same length): each gets its own frames, and each
+    again when asked again, one after the other."""
+    runs = Runs()
+    mine = [event(1, ("n",)), event(2, ("u1",)), event(4, ("n",))]
+    theirs = [event(1, ("n",)), event(3, ("u2",)), event(4, ("n",))]
+    for _ in range(2):
+        for batch, frames in ((mine, b"1;2;4;"), (theirs, b"1;3;4;")):
+            run = runs.joined(list(batch), False, frames_of, 100)
+            assert run is not None and run.frames == frames
+            assert run.ids == tuple(logged.meta.event_id for logged in batch)
+
+
 @pytest.mark.parametrize("by_inserts", [0, 1000])
 async def test_rounds_merge_alike_by_inserts_or_by_a_sort(monkeypatch, by_inserts):
     """Random logs of four rooms, every `since`, with the small slices put into the largest
