@@ -43,10 +43,6 @@ class Runs:
 
     def __init__(self) -> None:
         self._runs: dict[tuple[tuple[int, ...], bool], Run | None] = {}
-        self._last: dict[tuple[int, int, int, bool], tuple[list[LoggedEvent], Run | None]] = {}
-        """By a list's first and last id, length and form: the last list joined so, and its
-        run. A storm's sockets are replayed the same lists of the same events: a list of
-        them is told by comparing references (in C), not by a tuple of its ids per socket."""
         self._bytes = 0
         self._since = 0.0
 
@@ -56,15 +52,10 @@ class Runs:
         """`batch`'s frames in form `marked`, joined once; None when an event has binary parts
         or the frames pass `budget` bytes (the slice a replay writes at once). The key holds
         the budget's outcome: one server has one budget."""
-        ends = (event_id_of(batch[0]), event_id_of(batch[-1]), len(batch), marked)
-        last = self._last.get(ends)
-        if last is not None and last[0] == batch:  # the same events: references compared first
-            return last[1]
         ids = tuple(map(event_id_of, batch))
         key = (ids, marked)
         runs = self._runs
         if key in runs:
-            self._last[ends] = (list(batch), runs[key])
             return runs[key]
         frames: list[bytes] = []
         size = 0
@@ -78,11 +69,9 @@ class Runs:
         now = time.monotonic()
         if self._bytes + size > MAX_RUN_BYTES or now - self._since > KEEP_RUNS_SECONDS:
             runs.clear()
-            self._last.clear()
             self._bytes = 0
             self._since = now
         runs[key] = found
-        self._last[ends] = (list(batch), found)
         self._bytes += size if found is not None else 0
         return found
 
