@@ -103,8 +103,7 @@ class SocketServer:
         an older replayed one. The replay skips what the socket already has (received live
         through another room, or sent by another replay), and the manager drops the live copy
         of a replayed event, and of an event at or below `since` that had not gone out live
-        yet (`_skip_known`). A socket owed nothing is answered without a hold or a join
-        (`HoldingManager.owes_nothing`)."""
+        yet (`_skip_known`). One owed nothing gets no hold nor join (`owes_nothing`)."""
         manager = self.sio.manager
         if sid not in self._turns and manager.owes_nothing(sid, rooms, since):
             head = int(manager.live_through)  # all of it handed over once settled, as at release
@@ -264,8 +263,7 @@ class SocketServer:
         direct = getattr(manager, "fanout_mode", None) == "direct"
         if hub is None or not direct or getattr(manager, "emit_encoded", None) is None:
             return None
-        eio_sid = manager.eio_sid_from_sid(sid, "/")
-        return hub.links.get(eio_sid) if eio_sid is not None else None
+        return hub.links.get(manager.eio_sid_from_sid(sid, "/"))
 
     def _encoded(self, logged: LoggedEvent, marked: bool) -> Any:
         """`logged`'s Engine.IO packets and WebSocket frame (None: it has binary parts), made
