@@ -158,7 +158,9 @@ def _gateway(
         revoked_tokens=lookups.revoked_tokens,
         token_grace_seconds=settings.token_refresh_grace_seconds,
         recovery=Recovery(
-            SessionStore(socket_service.sessionmaker, socket_service.event_log),
+            SessionStore(
+                socket_service.sessionmaker, socket_service.event_log, socket_service.grouped
+            ),
             rooms,
             enabled=settings.socket_recovery,
         ),

@@ -19,7 +19,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, BindParameter, Insert, Select, Table, bindparam, insert
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    BindParameter,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    insert,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -101,7 +112,10 @@ class Compiled:
 
     @classmethod
     def of(
-        cls, statement: Insert | Select[Any], dialect: Dialect, keys: Sequence[str] | None = None
+        cls,
+        statement: Insert | Update | Delete | Select[Any],
+        dialect: Dialect,
+        keys: Sequence[str] | None = None,
     ) -> Compiled:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         names = tuple(compiled.positiontup or ())
@@ -128,7 +142,9 @@ class Compiled:
         return rows[0][0] if rows else None
 
 
-def _rowid_returning(statement: Insert | Select[Any], dialect: Dialect) -> str | None:
+def _rowid_returning(
+    statement: Insert | Update | Delete | Select[Any], dialect: Dialect
+) -> str | None:
     """` RETURNING id` when `statement` is an INSERT returning only its table's INTEGER
     PRIMARY KEY (SQLite's rowid itself, so `lastrowid` is that id); else None."""
     if not isinstance(statement, Insert):

@@ -13,6 +13,12 @@ returns only once its own write is committed (a `pid` sent to a client is stored
 before). When a group fails, each of its writes is committed alone, so each caller gets its
 own outcome. Likewise the resumes' reads of their rows: those asked for while one read
 runs are read together by the next (`record`).
+
+On a SQLite file (`SocketService.grouped`) a group is one trip through the group committer
+(`src/core/sqlite_group.py`, `session_sql.py`): plain `sqlite3` statements on its thread in
+one `BEGIN IMMEDIATE ... COMMIT`, shared with the hot and status writes of that moment,
+instead of a session whose every statement and COMMIT is a trip to aiosqlite's thread and a
+wait for the busy event loop while it holds SQLite's write turn. Same rows, same outcomes.
 """
 
 from __future__ import annotations
@@ -20,17 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.core.failures import fail_all
 from src.events.completeness import Completeness
+from src.events.grouped_writes import GroupedWrites
 from src.events.log import EventLog
 from src.events.models import SocketSession
+from src.transport.session_sql import SessionWrites, Write, plan
 
 logger = logging.getLogger("mindwire.events")
 
@@ -43,29 +50,15 @@ def new_pid() -> str:
     return secrets.token_urlsafe(16)
 
 
-@dataclass(frozen=True, slots=True)
-class _Write:
-    kind: Literal["open", "rooms", "seen", "forget"]
-    pid: str
-    value: Any = None
-    """The row's user id (`open`) or its rooms (`rooms`)."""
+_Pending = tuple[Write, "asyncio.Future[None]"]
 
 
-_Pending = tuple[_Write, "asyncio.Future[None]"]
-
-
-async def _apply(session: AsyncSession, writes: list[_Write], now: datetime) -> None:
-    """The writes in one transaction: at most one statement per kind, in a session's order
-    (opened, then rooms and seen, then forgotten). Writes are queued in the order they were
-    asked for, so of two room writes of one `pid` in a group the later one is stored."""
-    opened = [
-        {"pid": w.pid, "user_id": w.value, "rooms": [], "seen_at": now}
-        for w in writes
-        if w.kind == "open"
-    ]
-    rooms = {w.pid: w.value for w in writes if w.kind == "rooms"}  # a pid's last, in order
-    seen = {w.pid for w in writes if w.kind == "seen"} - set(rooms)
-    forgotten = {w.pid for w in writes if w.kind == "forget"}
+async def _apply(session: AsyncSession, writes: list[Write], now: datetime) -> None:
+    """The writes in one transaction through a session (PostgreSQL, an in-memory SQLite),
+    as `plan` says: at most one statement per kind, in a session's order."""
+    group = plan(writes)
+    opened = [{"pid": p, "user_id": u, "rooms": [], "seen_at": now} for p, u in group.opened]
+    rooms, seen, forgotten = group.rooms, group.seen, group.forgotten
     # Core, not the ORM: the ORM's bulk INSERT builds its statement row by row (a connect
     # storm's largest share of this), and its UPDATE runs once per parameter set anyway.
     table = cast(Table, SocketSession.__table__)
@@ -97,12 +90,18 @@ def _log_failure(done: asyncio.Future[None]) -> None:
 class SessionStore:
     """The `socket_sessions` rows; a session per call (or per group commit), none held."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], event_log: EventLog):
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        event_log: EventLog,
+        grouped: GroupedWrites | None = None,
+    ):
         self.sessionmaker = sessionmaker
         self.event_log = event_log
+        self._grouped = None if grouped is None else SessionWrites(grouped)
         self.commits = 0
         """Transactions the writes were committed in (fewer than the writes under load)."""
-        self._pending: list[tuple[_Write, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Write, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._complete = Completeness(sessionmaker, event_log)
         self._wanted: dict[str, list[asyncio.Future[Any]]] = {}
@@ -110,7 +109,7 @@ class SessionStore:
 
     async def open(self, user_id: int) -> str:
         pid = new_pid()
-        await self._write(_Write("open", pid, user_id))
+        await self._write(Write("open", pid, user_id))
         return pid
 
     async def take_over(
@@ -130,17 +129,17 @@ class SessionStore:
         rooms = list(found.rooms)
         if not await self._complete.after(offset):
             return None
-        self._queue(_Write("seen", found.pid)).add_done_callback(_log_failure)
+        self._queue(Write("seen", found.pid)).add_done_callback(_log_failure)
         return rooms
 
     async def save_rooms(self, pid: str, rooms: list[str]) -> None:
-        await self._write(_Write("rooms", pid, rooms))
+        await self._write(Write("rooms", pid, rooms))
 
     async def seen(self, *pids: str) -> None:
-        await asyncio.gather(*(self._write(_Write("seen", pid)) for pid in pids))
+        await asyncio.gather(*(self._write(Write("seen", pid)) for pid in pids))
 
     async def forget(self, pid: str) -> None:
-        await self._write(_Write("forget", pid))
+        await self._write(Write("forget", pid))
 
     async def prune(self) -> int:
         """Delete the sessions last seen before the retention window; returns how many."""
@@ -192,11 +191,11 @@ class SessionStore:
                 found.update((row.pid, row) for row in rows)
         return found
 
-    async def _write(self, write: _Write) -> None:
+    async def _write(self, write: Write) -> None:
         """Add `write` to the next group commit and wait until it is committed."""
         await asyncio.shield(self._queue(write))  # a caller that gives up leaves it to others
 
-    def _queue(self, write: _Write) -> asyncio.Future[None]:
+    def _queue(self, write: Write) -> asyncio.Future[None]:
         """Add `write` to the next group commit; the future is set once it is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((write, done))
@@ -223,10 +222,14 @@ class SessionStore:
     async def _commit(self, group: list[_Pending], *, alone: bool) -> bool:
         """Commit `group` in one transaction and tell its callers; False, telling no one,
         when it failed and is not `alone` (its writes are then tried one by one)."""
+        writes = [write for write, _done in group]
         try:
-            async with self.sessionmaker() as session:
-                await _apply(session, [write for write, _done in group], self.event_log.clock())
-                await session.commit()
+            if self._grouped is not None:
+                await self._grouped.apply(writes, self.event_log.clock())
+            else:
+                async with self.sessionmaker() as session:
+                    await _apply(session, writes, self.event_log.clock())
+                    await session.commit()
         except Exception as exc:
             if not alone:
                 return False
