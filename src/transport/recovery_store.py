@@ -192,8 +192,10 @@ class SessionStore:
         return found
 
     async def _write(self, write: Write) -> None:
-        """Add `write` to the next group commit and wait until it is committed."""
-        await asyncio.shield(self._queue(write))  # a caller that gives up leaves it to others
+        """Add `write` to the next group commit and wait until it is committed. No `shield`
+        (an outer future and two callbacks per write): a caller that gives up cancels only its
+        own future, which the writer then leaves alone; its write stays in the group."""
+        await self._queue(write)
 
     def _queue(self, write: Write) -> asyncio.Future[None]:
         """Add `write` to the next group commit; the future is set once it is committed."""

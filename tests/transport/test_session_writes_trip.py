@@ -59,3 +59,19 @@ async def test_the_trip_stores_the_rows_the_session_path_stores(services, alice,
     found = await grouped_store.record(pids["trip"])
     assert found is not None and list(found.rooms) == ["memory_logs", "notifications", "é\u2028"]
     assert await grouped_store.take_over(found, alice.id, 0) == list(found.rooms)
+
+
+async def test_a_caller_that_gives_up_leaves_its_write_to_the_group(services, alice, db_session):
+    """A connect that is cancelled while its session write waits (its client left) cancels
+    only its own wait: the write is still committed with its group, the others' callers told."""
+    store: SessionStore = services.gateway.recovery.store
+    pid = await store.open(alice.id)
+    given_up = asyncio.ensure_future(store.save_rooms(pid, ["notifications"]))
+    await asyncio.sleep(0)  # queued
+    given_up.cancel()
+    other = await store.open(alice.id)  # the barrier: queued after the given-up write
+    assert given_up.cancelled()
+    rows = await db_session.execute(
+        text("SELECT pid, rooms FROM socket_sessions WHERE pid IN (:a, :b)"), {"a": pid, "b": other}
+    )
+    assert dict(rows.all()) == {pid: '["notifications"]', other: "[]"}
