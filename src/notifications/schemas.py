@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from src.core.db import MAX_INTEGER_ID
 from src.events.schemas import NotificationAudience, NotificationLevel
@@ -16,7 +16,8 @@ class NotificationCreate(BaseModel):
     message: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     level: NotificationLevel = "info"
     audience: NotificationAudience = "everyone"
-    user_id: int | None = Field(default=None, ge=1, le=MAX_INTEGER_ID)
+    user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_INTEGER_ID)
+    """Strict: JSON `true` or `"1"` is refused (422), as the schema's integer says."""
 
     @model_validator(mode="after")
     def _user_needs_user_id(self) -> NotificationCreate:

@@ -84,6 +84,9 @@ async def test_notification_to_a_missing_user_is_404(client, admin, user_id):
         pytest.param({"audience": "user", "user_id": 2**31}, id="user-id-too-large"),
         pytest.param({"audience": "user", "user_id": 2**70}, id="user-id-far-too-large"),
         pytest.param({"audience": "user", "user_id": 0}, id="user-id-0"),
+        pytest.param({"audience": "user", "user_id": True}, id="user-id-a-boolean"),
+        pytest.param({"audience": "user", "user_id": "1"}, id="user-id-a-string"),
+        pytest.param({"user_id": True}, id="user-id-a-boolean-for-everyone"),
     ],
 )
 async def test_invalid_notification_is_422(client, admin, body):
