@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictInt, model_validator
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from src.core.db import MAX_INTEGER_ID
 from src.events.schemas import NotificationAudience, NotificationLevel
@@ -12,12 +14,22 @@ from src.events.schemas import NotificationAudience, NotificationLevel
 NO_NUL = r"^[^\x00]*$"
 
 
+def _a_json_number(value: Any) -> Any:
+    """Pydantic's lax `int` reads JSON `true` and `"1"` as 1; the schema's integer takes
+    neither (an integral number such as `2.0` it does take, and so does `int`)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+UserId = Annotated[int, Field(ge=1, le=MAX_INTEGER_ID), BeforeValidator(_a_json_number)]
+
+
 class NotificationCreate(BaseModel):
     message: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
     level: NotificationLevel = "info"
     audience: NotificationAudience = "everyone"
-    user_id: StrictInt | None = Field(default=None, ge=1, le=MAX_INTEGER_ID)
-    """Strict: JSON `true` or `"1"` is refused (422), as the schema's integer says."""
+    user_id: UserId | None = None
 
     @model_validator(mode="after")
     def _user_needs_user_id(self) -> NotificationCreate:

@@ -87,6 +87,7 @@ async def test_notification_to_a_missing_user_is_404(client, admin, user_id):
         pytest.param({"audience": "user", "user_id": True}, id="user-id-a-boolean"),
         pytest.param({"audience": "user", "user_id": "1"}, id="user-id-a-string"),
         pytest.param({"user_id": True}, id="user-id-a-boolean-for-everyone"),
+        pytest.param({"audience": "user", "user_id": 1.5}, id="user-id-a-fraction"),
     ],
 )
 async def test_invalid_notification_is_422(client, admin, body):
