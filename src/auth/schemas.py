@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from src.auth.email_rule import EmailAddress
 from src.events.schemas import UserStatus, UTCTimestamp
@@ -32,14 +32,15 @@ class UserPublic(BaseModel):
 
 
 class UserAccessUpdate(BaseModel):
-    """An admin's change to a user's access: only the fields given change."""
+    """An admin's change to a user's access: only the fields given change. Strict booleans:
+    pydantic's lax `bool` would read `1` or `"yes"` as true, which the schema's boolean refuses."""
 
     model_config = ConfigDict(extra="forbid")
 
-    is_active: bool | None = Field(
+    is_active: StrictBool | None = Field(
         default=None, description="false disables the user: no sign-in, every token refused"
     )
-    is_admin: bool | None = Field(default=None, description="grant or withdraw admin rights")
+    is_admin: StrictBool | None = Field(default=None, description="grant or withdraw admin rights")
 
 
 class Token(BaseModel):

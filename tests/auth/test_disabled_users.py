@@ -108,6 +108,8 @@ async def test_only_admins_change_access_and_bad_changes_are_4xx(live_server, ad
             "id out of range": await change(api, admin, 2**31, is_active=False),
             "unknown field": await change(api, admin, bob.id, is_activ=False),
             "not a boolean": await change(api, admin, bob.id, is_active="maybe"),
+            "a number for a boolean": await change(api, admin, bob.id, is_active=0),
+            "a word for a boolean": await change(api, admin, bob.id, is_active="false"),
         }
         bob_now = await api.get("/api/users/me", headers=bob.headers)
     assert {name: r.status_code for name, r in answers.items()} == {
@@ -117,6 +119,8 @@ async def test_only_admins_change_access_and_bad_changes_are_4xx(live_server, ad
         "id out of range": 422,
         "unknown field": 422,
         "not a boolean": 422,
+        "a number for a boolean": 422,
+        "a word for a boolean": 422,
     }
     assert bob_now.json()["is_active"] is True
 
